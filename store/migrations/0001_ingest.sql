@@ -19,7 +19,8 @@ CREATE TABLE events (
 );
 CREATE INDEX events_account_ts ON events (account_id, ts DESC) WHERE account_id IS NOT NULL;
 CREATE INDEX events_account_name_ts ON events (account_id, name, ts) WHERE account_id IS NOT NULL;
-CREATE INDEX events_unattributed_user ON events (user_id) WHERE account_id IS NULL AND user_id IS NOT NULL;
+-- Events that arrive before their user's group call wait here for attribution.
+CREATE INDEX events_unattributed_user ON events ((coalesce(user_id, anonymous_id))) WHERE account_id IS NULL;
 
 CREATE TABLE accounts (
     account_id     text PRIMARY KEY,

@@ -1,0 +1,37 @@
+# pqlbot — run `make help` for the targets.
+SHELL := /bin/bash
+GO    ?= go
+
+.PHONY: help run test lint bench migrate fuzz build docker demo
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
+
+build: ## build bin/pqlbot
+	$(GO) build -o bin/pqlbot ./cmd/pqlbot
+
+run: ## run the bot (finds or starts PostgreSQL, dev write key, Slack dry run)
+	@scripts/run.sh
+
+test: ## start PostgreSQL if needed, then go vet and go test -race
+	@export PQLBOT_TEST_DATABASE_URL=$${PQLBOT_TEST_DATABASE_URL:-$$(scripts/devdb.sh)} && \
+	  $(GO) vet ./... && \
+	  $(GO) test -race -count=1 -timeout 20m ./...
+
+lint: ## go vet, gofmt and staticcheck
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+
+bench: ## run the benchmarks against real PostgreSQL and print figures
+	@export PQLBOT_TEST_DATABASE_URL=$${PQLBOT_TEST_DATABASE_URL:-$$(scripts/devdb.sh)} && \
+	  $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+
+migrate: ## apply migrations to DATABASE_URL (or the dev database)
+	@if [ -z "$$DATABASE_URL" ]; then admin=$$(scripts/devdb.sh); \
+	  psql "$$admin" -tAc "SELECT 1 FROM pg_database WHERE datname='pqlbot'" | grep -q 1 || psql "$$admin" -qc "CREATE DATABASE pqlbot"; \
+	  export DATABASE_URL=$${admin%%/postgres\?*}/pqlbot?sslmode=disable; fi; \
+	  $(GO) run ./cmd/pqlbot migrate
+
+fuzz: ## run each fuzz target for 30s
+	$(GO) test ./internal/events -run '^$$' -fuzz FuzzDecode -fuzztime 30s

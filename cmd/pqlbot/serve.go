@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/pqlbot/pqlbot/handlers"
+	"github.com/pqlbot/pqlbot/internal/config"
+	"github.com/pqlbot/pqlbot/internal/events"
+	"github.com/pqlbot/pqlbot/store"
+)
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func cmdMigrate(ctx context.Context, stdout, stderr io.Writer) int {
+	cfg, err := config.Load(ctx, config.ModeDatabase)
+	if err != nil {
+		fmt.Fprintf(stderr, "pqlbot: %v\n", err)
+		return 1
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		fmt.Fprintf(stderr, "pqlbot: %v\n", err)
+		return 1
+	}
+	defer st.Close()
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "pqlbot: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "applied %d migrations\n", len(applied))
+	for _, a := range applied {
+		fmt.Fprintf(stdout, "  %s\n", a)
+	}
+	return 0
+}
+
+// submitter adapts the group-commit ingester to the handler's interface and
+// maps its shutdown error to the transport's.
+type submitter struct{ g *store.Ingester }
+
+func (s submitter) Submit(ctx context.Context, source string, msgs []events.Message) error {
+	err := s.g.Submit(ctx, source, msgs)
+	if errors.Is(err, store.ErrIngesterClosed) {
+		return fmt.Errorf("%w: %v", handlers.ErrUnavailable, err)
+	}
+	return err
+}
+
+func cmdServe(ctx context.Context, stderr io.Writer) int {
+	cfg, err := config.Load(ctx, config.ModeServe)
+	if err != nil {
+		fmt.Fprintf(stderr, "pqlbot: %v\n", err)
+		return 1
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	if err := serve(ctx, cfg, log); err != nil {
+		log.Error("serve stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	log.Info("migrations applied", "count", len(applied))
+
+	keys := make(map[string]string, len(cfg.WriteKeys))
+	for _, k := range cfg.WriteKeys {
+		keys[k] = store.SourceOf(k)
+	}
+	ingester := store.NewIngester(st, store.IngesterOptions{})
+	srv := &handlers.Server{
+		Log:   log,
+		Ready: st,
+		Ingest: &handlers.Ingest{
+			Log:       log.With("component", "ingest"),
+			Submitter: submitter{ingester},
+			Keys:      keys,
+		},
+	}
+	httpSrv := &http.Server{
+		Addr:              cfg.HTTPAddr,
+		Handler:           srv.Routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "slack_dry_run", cfg.DryRun())
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		ingester.Close()
+		return fmt.Errorf("http server: %w", err)
+	}
+	log.Info("shutting down", "budget", cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	// Stop accepting and finish in-flight requests first: they are waiting
+	// on commits the ingester still owes them.
+	shutdownErr := httpSrv.Shutdown(sctx)
+	ingester.Close()
+	if shutdownErr != nil && !errors.Is(shutdownErr, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", shutdownErr)
+	}
+	log.Info("stopped")
+	return nil
+}

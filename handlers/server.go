@@ -1,0 +1,74 @@
+// Package handlers is pqlbot's HTTP surface: Segment-compatible ingest,
+// Slack endpoints and health. Handlers are thin: verify on the raw body,
+// decode, make one service call, map the error, encode.
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+)
+
+// Readiness is what /readyz asks.
+type Readiness interface {
+	Ready(ctx context.Context) error
+}
+
+// Middleware wraps a route's handler; route is the registered pattern.
+type Middleware func(route string, h http.Handler) http.Handler
+
+// Server holds the dependencies of every endpoint.
+type Server struct {
+	Log    *slog.Logger
+	Ingest *Ingest
+	Ready  Readiness
+	// Slack endpoints; nil ones answer 404.
+	SlackCommands     http.Handler
+	SlackInteractions http.Handler
+	SlackEvents       http.Handler
+	Metrics           http.Handler
+	// Wrap instruments every route (metrics); nil means none.
+	Wrap Middleware
+}
+
+// Routes returns the mux with every endpoint registered.
+func (s *Server) Routes() http.Handler {
+	mux := http.NewServeMux()
+	wrap := s.Wrap
+	if wrap == nil {
+		wrap = func(_ string, h http.Handler) http.Handler { return h }
+	}
+	handle := func(pattern string, h http.Handler) {
+		if h != nil {
+			mux.Handle(pattern, wrap(pattern, h))
+		}
+	}
+	if s.Ingest != nil {
+		for _, t := range []string{"track", "identify", "group", "page", "screen", "alias", "batch"} {
+			handle("POST /v1/"+t, s.Ingest.Handler(t))
+		}
+	}
+	handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+	}))
+	handle("GET /readyz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.Ready.Ready(r.Context()); err != nil {
+			s.Log.Warn("not ready", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
+	}))
+	handle("POST /slack/commands", s.SlackCommands)
+	handle("POST /slack/interactions", s.SlackInteractions)
+	handle("POST /slack/events", s.SlackEvents)
+	handle("GET /metrics", s.Metrics)
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# `make run`: the embedded default for a new user. Uses DATABASE_URL when
+# set; otherwise finds or starts PostgreSQL, creates database pqlbot, and
+# runs `pqlbot serve` with a development write key and Slack in dry run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -z "${DATABASE_URL:-}" ]; then
+  admin=$(scripts/devdb.sh)
+  base=${admin%%/postgres\?*}
+  psql "$admin" -tAc "SELECT 1 FROM pg_database WHERE datname = 'pqlbot'" | grep -q 1 \
+    || psql "$admin" -qc "CREATE DATABASE pqlbot"
+  export DATABASE_URL="$base/pqlbot?sslmode=disable"
+fi
+export PQLBOT_WRITE_KEYS=${PQLBOT_WRITE_KEYS:-dev-write-key}
+mkdir -p bin
+go build -o bin/pqlbot ./cmd/pqlbot
+cat >&2 <<MSG
+pqlbot: database   $(echo "$DATABASE_URL" | sed -E 's#//([^:@/]*):[^@]*@#//\1:***@#')
+pqlbot: write key  ${PQLBOT_WRITE_KEYS%%,*}
+pqlbot: slack      ${SLACK_BOT_TOKEN:+live}${SLACK_BOT_TOKEN:-dry run (alerts are logged)}
+pqlbot: try        curl -u ${PQLBOT_WRITE_KEYS%%,*}: -H 'Content-Type: application/json' \\
+                     -d '{"userId":"u1","event":"Workflow Completed","context":{"groupId":"acme"}}' \\
+                     http://localhost${HTTP_ADDR:-:8080}/v1/track
+MSG
+exec bin/pqlbot serve

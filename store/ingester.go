@@ -1,0 +1,154 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/pqlbot/pqlbot/internal/events"
+)
+
+// ErrIngesterClosed is returned for requests submitted after shutdown began.
+var ErrIngesterClosed = errors.New("ingester is shutting down")
+
+// IngesterOptions tune group commit.
+type IngesterOptions struct {
+	// Committers is how many transactions may be in flight at once.
+	Committers int
+	// MaxEvents caps the events in one commit.
+	MaxEvents int
+	// OnCommit is called after every successful commit (metrics, waking
+	// the re-scorer). It must not block.
+	OnCommit func(res IngestResult, events int, took time.Duration)
+}
+
+// Ingester is a group-commit batcher: concurrent requests share a
+// transaction, so throughput is not one fsync per request, and each request
+// is answered only after the transaction holding its rows has committed.
+type Ingester struct {
+	s    *Store
+	opts IngesterOptions
+	reqs chan *ingestReq
+
+	mu     sync.RWMutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+type ingestReq struct {
+	item IngestItem
+	done chan error
+}
+
+// NewIngester starts the committers; Close stops them after draining.
+func NewIngester(s *Store, opts IngesterOptions) *Ingester {
+	if opts.Committers <= 0 {
+		opts.Committers = 4
+	}
+	if opts.MaxEvents <= 0 {
+		opts.MaxEvents = 5000
+	}
+	g := &Ingester{s: s, opts: opts, reqs: make(chan *ingestReq, 4096)}
+	for range opts.Committers {
+		g.wg.Go(g.loop)
+	}
+	return g
+}
+
+// Submit queues msgs and waits until they are durably committed (or failed).
+// If ctx ends first the request may still commit; the client's retry is then
+// a harmless duplicate.
+func (g *Ingester) Submit(ctx context.Context, source string, msgs []events.Message) error {
+	r := &ingestReq{item: IngestItem{Source: source, Messages: msgs}, done: make(chan error, 1)}
+	g.mu.RLock()
+	if g.closed {
+		g.mu.RUnlock()
+		return ErrIngesterClosed
+	}
+	select {
+	case g.reqs <- r:
+		g.mu.RUnlock()
+	case <-ctx.Done():
+		g.mu.RUnlock()
+		return ctx.Err()
+	}
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops accepting requests, commits everything already queued and
+// waits for the committers to finish.
+func (g *Ingester) Close() {
+	g.mu.Lock()
+	if !g.closed {
+		g.closed = true
+		close(g.reqs)
+	}
+	g.mu.Unlock()
+	g.wg.Wait()
+}
+
+func (g *Ingester) loop() {
+	for first := range g.reqs {
+		group := []*ingestReq{first}
+		n := len(first.item.Messages)
+	fill:
+		for n < g.opts.MaxEvents {
+			select {
+			case r, ok := <-g.reqs:
+				if !ok {
+					break fill
+				}
+				group = append(group, r)
+				n += len(r.item.Messages)
+			default:
+				break fill
+			}
+		}
+		g.commit(group, n)
+	}
+}
+
+func (g *Ingester) commit(group []*ingestReq, n int) {
+	// Commits are not tied to any one request's context: a client that
+	// hangs up must not abort the others' transaction.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	items := make([]IngestItem, len(group))
+	for i, r := range group {
+		items[i] = r.item
+	}
+	start := time.Now()
+	var res IngestResult
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		res, err = g.s.Ingest(ctx, items)
+		if err == nil || !retryable(err) {
+			break
+		}
+	}
+	if err == nil {
+		if g.opts.OnCommit != nil {
+			g.opts.OnCommit(res, n, time.Since(start))
+		}
+		for _, r := range group {
+			r.done <- nil
+		}
+		return
+	}
+	if len(group) == 1 {
+		group[0].done <- fmt.Errorf("ingest: %w", err)
+		return
+	}
+	// One request's rows may be what the database refused: commit each
+	// alone so the others are not failed with it.
+	for _, r := range group {
+		g.commit([]*ingestReq{r}, len(r.item.Messages))
+	}
+}
