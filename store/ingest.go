@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sort"
 	"time"
 
@@ -117,6 +118,14 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem) (IngestResult,
 				lookup = append(lookup, f.m.UserKey())
 			}
 		}
+	}
+	// A group call and a concurrent commit that looks the same user up
+	// would otherwise miss each other: the lookup cannot see the uncommitted
+	// link, and the link's back-fill cannot see the uncommitted events.
+	// Per-user advisory locks (exclusive to link, shared to look up, taken
+	// in key order) make one wait for the other.
+	if err := lockUsers(ctx, tx, links, lookup); err != nil {
+		return res, err
 	}
 	stored := make(map[string]string)
 	if len(lookup) > 0 {
@@ -363,6 +372,45 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem) (IngestResult,
 	}
 	res.Accounts = ids
 	return res, nil
+}
+
+func userLockKey(user string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("pqlbot-user:"))
+	h.Write([]byte(user))
+	return int64(h.Sum64())
+}
+
+func lockUsers(ctx context.Context, tx pgx.Tx, links map[string]string, lookup []string) error {
+	mode := make(map[int64]bool) // key -> exclusive
+	for u := range links {
+		mode[userLockKey(u)] = true
+	}
+	for _, u := range lookup {
+		k := userLockKey(u)
+		if _, ok := mode[k]; !ok {
+			mode[k] = false
+		}
+	}
+	if len(mode) == 0 {
+		return nil
+	}
+	keys := make([]int64, 0, len(mode))
+	for k := range mode {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	excl := make([]bool, len(keys))
+	for i, k := range keys {
+		excl[i] = mode[k]
+	}
+	_, err := tx.Exec(ctx, `
+		SELECT CASE WHEN x THEN pg_advisory_xact_lock(k)::text ELSE pg_advisory_xact_lock_shared(k)::text END
+		FROM unnest($1::bigint[], $2::bool[]) WITH ORDINALITY AS l(k, x, o) ORDER BY o`, keys, excl)
+	if err != nil {
+		return fmt.Errorf("lock users: %w", err)
+	}
+	return nil
 }
 
 type dayAgg struct {

@@ -12,7 +12,7 @@ import (
 	_ "github.com/slack-go/slack"
 	_ "github.com/slack-go/slack/slacktest"
 	_ "github.com/slack-go/slack/socketmode"
-	_ "github.com/stretchr/testify/require"
 	_ "github.com/stretchr/testify/assert"
+	_ "github.com/stretchr/testify/require"
 	_ "go.yaml.in/yaml/v3"
 )
