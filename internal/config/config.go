@@ -156,9 +156,14 @@ func trimEnvconfigError(err error) string {
 	t := reflect.TypeOf(Config{})
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if rest, ok := strings.CutPrefix(msg, f.Name+": "); ok {
+		if strings.HasPrefix(msg, f.Name+": ") {
 			name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
-			return name + ": malformed value: " + rest
+			want := map[string]string{"time.Duration": "a duration such as 20s or 1m"}[f.Type.String()]
+			if want == "" {
+				want = "a " + f.Type.String()
+			}
+			// The value itself is not repeated: it may be a secret.
+			return name + ": malformed value, want " + want
 		}
 	}
 	return msg

@@ -1,0 +1,56 @@
+package config
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestLoad(t *testing.T) {
+	base := []string{"DATABASE_URL=postgres://u@h/db", "PQLBOT_WRITE_KEYS= k1, k2 ,"}
+	cases := []struct {
+		name  string
+		mode  Mode
+		extra []string
+		want  string // error substring; empty means success
+	}{
+		{"defaults", ModeServe, nil, ""},
+		{"missing database", ModeServe, []string{"DATABASE_URL="}, "DATABASE_URL: required"},
+		{"bad database scheme", ModeServe, []string{"DATABASE_URL=mysql://x"}, "DATABASE_URL: must be a postgres"},
+		{"missing write keys", ModeServe, []string{"PQLBOT_WRITE_KEYS="}, "PQLBOT_WRITE_KEYS: required"},
+		{"write keys not needed to migrate", ModeDatabase, []string{"PQLBOT_WRITE_KEYS="}, ""},
+		{"nothing needed offline", ModeOffline, []string{"DATABASE_URL="}, ""},
+		{"malformed duration names the variable", ModeServe, []string{"PQLBOT_SHUTDOWN_TIMEOUT=soon"}, "PQLBOT_SHUTDOWN_TIMEOUT: malformed value"},
+		{"unknown PQLBOT variable", ModeServe, []string{"PQLBOT_WRITEKEYS=x"}, "PQLBOT_WRITEKEYS: unknown variable"},
+		{"token without secret", ModeServe, []string{"SLACK_BOT_TOKEN=xoxb-1"}, "SLACK_SIGNING_SECRET: required"},
+		{"socket mode needs no secret", ModeServe, []string{"SLACK_BOT_TOKEN=xoxb-1", "SLACK_APP_TOKEN=xapp-1"}, ""},
+		{"app token shape", ModeServe, []string{"SLACK_BOT_TOKEN=xoxb-1", "SLACK_APP_TOKEN=xoxb-2"}, "SLACK_APP_TOKEN: must be an app-level token"},
+		{"bad slack url", ModeServe, []string{"SLACK_API_URL=localhost"}, "SLACK_API_URL: must be an http(s) URL"},
+		{"account url placeholder", ModeServe, []string{"PQLBOT_ACCOUNT_URL=https://crm/x"}, "PQLBOT_ACCOUNT_URL: must contain {account}"},
+		{"bad log level", ModeServe, []string{"PQLBOT_LOG_LEVEL=loud"}, "PQLBOT_LOG_LEVEL"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := LoadFrom(context.Background(), tc.mode, append(append([]string{}, base...), tc.extra...))
+			if tc.want != "" {
+				require.ErrorContains(t, err, tc.want)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, ":8080", c.HTTPAddr)
+			require.Equal(t, 20*time.Second, c.ShutdownTimeout)
+			require.Equal(t, "https://slack.com/api/", c.SlackAPIURL)
+			if tc.mode == ModeServe {
+				require.Equal(t, []string{"k1", "k2"}, c.WriteKeys)
+			}
+		})
+	}
+}
+
+func TestSecretsNeverEchoed(t *testing.T) {
+	_, err := LoadFrom(context.Background(), ModeServe, []string{"DATABASE_URL=postgres://u:hunter2@h/db", "PQLBOT_WRITE_KEYS=k", "PQLBOT_SHUTDOWN_TIMEOUT=hunter2"})
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "hunter2")
+}
