@@ -38,6 +38,17 @@ const (
 	ReasonInvalid      = "invalid"      // 400: valid JSON that breaks the Segment spec
 )
 
+// Alert transitions, the values of the "state" label of pqlbot_alerts_total.
+// Each is counted once, by the replica whose SQL update made it happen.
+const (
+	AlertOpened    = "open"      // the scorer opened an alert
+	AlertPosted    = "posted"    // the message is in Slack
+	AlertClaimed   = "claimed"   // a rep clicked Claim (first click only)
+	AlertReleased  = "released"  // the claimer handed it back
+	AlertContacted = "contacted" // the rep marked it contacted
+	AlertClosed    = "closed"    // Not a fit: closed and the account disqualified
+)
+
 // Metrics holds every pqlbot metric. Build it once with New and pass it to
 // the packages that record; the zero value is not usable.
 type Metrics struct {
@@ -58,9 +69,10 @@ type Metrics struct {
 	IngestCommitSeconds prometheus.Histogram
 	// ScoreEvaluations counts accounts scored (by the re-scorer or a lookup).
 	ScoreEvaluations prometheus.Counter
-	// AlertsByTierState counts alert state transitions by tier and the state
-	// entered (open, posted, claimed, contacted, released, disqualified,
-	// breached). A counter rather than a gauge so that replicas can be summed.
+	// AlertsByTierState counts alert transitions by tier and the state
+	// entered: one of the Alert* constants. A counter of transitions rather
+	// than a gauge of current states, so that replicas sum correctly (the
+	// current open alerts are the database's to say: /pql sla).
 	AlertsByTierState *prometheus.CounterVec
 	// SlackCalls counts Slack Web API calls by method and outcome: one of
 	// the Outcome* constants.
