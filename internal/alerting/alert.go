@@ -1,0 +1,188 @@
+// Package alerting owns the alert lifecycle: deciding when an account's
+// score becomes an alert (routing, cool-down, upgrades), delivering it to
+// Slack through a durable outbox, and rendering its current state. It
+// declares the Store and Notifier it needs; the store and Slack client
+// implement them.
+package alerting
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/pqlbot/pqlbot/internal/model"
+	"github.com/pqlbot/pqlbot/internal/scoring"
+)
+
+// State is an alert's lifecycle state as stored.
+type State string
+
+// Alert states. Open and claimed alerts are "active": an account has at
+// most one active alert.
+const (
+	StateOpen      State = "open"
+	StateClaimed   State = "claimed"
+	StateContacted State = "contacted"
+	StateClosed    State = "closed"
+)
+
+// Active reports whether the alert still waits on a rep.
+func (s State) Active() bool { return s == StateOpen || s == StateClaimed }
+
+// Delivery states of the Slack post.
+const (
+	DeliveryPending = "pending"
+	DeliveryPosted  = "posted"
+	DeliveryFailed  = "failed"
+)
+
+// Errors the store returns and transports map to replies.
+var (
+	ErrNotFound = errors.New("alert not found")
+)
+
+// Alert is one PQL alert with its route, the score explanation as of the
+// alert, and its current state.
+type Alert struct {
+	ID        uuid.UUID
+	AccountID string
+	Tier      string
+	Segment   string
+	Score     int
+	// Channel is the route's channel as configured; ChannelID is the
+	// resolved id once posted.
+	Channel      string
+	ChannelID    string
+	OwnerRole    string
+	SLA          time.Duration
+	ModelVersion string
+	Explanation  scoring.Result
+
+	State     State
+	CreatedAt time.Time
+	PostedAt  time.Time
+	MessageTS string
+	DueAt     time.Time
+	WarnAt    time.Time
+
+	ClaimedBy   string
+	ClaimedAt   time.Time
+	ContactedBy string
+	ContactedAt time.Time
+	ClosedBy    string
+	ClosedAt    time.Time
+	CloseReason string
+	NudgedAt    time.Time
+	BreachedAt  time.Time
+
+	Delivery      string
+	DeliveryError string
+}
+
+// Action is what a decision does.
+type Action int
+
+// Actions.
+const (
+	// None: nothing to send.
+	None Action = iota
+	// Create: a new alert and its post.
+	Create
+	// Upgrade: the active alert moves to a higher tier (or a hand-raise);
+	// its thread gets a reply and its message is re-rendered.
+	Upgrade
+)
+
+func (a Action) String() string {
+	switch a {
+	case Create:
+		return "create"
+	case Upgrade:
+		return "upgrade"
+	}
+	return "none"
+}
+
+// Why-not codes, in addition to scoring's reasons.
+const (
+	ReasonCoolingDown = "cooling_down"
+	ReasonActiveAlert = "alert_open"
+)
+
+// Decision is the outcome of Decide.
+type Decision struct {
+	Action Action
+	// Reason says why nothing is sent (Action None).
+	Reason string
+	// Alert is the new alert (Create) or the active alert with its new
+	// tier, score and explanation (Upgrade).
+	Alert *Alert
+	// FromTier and FromScore are the active alert's before an Upgrade.
+	FromTier  string
+	FromScore int
+}
+
+// Decide applies the re-alert rules to a fresh score. active is the
+// account's open or claimed alert, last its most recent alert of any state;
+// either may be nil. It is pure: the store calls it under the account's lock.
+//
+//   - An account that is not alertable (gates, threshold, recency,
+//     suppression, disqualification) never alerts.
+//   - With an active alert, only a move to a higher tier is news: an
+//     Upgrade. The alert keeps its channel and SLA clock.
+//   - Otherwise it alerts, unless its last alert is younger than
+//     realert_after and the new tier is not higher than that alert's.
+func Decide(m *model.Model, res *scoring.Result, active, last *Alert, now time.Time) Decision {
+	if !res.Alertable || res.Route == nil || !res.Route.Notify {
+		reason := scoring.ReasonBelowThreshold
+		if len(res.Reasons) > 0 {
+			reason = res.Reasons[0].Code
+		}
+		return Decision{Reason: reason}
+	}
+	if active != nil {
+		if m.TierRank(res.Tier) < m.TierRank(active.Tier) {
+			up := *active
+			up.Tier, up.Score, up.Segment = res.Tier, res.Score, res.Segment
+			up.Explanation = *res
+			up.ModelVersion = res.ModelVersion
+			return Decision{Action: Upgrade, Alert: &up, FromTier: active.Tier, FromScore: active.Score}
+		}
+		return Decision{Reason: ReasonActiveAlert}
+	}
+	if last != nil && now.Sub(last.CreatedAt) < m.RealertAfter && m.TierRank(res.Tier) >= m.TierRank(last.Tier) {
+		return Decision{Reason: ReasonCoolingDown}
+	}
+	r := res.Route
+	return Decision{Action: Create, Alert: &Alert{
+		ID:           uuid.New(),
+		AccountID:    res.AccountID,
+		Tier:         res.Tier,
+		Segment:      res.Segment,
+		Score:        res.Score,
+		Channel:      r.Channel,
+		OwnerRole:    r.Owner,
+		SLA:          r.SLA,
+		ModelVersion: res.ModelVersion,
+		Explanation:  *res,
+		State:        StateOpen,
+		CreatedAt:    now,
+		Delivery:     DeliveryPending,
+	}}
+}
+
+// CoolingDownUntil is when an account whose last alert is last may alert
+// again at the same tier.
+func CoolingDownUntil(m *model.Model, last *Alert) time.Time {
+	if last == nil {
+		return time.Time{}
+	}
+	return last.CreatedAt.Add(m.RealertAfter)
+}
+
+// Describe is a one-line summary for logs and lookups.
+func (a *Alert) Describe() string {
+	return fmt.Sprintf("%s alert for %s (%s, score %d) in %s: %s", a.Tier, a.AccountID, a.Segment, a.Score, a.Channel, a.State)
+}

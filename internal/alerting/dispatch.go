@@ -1,0 +1,390 @@
+package alerting
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/slack-go/slack"
+
+	"github.com/pqlbot/pqlbot/internal/sla"
+	"github.com/pqlbot/pqlbot/internal/slackui"
+)
+
+// Job kinds in the outbox.
+const (
+	JobPost       = "post"
+	JobUpdate     = "update"
+	JobReply      = "reply"
+	JobEscalation = "escalation"
+)
+
+// MetadataEventType marks pqlbot's alert posts so a post can be found again
+// after a crash (conversations.history with metadata).
+const MetadataEventType = "pql_alert"
+
+// Job is one leased unit of Slack work.
+type Job struct {
+	ID       int64
+	AlertID  uuid.UUID
+	Kind     string
+	Channel  string
+	Text     string
+	Blocks   json.RawMessage
+	Attempts int
+}
+
+// Posted records a successful alert post.
+type Posted struct {
+	AlertID    uuid.UUID
+	ChannelID  string
+	TS         string
+	PostedAt   time.Time
+	DueAt      time.Time
+	WarnAt     time.Time
+	Reconciled bool
+}
+
+// Outbox is the durable queue the dispatcher drains.
+type Outbox interface {
+	LeaseJobs(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]Job, error)
+	CompleteJob(ctx context.Context, id int64) error
+	CompletePost(ctx context.Context, jobID int64, p Posted) error
+	RetryJob(ctx context.Context, id int64, notBefore time.Time, reason string) error
+	FailJob(ctx context.Context, j Job, reason string) error
+	DeferChannel(ctx context.Context, channel string, until time.Time) error
+	ReleaseJobs(ctx context.Context, ids []int64) error
+	GetAlert(ctx context.Context, id uuid.UUID) (*Alert, error)
+}
+
+// Notifier is the Slack Web API as the dispatcher uses it.
+type Notifier interface {
+	ResolveChannel(ctx context.Context, nameOrID string) (string, error)
+	PostMessage(ctx context.Context, channelID string, blocks []slack.Block, text, threadTS string, meta *slack.SlackMetadata) (string, error)
+	UpdateMessage(ctx context.Context, channelID, ts string, blocks []slack.Block, text string) error
+	FindByMetadata(ctx context.Context, channelID, eventType, key, value string, since time.Time) (string, bool, error)
+	Permalink(ctx context.Context, channelID, ts string) (string, error)
+	// Classify says whether a failed call may succeed later, and when.
+	Classify(err error) (retry bool, after time.Duration, reason string)
+}
+
+// DispatchObserver counts outcomes for metrics.
+type DispatchObserver interface {
+	AlertPosted(tier string)
+}
+
+// Dispatcher delivers outbox jobs to Slack. Any number of dispatchers may
+// run against one database: leases (FOR UPDATE SKIP LOCKED) give each job
+// to one of them, and a post whose outcome was lost in a crash is
+// reconciled by its metadata instead of being posted twice.
+type Dispatcher struct {
+	Outbox   Outbox
+	Notifier Notifier
+	Render   *Renderer
+	Log      *slog.Logger
+	Now      func() time.Time
+	// DryRun logs each alert as one JSON line instead of posting it.
+	DryRun   bool
+	Observer DispatchObserver
+	// Lease bounds how long a job is held; it must exceed a Slack call's
+	// timeout.
+	Lease time.Duration
+	Batch int
+	Poll  time.Duration
+	// MaxAttempts bounds retries of errors Slack may not recover from
+	// (unknown ok:false errors); rate limits and outages retry forever.
+	MaxAttempts int
+
+	wake chan struct{}
+}
+
+func (d *Dispatcher) init() {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Lease == 0 {
+		d.Lease = time.Minute
+	}
+	if d.Batch == 0 {
+		d.Batch = 20
+	}
+	if d.Poll == 0 {
+		d.Poll = 250 * time.Millisecond
+	}
+	if d.MaxAttempts == 0 {
+		d.MaxAttempts = 8
+	}
+	if d.wake == nil {
+		d.wake = make(chan struct{}, 1)
+	}
+}
+
+// Wake makes a sleeping dispatcher look for work now.
+func (d *Dispatcher) Wake() {
+	d.init()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run dispatches until ctx ends.
+func (d *Dispatcher) Run(ctx context.Context) {
+	d.init()
+	t := time.NewTicker(d.Poll)
+	defer t.Stop()
+	for {
+		for {
+			n, err := d.RunOnce(ctx)
+			if err != nil && ctx.Err() == nil {
+				d.Log.Error("dispatch", "err", err)
+			}
+			if n == 0 || err != nil || ctx.Err() != nil {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-d.wake:
+		}
+	}
+}
+
+// RunOnce leases one batch and works it, returning how many jobs it leased.
+func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
+	d.init()
+	jobs, err := d.Outbox.LeaseJobs(ctx, d.Now(), d.Batch, d.Lease)
+	if err != nil || len(jobs) == 0 {
+		return 0, err
+	}
+	deferred := map[string]bool{}
+	var release []int64
+	for i, j := range jobs {
+		if ctx.Err() != nil {
+			// Shutting down: hand back what was not started so another
+			// replica takes it at once instead of after the lease.
+			for _, rest := range jobs[i:] {
+				release = append(release, rest.ID)
+			}
+			break
+		}
+		if deferred[j.Channel] {
+			release = append(release, j.ID)
+			continue
+		}
+		if d.work(ctx, j) {
+			deferred[j.Channel] = true
+		}
+	}
+	if len(release) > 0 {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := d.Outbox.ReleaseJobs(rctx, release); err != nil {
+			return len(jobs), err
+		}
+	}
+	return len(jobs), nil
+}
+
+// work does one job and records the outcome. It reports whether the job's
+// channel is rate limited, so the rest of the batch skips that channel.
+func (d *Dispatcher) work(ctx context.Context, j Job) (rateLimited bool) {
+	log := d.Log.With("job", j.ID, "kind", j.Kind, "alert_id", j.AlertID.String(), "channel", j.Channel)
+	// Record outcomes even if shutdown starts mid-call.
+	octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	a, err := d.Outbox.GetAlert(octx, j.AlertID)
+	if err != nil {
+		log.Error("load alert", "err", err)
+		_ = d.Outbox.RetryJob(octx, j.ID, d.Now().Add(5*time.Second), err.Error())
+		return false
+	}
+	err = d.do(ctx, octx, j, a, log)
+	if err == nil {
+		return false
+	}
+	retry, after, reason := d.Notifier.Classify(err)
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		until := d.Now().Add(after)
+		log.Warn("rate limited by Slack", "retry_after", after.String())
+		if derr := d.Outbox.DeferChannel(octx, j.Channel, until); derr != nil {
+			log.Error("defer channel", "err", derr)
+		}
+		_ = d.Outbox.RetryJob(octx, j.ID, until, reason)
+		return true
+	}
+	if retry && (after > time.Minute || j.Attempts < d.MaxAttempts || isTransient(reason)) {
+		if after == 0 {
+			after = Backoff(j.Attempts)
+		}
+		log.Warn("slack call failed; will retry", "err", err, "reason", reason, "retry_in", after.String(), "attempt", j.Attempts)
+		_ = d.Outbox.RetryJob(octx, j.ID, d.Now().Add(after), reason)
+		return false
+	}
+	log.Error("slack call failed for good", "err", err, "reason", reason, "attempt", j.Attempts)
+	if ferr := d.Outbox.FailJob(octx, j, reason); ferr != nil {
+		log.Error("record failure", "err", ferr)
+	}
+	return false
+}
+
+func isTransient(reason string) bool {
+	switch reason {
+	case "timeout", "server_error", "network", "rate_limited":
+		return true
+	}
+	return false
+}
+
+// Backoff is the delay before retry number attempt: exponential from one
+// second, capped at five minutes, with jitter so replicas do not retry in
+// step.
+func Backoff(attempt int) time.Duration {
+	if attempt < 1 {
+		attempt = 1
+	}
+	d := time.Second << min(attempt-1, 9)
+	if d > 5*time.Minute {
+		d = 5 * time.Minute
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+func (d *Dispatcher) do(ctx, octx context.Context, j Job, a *Alert, log *slog.Logger) error {
+	switch j.Kind {
+	case JobPost:
+		return d.post(ctx, octx, j, a, log)
+	case JobUpdate:
+		v := d.Render.View(a)
+		if d.DryRun {
+			log.Info("alert updated (dry run)", "state", string(a.State), "text", slackui.AlertText(v))
+			return d.Outbox.CompleteJob(octx, j.ID)
+		}
+		if err := d.Notifier.UpdateMessage(ctx, a.ChannelID, a.MessageTS, slackui.AlertBlocks(v, d.Now()), slackui.AlertText(v)); err != nil {
+			return err
+		}
+		return d.Outbox.CompleteJob(octx, j.ID)
+	case JobReply:
+		if d.DryRun {
+			log.Info("thread reply (dry run)", "text", j.Text)
+			return d.Outbox.CompleteJob(octx, j.ID)
+		}
+		if _, err := d.Notifier.PostMessage(ctx, a.ChannelID, decodeBlocks(j.Blocks), j.Text, a.MessageTS, nil); err != nil {
+			return err
+		}
+		return d.Outbox.CompleteJob(octx, j.ID)
+	case JobEscalation:
+		if d.DryRun {
+			log.Info("escalation (dry run)", "text", j.Text)
+			return d.Outbox.CompleteJob(octx, j.ID)
+		}
+		ch, err := d.Notifier.ResolveChannel(ctx, j.Channel)
+		if err != nil {
+			return err
+		}
+		if _, err := d.Notifier.PostMessage(ctx, ch, decodeBlocks(j.Blocks), j.Text, "", nil); err != nil {
+			return err
+		}
+		return d.Outbox.CompleteJob(octx, j.ID)
+	}
+	log.Error("unknown job kind")
+	return d.Outbox.FailJob(octx, j, "unknown job kind "+j.Kind)
+}
+
+func (d *Dispatcher) post(ctx, octx context.Context, j Job, a *Alert, log *slog.Logger) error {
+	if a.MessageTS != "" {
+		return d.Outbox.CompleteJob(octx, j.ID)
+	}
+	now := d.Now().UTC()
+	p := Posted{AlertID: a.ID, PostedAt: now}
+	a.PostedAt = now
+	hours := Hours(d.Render.Model)
+	a.DueAt = sla.Deadline(now, a.SLA, hours)
+	a.WarnAt = sla.WarnAt(now, a.SLA, d.Render.Model.SLAWarnAt, hours)
+	v := d.Render.View(a)
+	if d.DryRun {
+		log.Info("pql alert (dry run)", "alert", slackui.DryRunLine(v, now))
+		p.ChannelID, p.TS = a.Channel, dryRunTS(now)
+	} else {
+		ch, err := d.Notifier.ResolveChannel(ctx, a.Channel)
+		if err != nil {
+			return err
+		}
+		p.ChannelID = ch
+		if j.Attempts > 1 {
+			// A previous attempt may have been accepted by Slack before
+			// this process could record it: look before posting again.
+			ts, found, err := d.Notifier.FindByMetadata(ctx, ch, MetadataEventType, "alert_id", a.ID.String(), a.CreatedAt.Add(-time.Minute))
+			if err != nil {
+				return err
+			}
+			if found {
+				p.TS, p.Reconciled = ts, true
+				if t, ok := tsTime(ts); ok {
+					p.PostedAt = t
+				}
+			}
+		}
+		if p.TS == "" {
+			meta := &slack.SlackMetadata{EventType: MetadataEventType, EventPayload: map[string]any{"alert_id": a.ID.String(), "account_id": a.AccountID, "tier": a.Tier}}
+			ts, err := d.Notifier.PostMessage(ctx, ch, slackui.AlertBlocks(v, now), slackui.AlertText(v), "", meta)
+			if err != nil {
+				return err
+			}
+			p.TS = ts
+		}
+	}
+	p.DueAt = sla.Deadline(p.PostedAt, a.SLA, hours)
+	p.WarnAt = sla.WarnAt(p.PostedAt, a.SLA, d.Render.Model.SLAWarnAt, hours)
+	if err := d.Outbox.CompletePost(octx, j.ID, p); err != nil {
+		// Slack has the message; the next attempt reconciles by metadata.
+		log.Error("record post", "err", err)
+		return nil
+	}
+	if d.Observer != nil {
+		d.Observer.AlertPosted(a.Tier)
+	}
+	log.Info("alert posted", "account_id", a.AccountID, "tier", a.Tier, "score", a.Score, "ts", p.TS, "reconciled", p.Reconciled)
+	return nil
+}
+
+func decodeBlocks(raw json.RawMessage) []slack.Block {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var bs slack.Blocks
+	if err := json.Unmarshal(raw, &bs); err != nil {
+		return nil
+	}
+	return bs.BlockSet
+}
+
+func dryRunTS(t time.Time) string {
+	return time.Unix(t.Unix(), 0).UTC().Format("20060102150405") + "." + uuid.NewString()[:6]
+}
+
+// tsTime reads a Slack message ts ("1700000000.123456") as a time.
+func tsTime(ts string) (time.Time, bool) {
+	var sec, usec int64
+	i := 0
+	for ; i < len(ts) && ts[i] != '.'; i++ {
+		if ts[i] < '0' || ts[i] > '9' {
+			return time.Time{}, false
+		}
+		sec = sec*10 + int64(ts[i]-'0')
+	}
+	for k := i + 1; k < len(ts) && k < i+7; k++ {
+		if ts[k] < '0' || ts[k] > '9' {
+			return time.Time{}, false
+		}
+		usec = usec*10 + int64(ts[k]-'0')
+	}
+	return time.Unix(sec, usec*1000).UTC(), sec > 0
+}

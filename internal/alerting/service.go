@@ -1,0 +1,57 @@
+package alerting
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/pqlbot/pqlbot/internal/model"
+	"github.com/pqlbot/pqlbot/internal/scoring"
+)
+
+// DecisionStore applies a decision atomically with the account's alerts.
+type DecisionStore interface {
+	DecideAlert(ctx context.Context, accountID string, decide func(active, last *Alert) Decision, reply func(Decision) string) (Decision, error)
+}
+
+// AlertObserver counts decisions for metrics.
+type AlertObserver interface {
+	AlertDecided(action, tier string)
+}
+
+// Service turns fresh scores into alerts.
+type Service struct {
+	Model    *model.Model
+	Store    DecisionStore
+	Log      *slog.Logger
+	Now      func() time.Time
+	Observer AlertObserver
+	// Wake is called after a decision queued Slack work (the dispatcher's
+	// Wake), so delivery does not wait for the next poll.
+	Wake func()
+}
+
+// Evaluate decides what a new score means for the account's alerts and
+// queues the Slack work in the same transaction.
+func (s *Service) Evaluate(ctx context.Context, res *scoring.Result) (Decision, error) {
+	now := time.Now()
+	if s.Now != nil {
+		now = s.Now()
+	}
+	d, err := s.Store.DecideAlert(ctx, res.AccountID, func(active, last *Alert) Decision {
+		return Decide(s.Model, res, active, last, now)
+	}, UpgradeReply)
+	if err != nil {
+		return d, err
+	}
+	if d.Action != None {
+		s.Log.Info("alert decision", "action", d.Action.String(), "account_id", res.AccountID, "tier", d.Alert.Tier, "score", d.Alert.Score, "alert_id", d.Alert.ID.String())
+		if s.Observer != nil {
+			s.Observer.AlertDecided(d.Action.String(), d.Alert.Tier)
+		}
+		if s.Wake != nil {
+			s.Wake()
+		}
+	}
+	return d, nil
+}

@@ -1,0 +1,305 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pqlbot/pqlbot/internal/alerting"
+)
+
+const alertColumns = `id, account_id, tier, segment, score, channel, coalesce(channel_id, ''), owner_role, sla_seconds,
+	model_version, explanation, state, created_at, posted_at, coalesce(message_ts, ''), due_at, warn_at,
+	coalesce(claimed_by, ''), claimed_at, coalesce(contacted_by, ''), contacted_at, coalesce(closed_by, ''), closed_at,
+	coalesce(close_reason, ''), nudged_at, breached_at, delivery, coalesce(delivery_error, '')`
+
+func scanAlert(row pgx.Row) (*alerting.Alert, error) {
+	var a alerting.Alert
+	var slaSec int64
+	var expl []byte
+	var state string
+	var posted, due, warn, claimed, contacted, closed, nudged, breached *time.Time
+	err := row.Scan(&a.ID, &a.AccountID, &a.Tier, &a.Segment, &a.Score, &a.Channel, &a.ChannelID, &a.OwnerRole, &slaSec,
+		&a.ModelVersion, &expl, &state, &a.CreatedAt, &posted, &a.MessageTS, &due, &warn,
+		&a.ClaimedBy, &claimed, &a.ContactedBy, &contacted, &a.ClosedBy, &closed,
+		&a.CloseReason, &nudged, &breached, &a.Delivery, &a.DeliveryError)
+	if err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, alerting.ErrNotFound
+		}
+		return nil, err
+	}
+	a.SLA = time.Duration(slaSec) * time.Second
+	a.State = alerting.State(state)
+	if err := json.Unmarshal(expl, &a.Explanation); err != nil {
+		return nil, fmt.Errorf("decode explanation of alert %s: %w", a.ID, err)
+	}
+	for _, p := range []struct {
+		src *time.Time
+		dst *time.Time
+	}{{posted, &a.PostedAt}, {due, &a.DueAt}, {warn, &a.WarnAt}, {claimed, &a.ClaimedAt}, {contacted, &a.ContactedAt}, {closed, &a.ClosedAt}, {nudged, &a.NudgedAt}, {breached, &a.BreachedAt}} {
+		if p.src != nil {
+			*p.dst = p.src.UTC()
+		}
+	}
+	a.CreatedAt = a.CreatedAt.UTC()
+	return &a, nil
+}
+
+// GetAlert loads one alert.
+func (s *Store) GetAlert(ctx context.Context, id uuid.UUID) (*alerting.Alert, error) {
+	a, err := scanAlert(s.pool.QueryRow(ctx, `SELECT `+alertColumns+` FROM alerts WHERE id = $1`, id))
+	if err != nil {
+		return nil, fmt.Errorf("get alert %s: %w", id, err)
+	}
+	return a, nil
+}
+
+// LatestAlerts returns an account's active alert and its most recent alert
+// of any state (either may be nil).
+func (s *Store) LatestAlerts(ctx context.Context, accountID string) (active, last *alerting.Alert, err error) {
+	return latestAlerts(ctx, s.pool, accountID)
+}
+
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func latestAlerts(ctx context.Context, q querier, accountID string) (active, last *alerting.Alert, err error) {
+	last, err = scanAlert(q.QueryRow(ctx, `SELECT `+alertColumns+` FROM alerts WHERE account_id = $1 ORDER BY created_at DESC LIMIT 1`, accountID))
+	if errors.Is(err, alerting.ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("load alerts of %s: %w", accountID, err)
+	}
+	active, err = scanAlert(q.QueryRow(ctx, `SELECT `+alertColumns+` FROM alerts WHERE account_id = $1 AND state IN ('open', 'claimed')`, accountID))
+	if errors.Is(err, alerting.ErrNotFound) {
+		return nil, last, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("load active alert of %s: %w", accountID, err)
+	}
+	return active, last, nil
+}
+
+func accountLockKey(accountID string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("pqlbot-account:"))
+	h.Write([]byte(accountID))
+	return int64(h.Sum64())
+}
+
+// DecideAlert runs decide under the account's lock with its current alerts
+// and applies the decision in the same transaction: a new alert with its
+// queued post, or an upgrade with its thread reply and message update. Two
+// replicas scoring one account therefore never both create an alert.
+func (s *Store) DecideAlert(ctx context.Context, accountID string, decide func(active, last *alerting.Alert) alerting.Decision, reply func(alerting.Decision) string) (alerting.Decision, error) {
+	var d alerting.Decision
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, accountLockKey(accountID)); err != nil {
+			return err
+		}
+		active, last, err := latestAlerts(ctx, tx, accountID)
+		if err != nil {
+			return err
+		}
+		d = decide(active, last)
+		switch d.Action {
+		case alerting.Create:
+			return insertAlert(ctx, tx, d.Alert)
+		case alerting.Upgrade:
+			return upgradeAlert(ctx, tx, d, reply(d))
+		}
+		return nil
+	})
+	if err != nil {
+		return alerting.Decision{}, fmt.Errorf("decide alert for %s: %w", accountID, err)
+	}
+	return d, nil
+}
+
+func insertAlert(ctx context.Context, tx pgx.Tx, a *alerting.Alert) error {
+	expl, err := json.Marshal(a.Explanation)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO alerts (id, account_id, tier, segment, score, channel, owner_role, sla_seconds, model_version, explanation, state, created_at, delivery)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, 'pending')`,
+		a.ID, a.AccountID, a.Tier, a.Segment, a.Score, a.Channel, a.OwnerRole, int64(a.SLA/time.Second), a.ModelVersion, expl, a.CreatedAt); err != nil {
+		return fmt.Errorf("insert alert: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO slack_outbox (alert_id, kind, channel) VALUES ($1, 'post', $2)`, a.ID, a.Channel); err != nil {
+		return fmt.Errorf("queue post: %w", err)
+	}
+	return audit(ctx, tx, a.ID, "pqlbot", "created", map[string]any{"tier": a.Tier, "score": a.Score, "channel": a.Channel})
+}
+
+func upgradeAlert(ctx context.Context, tx pgx.Tx, d alerting.Decision, text string) error {
+	a := d.Alert
+	expl, err := json.Marshal(a.Explanation)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `
+		UPDATE alerts SET tier = $2, score = $3, segment = $4, explanation = $5, model_version = $6, updated_at = now()
+		WHERE id = $1`, a.ID, a.Tier, a.Score, a.Segment, expl, a.ModelVersion); err != nil {
+		return fmt.Errorf("upgrade alert: %w", err)
+	}
+	body, _ := json.Marshal(map[string]any{"text": text})
+	if _, err := tx.Exec(ctx, `INSERT INTO slack_outbox (alert_id, kind, channel, body) VALUES ($1, 'reply', $2, $3)`, a.ID, a.Channel, body); err != nil {
+		return fmt.Errorf("queue upgrade reply: %w", err)
+	}
+	if err := queueUpdate(ctx, tx, a.ID, a.Channel); err != nil {
+		return err
+	}
+	return audit(ctx, tx, a.ID, "pqlbot", "upgraded", map[string]any{"from_tier": d.FromTier, "to_tier": a.Tier, "from_score": d.FromScore, "to_score": a.Score})
+}
+
+// queueUpdate asks the dispatcher to re-render an alert's message; one
+// queued update per alert is enough because it renders the state current
+// when it runs.
+func queueUpdate(ctx context.Context, tx pgx.Tx, alertID uuid.UUID, channel string) error {
+	_, err := tx.Exec(ctx, `
+		INSERT INTO slack_outbox (alert_id, kind, channel) VALUES ($1, 'update', $2)
+		ON CONFLICT (alert_id) WHERE kind = 'update' AND state = 'pending' AND attempts = 0 DO NOTHING`, alertID, channel)
+	if err != nil {
+		return fmt.Errorf("queue update: %w", err)
+	}
+	return nil
+}
+
+func audit(ctx context.Context, tx pgx.Tx, alertID uuid.UUID, actor, action string, detail map[string]any) error {
+	b, _ := json.Marshal(detail)
+	if _, err := tx.Exec(ctx, `INSERT INTO alert_audit (alert_id, actor, action, detail) VALUES ($1, $2, $3, $4)`, alertID, actor, action, b); err != nil {
+		return fmt.Errorf("audit %s: %w", action, err)
+	}
+	return nil
+}
+
+// LeaseJobs takes up to limit due outbox jobs for lease, skipping rows
+// another dispatcher holds. A lease that expires (the holder died) makes the
+// job due again; its attempt count tells the next holder to reconcile.
+func (s *Store) LeaseJobs(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]alerting.Job, error) {
+	rows, err := s.pool.Query(ctx, `
+		UPDATE slack_outbox o SET leased_until = $1::timestamptz + $3::interval, attempts = o.attempts + 1
+		WHERE o.id IN (
+			SELECT j.id FROM slack_outbox j JOIN alerts a ON a.id = j.alert_id
+			WHERE j.state = 'pending' AND j.not_before <= $1 AND (j.leased_until IS NULL OR j.leased_until < $1)
+			  AND (j.kind IN ('post', 'escalation') OR a.message_ts IS NOT NULL)
+			ORDER BY j.id LIMIT $2
+			FOR UPDATE OF j SKIP LOCKED)
+		RETURNING o.id, o.alert_id, o.kind, o.channel, coalesce(o.body, '{}'), o.attempts`, now, limit, lease)
+	if err != nil {
+		return nil, fmt.Errorf("lease outbox jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []alerting.Job
+	for rows.Next() {
+		var j alerting.Job
+		var body []byte
+		if err := rows.Scan(&j.ID, &j.AlertID, &j.Kind, &j.Channel, &body, &j.Attempts); err != nil {
+			return nil, err
+		}
+		var b struct {
+			Text   string          `json:"text"`
+			Blocks json.RawMessage `json:"blocks"`
+		}
+		_ = json.Unmarshal(body, &b)
+		j.Text, j.Blocks = b.Text, b.Blocks
+		out = append(out, j)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("lease outbox jobs: %w", err)
+	}
+	return out, nil
+}
+
+// CompleteJob marks a job done.
+func (s *Store) CompleteJob(ctx context.Context, id int64) error {
+	_, err := s.pool.Exec(ctx, `UPDATE slack_outbox SET state = 'done', done_at = now(), leased_until = NULL WHERE id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("complete job %d: %w", id, err)
+	}
+	return nil
+}
+
+// CompletePost records where an alert was posted and starts its SLA clock.
+func (s *Store) CompletePost(ctx context.Context, jobID int64, p alerting.Posted) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			UPDATE alerts SET delivery = 'posted', delivery_error = NULL, channel_id = $2, message_ts = $3,
+				posted_at = $4, due_at = $5, warn_at = $6, updated_at = now()
+			WHERE id = $1 AND message_ts IS NULL`, p.AlertID, p.ChannelID, p.TS, p.PostedAt, p.DueAt, p.WarnAt)
+		if err != nil {
+			return fmt.Errorf("record post of %s: %w", p.AlertID, err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE slack_outbox SET state = 'done', done_at = now(), leased_until = NULL WHERE id = $1`, jobID); err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return nil
+		}
+		return audit(ctx, tx, p.AlertID, "pqlbot", "posted", map[string]any{"channel_id": p.ChannelID, "ts": p.TS, "reconciled": p.Reconciled})
+	})
+}
+
+// RetryJob hands a job back to be tried again no sooner than notBefore.
+func (s *Store) RetryJob(ctx context.Context, id int64, notBefore time.Time, reason string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE slack_outbox SET leased_until = NULL, not_before = $2, last_error = $3 WHERE id = $1`, id, notBefore, reason)
+	if err != nil {
+		return fmt.Errorf("retry job %d: %w", id, err)
+	}
+	return nil
+}
+
+// FailJob gives up on a job that cannot succeed. A failed post fails the
+// alert's delivery and every job queued behind it.
+func (s *Store) FailJob(ctx context.Context, j alerting.Job, reason string) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE slack_outbox SET state = 'failed', done_at = now(), leased_until = NULL, last_error = $2 WHERE id = $1`, j.ID, reason); err != nil {
+			return fmt.Errorf("fail job %d: %w", j.ID, err)
+		}
+		if j.Kind != alerting.JobPost {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `UPDATE alerts SET delivery = 'failed', delivery_error = $2, updated_at = now() WHERE id = $1`, j.AlertID, reason); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE slack_outbox SET state = 'failed', done_at = now(), last_error = 'alert post failed' WHERE alert_id = $1 AND state = 'pending'`, j.AlertID); err != nil {
+			return err
+		}
+		return audit(ctx, tx, j.AlertID, "pqlbot", "delivery_failed", map[string]any{"reason": reason})
+	})
+}
+
+// DeferChannel holds every queued job for channel until the time given: a
+// rate-limited channel waits without holding up the others.
+func (s *Store) DeferChannel(ctx context.Context, channel string, until time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE slack_outbox SET not_before = GREATEST(not_before, $2) WHERE state = 'pending' AND channel = $1`, channel, until)
+	if err != nil {
+		return fmt.Errorf("defer channel %s: %w", channel, err)
+	}
+	return nil
+}
+
+// ReleaseJobs hands leased, untried jobs back (shutdown, or a deferred
+// channel). The attempt stays counted: a post released this way merely
+// reconciles against the channel history before posting.
+func (s *Store) ReleaseJobs(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := s.pool.Exec(ctx, `UPDATE slack_outbox SET leased_until = NULL WHERE id = ANY($1) AND state = 'pending'`, ids)
+	if err != nil {
+		return fmt.Errorf("release jobs: %w", err)
+	}
+	return nil
+}
