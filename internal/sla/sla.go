@@ -231,7 +231,9 @@ func Remaining(now, due time.Time, bh *BusinessHours) time.Duration {
 }
 
 // FormatDuration renders a duration for people at a useful precision:
-// "< 1 min", "35 min", "3 h 12 min", "2 d 4 h". Smaller units are truncated,
+// "< 1 min", "35 min", "3 h 12 min", "24 h", "2 d 4 h". Days start at 48 h,
+// so a 24 h SLA reads as configured (and 24 business hours never pass for
+// "1 d"). Smaller units are truncated,
 // not rounded, so "35 min" never means 34 min 40 s. Negative durations get a
 // leading "-"; callers usually format the absolute value and say "over".
 func FormatDuration(d time.Duration) string {
@@ -248,7 +250,7 @@ func FormatDuration(d time.Duration) string {
 		return "< 1 min"
 	case d < time.Hour:
 		return fmt.Sprintf("%d min", d/time.Minute)
-	case d < 24*time.Hour:
+	case d < 48*time.Hour:
 		h, m := d/time.Hour, d%time.Hour/time.Minute
 		if m == 0 {
 			return fmt.Sprintf("%d h", h)

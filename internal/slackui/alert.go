@@ -1,0 +1,486 @@
+package slackui
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+
+	"github.com/pqlbot/pqlbot/internal/sla"
+)
+
+// SignalLine is one scoring signal as shown to people.
+type SignalLine struct {
+	// Name is the signal's name from the model ("Core workflow completed").
+	Name string `json:"name"`
+	// Category is the model category (usage, intent, fit, negative, velocity).
+	Category string `json:"category,omitempty"`
+	// Points is what the signal adds (negative for negative signals).
+	Points int `json:"points"`
+	// Detail is the facts behind it, e.g. "5× Workflow Completed in 7 days".
+	Detail string `json:"detail,omitempty"`
+}
+
+// Fact is one labelled fit fact ("Employees": "250").
+type Fact struct {
+	Label string `json:"label"`
+	Value string `json:"value"`
+}
+
+// AlertView is everything an alert message shows. The alerting layer fills
+// it from the stored alert (route, explanation and model version as of the
+// alert) and its current state; the message is always re-rendered whole.
+type AlertView struct {
+	AlertID     string
+	AccountID   string
+	AccountName string
+	Domain      string
+	// AccountURL is PQLBOT_ACCOUNT_URL already expanded; empty for no link.
+	AccountURL string
+
+	Tier    string
+	Score   int
+	Segment string
+	// OwnerRole is the route's owner (AE, SDR).
+	OwnerRole string
+	// Channel is the route's channel as configured ("#sdr-pql" or an id).
+	Channel string
+	// SLA is the route's SLA; PostedAt and DueAt are when the clock started
+	// and when it runs out (sla.Deadline with Hours).
+	SLA      time.Duration
+	PostedAt time.Time
+	DueAt    time.Time
+	// Hours are the model's business hours, nil for wall-clock SLAs. Time to
+	// claim and to contact are measured in them, like the deadline.
+	Hours        *sla.BusinessHours
+	ModelVersion string
+
+	// Signals are the signals that fired, in any order; rendering sorts them.
+	Signals []SignalLine
+	// Fit holds fit facts (employees, industry, plan, email domain, ...).
+	Fit []Fact
+	// ActiveUsers is the number of distinct active users over
+	// ActiveUsersDays days (0 days: shown without a window).
+	ActiveUsers     int
+	ActiveUsersDays int
+
+	State       State
+	ClaimedBy   string // Slack user id
+	ClaimedAt   time.Time
+	ContactedBy string // Slack user id
+	ContactedAt time.Time
+	ClosedBy    string // Slack user id
+	CloseReason Reason
+	// Breached is set once the sweeper has recorded the breach. An open or
+	// claimed alert past DueAt is shown as breached even before that.
+	Breached bool
+	// NudgedAt is when the sla_warn_at nudge went out (zero: not yet); an
+	// open alert shows it so the channel sees the clock is running.
+	NudgedAt time.Time
+}
+
+// Message layout limits for the alert.
+const (
+	maxAlertSignals = 12
+	signalBudget    = 2400
+	maxFitFacts     = MaxFields - 1 // one field is kept for active users
+	factsBudget     = 1500
+)
+
+// normalized treats an empty State as open, so callers may leave it unset
+// for a fresh alert.
+func (v AlertView) normalized() AlertView {
+	if v.State == "" {
+		v.State = StateOpen
+	}
+	return v
+}
+
+// overdue reports whether the alert is past its deadline without a first
+// touch: recorded by the sweeper, or evident from now.
+func (v AlertView) overdue(now time.Time) bool {
+	if v.State != StateOpen && v.State != StateClaimed {
+		return false
+	}
+	return v.Breached || (!v.DueAt.IsZero() && now.After(v.DueAt))
+}
+
+// AlertBlocks renders the alert message for its current state. now decides
+// whether an open or claimed alert is shown as past its SLA.
+func AlertBlocks(v AlertView, now time.Time) []slack.Block {
+	v = v.normalized()
+	blocks := []slack.Block{
+		header(fmt.Sprintf("%s %s — %s · %d", tierEmoji(v.Tier), plainAccount(v.AccountName, v.Domain, v.AccountID), tierLabel(v.Tier), v.Score)),
+		alertContext(v),
+		section(signalsText("*Why now*", v.Signals, maxAlertSignals, signalBudget)),
+		slack.NewSectionBlock(nil, factFields(v.Fit, v.ActiveUsers, v.ActiveUsersDays), nil),
+	}
+	if status := alertStatus(v, now); status != "" {
+		blocks = append(blocks, section(status))
+	}
+	if acts := alertActions(v); acts != nil {
+		blocks = append(blocks, acts)
+	}
+	foot := []string{"Model " + escClip(orDash(v.ModelVersion), 40)}
+	if !v.PostedAt.IsZero() {
+		foot = append(foot, "posted "+slackDate(v.PostedAt, "{date_short_pretty} {time}"))
+	}
+	blocks = append(blocks, contextLine(strings.Join(foot, " · ")))
+	return blocks
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+func alertContext(v AlertView) *slack.ContextBlock {
+	var parts []string
+	if v.Domain != "" {
+		parts = append(parts, escClip(v.Domain, maxNameLen))
+	}
+	if v.Segment != "" {
+		parts = append(parts, "Segment *"+escClip(v.Segment, maxLabelLen)+"*")
+	}
+	if v.OwnerRole != "" {
+		parts = append(parts, "Owner *"+escClip(v.OwnerRole, maxLabelLen)+"*")
+	}
+	if v.SLA > 0 {
+		s := "SLA " + sla.FormatDuration(v.SLA)
+		if v.Hours != nil {
+			s += " (business hours)"
+		}
+		if !v.DueAt.IsZero() {
+			s += ", due " + dueDate(v.DueAt)
+		}
+		parts = append(parts, s)
+	}
+	if safeURL(v.AccountURL) {
+		parts = append(parts, link(v.AccountURL, "Open account ↗"))
+	}
+	if len(parts) == 0 {
+		parts = append(parts, escClip(v.AccountID, maxNameLen))
+	}
+	return contextLine(parts...)
+}
+
+// sortedSignals returns signals largest points first (so positive before
+// negative), ties by name, without touching the caller's slice.
+func sortedSignals(in []SignalLine) []SignalLine {
+	s := slices.Clone(in)
+	slices.SortStableFunc(s, func(a, b SignalLine) int {
+		if c := cmp.Compare(b.Points, a.Points); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return s
+}
+
+func signalLine(s SignalLine) string {
+	l := "• *" + points(s.Points) + "* " + escClip(s.Name, maxNameLen)
+	if s.Detail != "" {
+		l += " — " + escClip(s.Detail, maxDetailLen)
+	}
+	return l
+}
+
+func signalsText(title string, signals []SignalLine, maxLines, budget int) string {
+	if len(signals) == 0 {
+		return title + "\n_No scored actions recorded._"
+	}
+	sorted := sortedSignals(signals)
+	lines := make([]string, len(sorted))
+	for i, s := range sorted {
+		lines[i] = signalLine(s)
+	}
+	return lineList(title+"\n", lines, maxLines, budget, func(n int) string {
+		rest := 0
+		for _, s := range sorted[len(sorted)-n:] {
+			rest += s.Points
+		}
+		return fmt.Sprintf("_+%d more (%s points)_", n, points(rest))
+	})
+}
+
+// factFields renders fit facts as section fields, at most maxFitFacts and
+// factsBudget characters in all, plus the active users field.
+func factFields(facts []Fact, activeUsers, days int) []*slack.TextBlockObject {
+	var fields []*slack.TextBlockObject
+	used := 0
+	for i, f := range facts {
+		text := "*" + escClip(orDash(f.Label), maxLabelLen) + "*\n" + escClip(orDash(f.Value), maxValueLen)
+		used += utf8.RuneCountInString(text)
+		if i == maxFitFacts || used > factsBudget {
+			break
+		}
+		fields = append(fields, mrkdwn(text))
+	}
+	au := fmt.Sprintf("*Active users*\n%d", activeUsers)
+	if days > 0 {
+		au += fmt.Sprintf(" (last %d d)", days)
+	}
+	return append(fields, mrkdwn(au))
+}
+
+// alertStatus is the line(s) describing who did what: claim, contact,
+// close, breach.
+func alertStatus(v AlertView, now time.Time) string {
+	var lines []string
+	switch v.State {
+	case StateClaimed:
+		lines = append(lines, fmt.Sprintf("🙋 Claimed by %s %s after alert", mention(v.ClaimedBy), sla.FormatDuration(sla.Elapsed(v.PostedAt, v.ClaimedAt, v.Hours))))
+	case StateContacted:
+		took := sla.Elapsed(v.PostedAt, v.ContactedAt, v.Hours)
+		verdict := "within SLA"
+		if !v.DueAt.IsZero() && v.ContactedAt.After(v.DueAt) {
+			over := sla.Elapsed(v.DueAt, v.ContactedAt, v.Hours)
+			verdict = sla.FormatDuration(over) + " over SLA"
+		}
+		lines = append(lines, fmt.Sprintf("✅ Contacted by %s in %s — %s", mention(v.ContactedBy), sla.FormatDuration(took), verdict))
+	case StateClosedNotFit:
+		l := "🚫 Closed as not a fit by " + mention(v.ClosedBy)
+		if v.CloseReason != "" {
+			l += ": " + escClip(strings.ToLower(v.CloseReason.Label()), maxLabelLen)
+		}
+		lines = append(lines, l)
+	}
+	if v.State == StateOpen && !v.NudgedAt.IsZero() && !v.overdue(now) {
+		lines = append(lines, "⏰ Reminder sent "+slackDate(v.NudgedAt, "{date_short_pretty} {time}")+", still unclaimed")
+	}
+	if v.overdue(now) {
+		due := "the deadline"
+		if !v.DueAt.IsZero() {
+			due = dueDate(v.DueAt)
+		}
+		if v.State == StateClaimed {
+			lines = append(lines, "🚨 *SLA breached* — not contacted by "+due)
+		} else {
+			lines = append(lines, "🚨 *SLA breached* — nobody claimed this by "+due)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func button(action, alertID, label string, style slack.Style) *slack.ButtonBlockElement {
+	b := slack.NewButtonBlockElement(action, alertID, plain(label))
+	if style != "" {
+		b = b.WithStyle(style)
+	}
+	return b
+}
+
+func alertActions(v AlertView) *slack.ActionBlock {
+	id := BlockID(BlockActions, v.AlertID)
+	switch v.State {
+	case StateOpen:
+		return slack.NewActionBlock(id,
+			button(ActionClaim, v.AlertID, "Claim", slack.StylePrimary),
+			button(ActionNotFit, v.AlertID, "Not a fit", ""),
+		)
+	case StateClaimed:
+		return slack.NewActionBlock(id,
+			button(ActionContacted, v.AlertID, "Mark contacted", slack.StylePrimary),
+			button(ActionRelease, v.AlertID, "Release", ""),
+		)
+	default:
+		return nil
+	}
+}
+
+// AlertText is the plain-text fallback of the alert message, used in
+// notifications and by clients that cannot show blocks. It mentions nobody,
+// so updating a message never pings anyone.
+func AlertText(v AlertView) string {
+	v = v.normalized()
+	var b strings.Builder
+	fmt.Fprintf(&b, "PQL %s: %s", tierLabel(v.Tier), escClip(plainAccount(v.AccountName, "", v.AccountID), maxNameLen))
+	if v.Domain != "" && v.AccountName != "" {
+		fmt.Fprintf(&b, " (%s)", escClip(v.Domain, maxNameLen))
+	}
+	fmt.Fprintf(&b, ", score %d", v.Score)
+	if v.Segment != "" {
+		fmt.Fprintf(&b, ", %s", escClip(v.Segment, maxLabelLen))
+	}
+	if v.OwnerRole != "" && v.SLA > 0 {
+		fmt.Fprintf(&b, " — %s, SLA %s", escClip(v.OwnerRole, maxLabelLen), sla.FormatDuration(v.SLA))
+	}
+	switch v.State {
+	case StateClaimed:
+		b.WriteString(" — claimed")
+	case StateContacted:
+		b.WriteString(" — contacted")
+	case StateClosedNotFit:
+		b.WriteString(" — closed as not a fit")
+	}
+	if v.Breached && (v.State == StateOpen || v.State == StateClaimed) {
+		b.WriteString(" — SLA breached")
+	}
+	return b.String()
+}
+
+// NotFitReasonBlocks asks why an account is not a fit: a static select whose
+// option values are Reason codes. Its actions block id carries the alert id
+// (BlockNotFitReason); the selection arrives as ActionNotFitReason.
+func NotFitReasonBlocks(alertID, accountName string) []slack.Block {
+	who := "this account"
+	if accountName != "" {
+		who = "*" + escClip(accountName, maxNameLen) + "*"
+	}
+	opts := make([]*slack.OptionBlockObject, 0, len(Reasons()))
+	for _, r := range Reasons() {
+		opts = append(opts, slack.NewOptionBlockObject(string(r), plain(r.Label()), nil))
+	}
+	sel := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Choose a reason"), ActionNotFitReason, opts...)
+	return []slack.Block{
+		section("Why is " + who + " not a fit? The alert will be closed and the account silenced."),
+		slack.NewActionBlock(BlockID(BlockNotFitReason, alertID), sel),
+	}
+}
+
+// NotFitReasonText is the fallback text for NotFitReasonBlocks.
+func NotFitReasonText(accountName string) string {
+	if accountName == "" {
+		return "Why is this account not a fit?"
+	}
+	return "Why is " + escClip(accountName, maxNameLen) + " not a fit?"
+}
+
+// Upgrade describes a material change on an account with an open alert:
+// a move to a higher tier or a hand-raise.
+type Upgrade struct {
+	FromTier, ToTier   string
+	FromScore, ToScore int
+	// HandRaise is the hand-raise event name ("Demo Requested"), empty
+	// when the change is a plain tier move.
+	HandRaise string
+	// NewSignals are signals that fired since the alert (optional).
+	NewSignals []SignalLine
+}
+
+// UpgradeText is the thread reply for an Upgrade. It never mentions anyone
+// (no <@…>, no <!channel>): all text is escaped.
+func UpgradeText(u Upgrade) string {
+	var b strings.Builder
+	if u.HandRaise != "" {
+		fmt.Fprintf(&b, "✋ Hand-raise: *%s* — now *%s* (score %d)", escClip(u.HandRaise, maxNameLen), escClip(tierLabel(u.ToTier), maxLabelLen), u.ToScore)
+	} else {
+		fmt.Fprintf(&b, "⬆️ Moved up from *%s* (%d) to *%s* (%d)", escClip(tierLabel(u.FromTier), maxLabelLen), u.FromScore, escClip(tierLabel(u.ToTier), maxLabelLen), u.ToScore)
+	}
+	if len(u.NewSignals) > 0 {
+		b.WriteString("\n")
+		b.WriteString(signalsText("New since the alert:", u.NewSignals, 8, 1500))
+	}
+	return b.String()
+}
+
+// NudgeText is the thread reply at sla_warn_at: how much SLA time is left
+// and that nobody has claimed (or contacted) yet.
+func NudgeText(v AlertView, now time.Time) string {
+	v = v.normalized()
+	left := sla.Remaining(now, v.DueAt, v.Hours)
+	when := sla.FormatDuration(left) + " left on the " + sla.FormatDuration(v.SLA) + " SLA (due " + dueDate(v.DueAt) + ")"
+	if left <= 0 {
+		when = "the " + sla.FormatDuration(v.SLA) + " SLA ran out " + dueDate(v.DueAt)
+	}
+	if v.State == StateClaimed && v.ClaimedBy != "" {
+		return fmt.Sprintf("⏰ Claimed by %s but not contacted yet — %s.", mention(v.ClaimedBy), when)
+	}
+	return "⏰ Nobody has claimed this yet — " + when + "."
+}
+
+// EscalationReply is the post to the escalation channel when an alert
+// breaches its SLA: the account, the route, the claimant if any, and a link
+// to the alert message (permalink from chat.getPermalink; may be empty).
+func EscalationReply(v AlertView, permalink string, now time.Time) Reply {
+	v = v.normalized()
+	acct := accountTitle(v.AccountName, v.Domain, v.AccountID)
+	lines := []string{
+		fmt.Sprintf("🚨 *SLA breached:* %s — %s · %d", acct, escClip(tierLabel(v.Tier), maxLabelLen), v.Score),
+		fmt.Sprintf("Route: %s · owner %s · SLA %s · due %s", channelRef(v.Channel), escClip(orDash(v.OwnerRole), maxLabelLen), sla.FormatDuration(v.SLA), dueDate(v.DueAt)),
+	}
+	if v.ClaimedBy != "" && v.State == StateClaimed {
+		lines = append(lines, fmt.Sprintf("Claimed by %s %s after alert, no contact recorded.", mention(v.ClaimedBy), sla.FormatDuration(sla.Elapsed(v.PostedAt, v.ClaimedAt, v.Hours))))
+	} else {
+		lines = append(lines, "Nobody has claimed it.")
+	}
+	if over := sla.Remaining(now, v.DueAt, v.Hours); over <= -time.Minute {
+		lines = append(lines, sla.FormatDuration(-over)+" over SLA.")
+	}
+	blocks := []slack.Block{section(strings.Join(lines, "\n"))}
+	if safeURL(permalink) {
+		blocks = append(blocks, contextLine(link(permalink, "Open the alert ↗")))
+	}
+	text := fmt.Sprintf("SLA breached: %s (%s, %s)", escClip(plainAccount(v.AccountName, v.Domain, v.AccountID), maxNameLen), escClip(tierLabel(v.Tier), maxLabelLen), channelRef(v.Channel))
+	return Reply{Text: text, Blocks: blocks}
+}
+
+// AlreadyClaimedText is the ephemeral reply to a Claim click on an alert
+// someone else holds.
+func AlreadyClaimedText(byUser string) string {
+	return "Already claimed by " + mention(byUser) + "."
+}
+
+// NotOwnerText is the ephemeral reply when someone other than the claimant
+// tries an owner-only action (Mark contacted, Release).
+func NotOwnerText(owner string) string {
+	return "Only " + mention(owner) + ", who claimed this alert, can do that."
+}
+
+// AlreadyClosedText is the ephemeral reply to a click on an alert that is
+// already contacted or closed (a stale message).
+func AlreadyClosedText() string {
+	return "This alert is already closed; nothing to do."
+}
+
+// DryRun is one alert as logged in dry-run mode (no SLACK_BOT_TOKEN): the
+// same rendering that would be posted, as one JSON object.
+type DryRun struct {
+	AlertID      string        `json:"alert_id"`
+	AccountID    string        `json:"account_id"`
+	Account      string        `json:"account"`
+	Domain       string        `json:"domain,omitempty"`
+	Tier         string        `json:"tier"`
+	Score        int           `json:"score"`
+	Segment      string        `json:"segment,omitempty"`
+	Owner        string        `json:"owner,omitempty"`
+	Channel      string        `json:"channel"`
+	SLA          string        `json:"sla"`
+	PostedAt     time.Time     `json:"posted_at"`
+	DueAt        time.Time     `json:"due_at"`
+	ModelVersion string        `json:"model_version"`
+	State        State         `json:"state"`
+	Signals      []SignalLine  `json:"signals"`
+	Text         string        `json:"text"`
+	Blocks       []slack.Block `json:"blocks"`
+}
+
+// DryRunLine renders v for the dry-run log.
+func DryRunLine(v AlertView, now time.Time) DryRun {
+	v = v.normalized()
+	return DryRun{
+		AlertID:      v.AlertID,
+		AccountID:    v.AccountID,
+		Account:      v.AccountName,
+		Domain:       v.Domain,
+		Tier:         v.Tier,
+		Score:        v.Score,
+		Segment:      v.Segment,
+		Owner:        v.OwnerRole,
+		Channel:      v.Channel,
+		SLA:          sla.FormatDuration(v.SLA),
+		PostedAt:     v.PostedAt.UTC(),
+		DueAt:        v.DueAt.UTC(),
+		ModelVersion: v.ModelVersion,
+		State:        v.State,
+		Signals:      sortedSignals(v.Signals),
+		Text:         AlertText(v),
+		Blocks:       AlertBlocks(v, now),
+	}
+}

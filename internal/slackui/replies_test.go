@@ -1,0 +1,248 @@
+package slackui
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/stretchr/testify/require"
+)
+
+const permalink = "https://acme.slack.com/archives/C0SDR/p1795442400000100"
+
+func fullScore() ScoreView {
+	a := baseAlert()
+	return ScoreView{
+		AccountID: a.AccountID, AccountName: a.AccountName, Domain: a.Domain, AccountURL: a.AccountURL,
+		Score: 82, Tier: "high", Segment: "mid_market", ModelVersion: "2026-q4", ScoredAt: now,
+		Signals: a.Signals,
+		Unfired: []SignalLine{
+			{Name: "Crossed 100 records", Points: 15, Detail: "40 records of 100 in 30 days"},
+			{Name: "Production integration", Points: 10, Detail: "no Integration Connected with type production_database"},
+		},
+		Gates: []GateLine{
+			{Name: "employees ≥ 10", Passed: true, Detail: "250"},
+			{Name: "email domain not a free provider", Passed: true, Detail: "acme.com"},
+		},
+		Fit:         a.Fit,
+		ActiveUsers: 5, ActiveUsersDays: 7,
+		LatestEvents: []EventLine{
+			{At: now.Add(-10 * time.Minute), Name: "Workflow Completed", User: "bob@acme.com"},
+			{At: now.Add(-2 * time.Hour), Name: "Pricing", User: "ann@acme.com"},
+			{At: now.Add(-26 * time.Hour), Name: "Teammate Invited"},
+		},
+		Alert: &AlertSummary{AlertID: a.AlertID, Tier: "high", State: StateClaimed, PostedAt: posted, DueAt: a.DueAt, ClaimedBy: "U0REP1", Channel: "C0SDR", Permalink: permalink},
+	}
+}
+
+func notAlertingScore() ScoreView {
+	return ScoreView{
+		AccountID: "acct_7", AccountName: "Tiny Co", Domain: "gmail.com",
+		Score: 35, Tier: "low", Segment: "smb", ModelVersion: "2026-q4", ScoredAt: now,
+		Signals: []SignalLine{{Name: "Core workflow completed", Points: 25, Detail: "3× Workflow Completed in 7 days"}, {Name: "Support distress", Points: -15, Detail: "4× Ticket Opened in 7 days"}},
+		Gates: []GateLine{
+			{Name: "employees ≥ 10", Passed: false, Detail: "4"},
+			{Name: "email domain not a free provider", Passed: false, Detail: "gmail.com"},
+		},
+		NotAlerting: []string{"gate failed: employees ≥ 10 (4)", "gate failed: email domain is a free provider (gmail.com)", "below threshold: 35 < 50 (mid)"},
+	}
+}
+
+func topRows() []TopRow {
+	return []TopRow{
+		{AccountID: "acct_1", AccountName: "Initech", Domain: "initech.com", Score: 104, Tier: "hand_raiser", Segment: "enterprise", AlertState: StateOpen, Breached: true, Permalink: permalink},
+		{AccountID: "acct_42", AccountName: "Acme Inc", Domain: "acme.com", Score: 82, Tier: "high", Segment: "mid_market", AlertState: StateClaimed, ClaimedBy: "U0REP1", Permalink: permalink},
+		{AccountID: "acct_9", AccountName: "Hooli", Domain: "hooli.xyz", Score: 74, Tier: "high", Segment: "enterprise", AlertState: StateContacted},
+		{AccountID: "acct_3", Domain: "umbrella.example", Score: 61, Tier: "mid", Segment: "smb"},
+		{AccountID: "acct_5", Score: 52, Tier: "mid", AlertState: StateClosedNotFit},
+	}
+}
+
+func mineRows() []MineRow {
+	return []MineRow{
+		{AlertID: "a1", AccountName: "Initech", Domain: "initech.com", Tier: "hand_raiser", Score: 104, Channel: "C0AE", ClaimedAt: posted, DueAt: now.Add(-90 * time.Minute), Permalink: permalink},
+		{AlertID: "a2", AccountName: "Acme Inc", Domain: "acme.com", Tier: "high", Score: 82, Channel: "#sdr-pql", ClaimedAt: posted, DueAt: now.Add(3*time.Hour + 12*time.Minute), Permalink: permalink},
+		{AlertID: "a3", AccountID: "acct_3", Tier: "high", Score: 71, ClaimedAt: posted, DueAt: now.Add(30 * time.Hour)},
+	}
+}
+
+func stats(posted, claimed, contacted, due, within, notFit, breaches int) SLAStats {
+	return SLAStats{
+		Posted: posted, Claimed: claimed, Contacted: contacted, Due: due, WithinSLA: within, ClosedNotFit: notFit, OpenBreaches: breaches,
+		TimeToClaim:   Dist{N: claimed, Median: 35 * time.Minute, P90: 3 * time.Hour},
+		TimeToContact: Dist{N: contacted, Median: 3*time.Hour + 12*time.Minute, P90: 26 * time.Hour},
+	}
+}
+
+func breachRows() []BreachRow {
+	return []BreachRow{
+		{AlertID: "a1", AccountName: "Initech", Domain: "initech.com", Tier: "hand_raiser", Channel: "C0AE", ClaimedBy: "U0REP1", PostedAt: posted, DueAt: now.Add(-90 * time.Minute), Permalink: permalink},
+		{AlertID: "a4", AccountName: "Globex", Domain: "globex.com", Tier: "high", Channel: "#sdr-pql", PostedAt: posted.Add(-30 * time.Hour), DueAt: posted.Add(-6 * time.Hour)},
+	}
+}
+
+func fullReport(days int) SLAReport {
+	return SLAReport{
+		Days: days, From: now.Add(-time.Duration(days) * 24 * time.Hour), To: now,
+		Totals:   stats(42, 40, 35, 38, 31, 3, 2),
+		Breaches: breachRows(),
+		Reps: []RepRow{
+			{UserID: "U0REP1", SLAStats: stats(0, 22, 20, 21, 18, 1, 1)},
+			{UserID: "U0REP2", SLAStats: stats(0, 18, 15, 17, 13, 2, 0)},
+			{UserID: "U0REP3", SLAStats: SLAStats{Claimed: 1}},
+		},
+		ByTier:        []SplitRow{{Name: "hand_raiser", SLAStats: stats(6, 6, 6, 6, 5, 0, 0)}, {Name: "high", SLAStats: stats(36, 34, 29, 32, 26, 3, 2)}},
+		BySegment:     []SplitRow{{Name: "enterprise", SLAStats: stats(12, 12, 11, 12, 10, 0, 1)}, {Name: "smb", SLAStats: stats(30, 28, 24, 26, 21, 3, 1)}},
+		NotFitReasons: []ReasonCount{{ReasonCompetitor, 2}, {ReasonTooSmall, 1}},
+	}
+}
+
+func unclaimedRows() []UnclaimedRow {
+	return []UnclaimedRow{
+		{AlertID: "a4", AccountName: "Globex", Domain: "globex.com", Tier: "high", Channel: "#sdr-pql", PostedAt: posted.Add(-30 * time.Hour), DueAt: posted.Add(-6 * time.Hour)},
+		{AlertID: "a5", AccountName: "Soylent", Domain: "soylent.com", Tier: "high", Channel: "C0SDR", PostedAt: now.Add(-40 * time.Minute), DueAt: now.Add(23 * time.Hour), Permalink: permalink},
+	}
+}
+
+func replyCases(t testing.TB) map[string]Reply {
+	emptyReport := SLAReport{Days: 30, From: now.Add(-30 * 24 * time.Hour), To: now}
+	userReport := emptyReport
+	userReport.FilterUserID = "U0REP9"
+	channelReport := fullReport(90)
+	channelReport.FilterChannel = "C0SDR"
+	return map[string]Reply{
+		"score":               ScoreReply(fullScore()),
+		"score_not_alerting":  ScoreReply(notAlertingScore()),
+		"score_bare":          ScoreReply(ScoreView{AccountID: "acct_0", Score: 0}),
+		"score_not_found":     ScoreNotFoundReply("nosuch.example"),
+		"top":                 TopReply(topRows(), ""),
+		"top_tier":            TopReply(topRows()[1:3], "high"),
+		"top_empty":           TopReply(nil, ""),
+		"top_empty_tier":      TopReply(nil, "hand_raiser"),
+		"mine":                MineReply(mineRows(), now, nil),
+		"mine_business_hours": MineReply(mineRows(), now, officeHours(t)),
+		"mine_empty":          MineReply(nil, now, nil),
+		"sla":                 SLAReply(fullReport(7)),
+		"sla_channel":         SLAReply(channelReport),
+		"sla_empty":           SLAReply(emptyReport),
+		"sla_empty_user":      SLAReply(userReport),
+	}
+}
+
+func TestReplyGolden(t *testing.T) {
+	for name, r := range replyCases(t) {
+		t.Run(name, func(t *testing.T) {
+			require.NoError(t, ValidateMessage(r.Blocks))
+			require.NotEmpty(t, r.Text, "every reply has a text fallback")
+			goldenReply(t, name, r)
+		})
+	}
+}
+
+func TestHomeGolden(t *testing.T) {
+	views := map[string]slack.HomeTabViewRequest{
+		"home":       HomeView(now, fullReport(7), fullReport(30), breachRows(), unclaimedRows()),
+		"home_empty": HomeView(now, SLAReport{Days: 7}, SLAReport{Days: 30}, nil, nil),
+	}
+	for name, v := range views {
+		t.Run(name, func(t *testing.T) {
+			require.NoError(t, ValidateHomeView(v))
+			goldenReply(t, name, Reply{Blocks: v.Blocks.BlockSet})
+		})
+	}
+}
+
+// TestRepliesWithinLimitsAtScale renders every reply with far more rows and
+// far longer text than a message can hold.
+func TestRepliesWithinLimitsAtScale(t *testing.T) {
+	long := func(p string) string { return longString(p, 500) }
+	var top []TopRow
+	var mine []MineRow
+	var breaches []BreachRow
+	var unclaimed []UnclaimedRow
+	var reps []RepRow
+	var splits []SplitRow
+	var reasons []ReasonCount
+	for i := range 300 {
+		top = append(top, TopRow{AccountID: long("id"), AccountName: long("name"), Domain: long("dom"), Score: 300 - i, Tier: long("tier"), Segment: long("seg"), AlertState: StateClaimed, ClaimedBy: "U0REP1", Permalink: permalink})
+		mine = append(mine, MineRow{AccountName: long("name"), Domain: long("dom"), Tier: long("t"), Channel: long("ch"), DueAt: now.Add(time.Duration(i) * time.Hour), Permalink: permalink})
+		breaches = append(breaches, BreachRow{AccountName: long("name"), Domain: long("dom"), Tier: long("t"), Channel: long("ch"), ClaimedBy: "U0REP1", DueAt: now, Permalink: permalink})
+		unclaimed = append(unclaimed, UnclaimedRow{AccountName: long("name"), Domain: long("dom"), Tier: long("t"), Channel: long("ch"), PostedAt: posted, DueAt: now, Permalink: permalink})
+		reps = append(reps, RepRow{UserID: fmt.Sprintf("U%06d", i), SLAStats: stats(1, 1, 1, 1, 1, 0, 0)})
+		splits = append(splits, SplitRow{Name: long("split"), SLAStats: stats(1, 1, 1, 1, 1, 0, 0)})
+		reasons = append(reasons, ReasonCount{Reason(long("r")), i})
+	}
+	report := SLAReport{Days: 90, From: posted, To: now, FilterChannel: long("ch"), Totals: stats(9999, 9000, 8000, 9000, 7000, 10, 300),
+		Breaches: breaches, Reps: reps, ByTier: splits, BySegment: splits, NotFitReasons: reasons}
+	score := fullScore()
+	score.AccountName = long("name")
+	score.NotAlerting = []string{long("r"), long("r"), long("r"), long("r"), long("r"), long("r"), long("r"), long("r"), long("r"), long("r")}
+	for range 200 {
+		score.Signals = append(score.Signals, SignalLine{Name: long("s"), Points: 5, Detail: long("d")})
+		score.Unfired = append(score.Unfired, SignalLine{Name: long("u"), Points: 5, Detail: long("d")})
+		score.Gates = append(score.Gates, GateLine{Name: long("g"), Detail: long("d")})
+		score.Fit = append(score.Fit, Fact{Label: long("l"), Value: long("v")})
+		score.LatestEvents = append(score.LatestEvents, EventLine{At: now, Name: long("e"), User: long("u")})
+	}
+	replies := map[string]Reply{
+		"top":   TopReply(top, long("tier")),
+		"mine":  MineReply(mine, now, nil),
+		"sla":   SLAReply(report),
+		"score": ScoreReply(score),
+		"help":  HelpReply(long("/x"), long("problem")),
+		"none":  ScoreNotFoundReply(long("q")),
+	}
+	for name, r := range replies {
+		t.Run(name, func(t *testing.T) {
+			require.NoError(t, ValidateMessage(r.Blocks))
+		})
+	}
+	t.Run("home", func(t *testing.T) {
+		require.NoError(t, ValidateHomeView(HomeView(now, report, report, breaches, unclaimed)))
+	})
+	lastText := func(r Reply) string {
+		last := r.Blocks[len(r.Blocks)-1].(*slack.ContextBlock)
+		return last.ContextElements.Elements[0].(*slack.TextBlockObject).Text
+	}
+	t.Run("top shows at most MaxTopN rows then +N more", func(t *testing.T) {
+		var rows []TopRow
+		for range 60 {
+			rows = append(rows, topRows()...)
+		}
+		require.Equal(t, "+275 more accounts", lastText(TopReply(rows, "")))
+	})
+	t.Run("long rows stop at the character budget", func(t *testing.T) {
+		require.Regexp(t, `^\+2\d\d more accounts$`, lastText(TopReply(top, "")))
+	})
+}
+
+func TestMineTimeLeft(t *testing.T) {
+	r := MineReply(mineRows(), now, nil)
+	var text strings.Builder
+	for _, b := range r.Blocks {
+		if s, ok := b.(*slack.SectionBlock); ok {
+			text.WriteString(s.Text.Text + "\n")
+		}
+	}
+	out := text.String()
+	require.Contains(t, out, "🚨 *1 h 30 min over SLA*")
+	require.Contains(t, out, "⏳ *3 h 12 min left*")
+	require.Contains(t, out, "⏳ *30 h left*")
+	require.Less(t, strings.Index(out, "Initech"), strings.Index(out, "Acme Inc"), "rendered in the caller's order")
+	require.Equal(t, "You have 3 claimed alerts waiting for contact, 1 over SLA", r.Text)
+
+	bh := MineReply(mineRows()[2:], now, officeHours(t))
+	// now is Monday 11:00 New York; due is Tuesday 22:00 UTC (17:00 local): 7 h Monday + 8 h Tuesday.
+	require.Contains(t, bh.Blocks[1].(*slack.SectionBlock).Text.Text, "⏳ *15 h left*")
+}
+
+func TestEphemeral(t *testing.T) {
+	r := TopReply(topRows(), "")
+	m := r.Ephemeral()
+	require.Equal(t, slack.ResponseTypeEphemeral, m.ResponseType)
+	require.Equal(t, r.Text, m.Text)
+	require.Len(t, m.Blocks.BlockSet, len(r.Blocks))
+	require.False(t, m.ReplaceOriginal)
+}
