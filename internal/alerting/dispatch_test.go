@@ -1,0 +1,373 @@
+package alerting_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/slack-go/slack"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pqlbot/pqlbot/internal/alerting"
+	"github.com/pqlbot/pqlbot/internal/model"
+	"github.com/pqlbot/pqlbot/internal/scoring"
+	"github.com/pqlbot/pqlbot/store"
+	"github.com/pqlbot/pqlbot/store/storetest"
+)
+
+// fakeSlack is a minimal in-memory Slack for dispatcher tests: it records
+// posts and can fail calls the way Slack does.
+type fakeSlack struct {
+	mu       sync.Mutex
+	posts    map[string][]post // channel id -> posts
+	updates  int
+	failures []error // returned by the next PostMessage calls, in order
+	// acceptThenFail stores the post and then fails, like a connection that
+	// dies after Slack accepted the message.
+	acceptThenFail int
+}
+
+type post struct {
+	ts, text, thread string
+	meta             *slack.SlackMetadata
+}
+
+type slackErr struct {
+	retry  bool
+	reason string
+}
+
+func (e slackErr) Error() string { return e.reason }
+
+func newFake() *fakeSlack { return &fakeSlack{posts: map[string][]post{}} }
+
+func (f *fakeSlack) ResolveChannel(_ context.Context, name string) (string, error) {
+	if name == "#nope" {
+		return "", slackErr{retry: true, reason: "channel_not_found"}
+	}
+	return "C_" + name[1:], nil
+}
+
+func (f *fakeSlack) PostMessage(_ context.Context, ch string, _ []slack.Block, text, thread string, meta *slack.SlackMetadata) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.failures) > 0 {
+		err := f.failures[0]
+		f.failures = f.failures[1:]
+		return "", err
+	}
+	ts := fmt.Sprintf("1700000000.%06d", len(f.posts[ch])+1)
+	f.posts[ch] = append(f.posts[ch], post{ts: ts, text: text, thread: thread, meta: meta})
+	if f.acceptThenFail > 0 {
+		f.acceptThenFail--
+		return "", slackErr{retry: true, reason: "timeout"}
+	}
+	return ts, nil
+}
+
+func (f *fakeSlack) UpdateMessage(context.Context, string, string, []slack.Block, string) error {
+	f.mu.Lock()
+	f.updates++
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *fakeSlack) FindByMetadata(_ context.Context, ch, evType, key, value string, _ time.Time) (string, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range f.posts[ch] {
+		if p.meta != nil && p.meta.EventType == evType && p.meta.EventPayload[key] == value {
+			return p.ts, true, nil
+		}
+	}
+	return "", false, nil
+}
+
+func (f *fakeSlack) Permalink(_ context.Context, ch, ts string) (string, error) {
+	return "https://example.slack.com/archives/" + ch + "/p" + ts, nil
+}
+
+func (f *fakeSlack) Classify(err error) (bool, time.Duration, string) {
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return true, rl.RetryAfter, "rate_limited"
+	}
+	var se slackErr
+	if errors.As(err, &se) {
+		if se.reason == "channel_not_found" {
+			return true, 5 * time.Minute, se.reason
+		}
+		return se.retry, 0, se.reason
+	}
+	return true, 0, "unknown"
+}
+
+func (f *fakeSlack) count(ch string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.posts[ch])
+}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func newDispatcher(st alerting.Outbox, n alerting.Notifier, c *clock) *alerting.Dispatcher {
+	return &alerting.Dispatcher{
+		Outbox: st, Notifier: n, Render: &alerting.Renderer{Model: model.Default()},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: c.Now, Batch: 10,
+	}
+}
+
+// createAlert opens an alert for account in tier through the real decision path.
+func createAlert(t testing.TB, st *store.Store, m *model.Model, account, tier string, now time.Time) *alerting.Alert {
+	res := &scoring.Result{AccountID: account, Name: "Acct " + account, Tier: tier, Segment: "smb", Score: 75, Alertable: true, ModelVersion: m.Version, At: now}
+	rt, ok := m.Route(tier, "smb")
+	require.True(t, ok)
+	res.Route = &rt
+	svc := &alerting.Service{Model: m, Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now }}
+	d, err := svc.Evaluate(context.Background(), res)
+	require.NoError(t, err)
+	require.Equal(t, alerting.Create, d.Action)
+	return d.Alert
+}
+
+func drain(t *testing.T, d *alerting.Dispatcher) {
+	t.Helper()
+	for range 1000 {
+		n, err := d.RunOnce(context.Background())
+		require.NoError(t, err)
+		if n == 0 {
+			return
+		}
+	}
+	t.Fatal("outbox never drained")
+}
+
+func TestDispatchPostsOnceAndStartsTheClock(t *testing.T) {
+	st := storetest.New(t)
+	m := model.Default()
+	c := &clock{t: time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)} // a Monday, 09:00 in New York
+	a := createAlert(t, st, m, "acme", "high", c.Now())
+	f := newFake()
+	drain(t, newDispatcher(st, f, c))
+	require.Equal(t, 1, f.count("C_sdr-pql"))
+	got, err := st.GetAlert(context.Background(), a.ID)
+	require.NoError(t, err)
+	require.Equal(t, alerting.DeliveryPosted, got.Delivery)
+	require.Equal(t, "C_sdr-pql", got.ChannelID)
+	require.Equal(t, "1700000000.000001", got.MessageTS)
+	require.Equal(t, c.Now(), got.PostedAt)
+	// 24 business hours from Monday 09:00 at 9 h a day: Wednesday 15:00 New York.
+	require.Equal(t, time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC), got.DueAt)
+	p := f.posts["C_sdr-pql"][0]
+	require.Equal(t, alerting.MetadataEventType, p.meta.EventType)
+	require.Equal(t, a.ID.String(), p.meta.EventPayload["alert_id"])
+	// Nothing left to do.
+	drain(t, newDispatcher(st, f, c))
+	require.Equal(t, 1, f.count("C_sdr-pql"))
+}
+
+func TestDispatchRetriesAndFailures(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name      string
+		failures  []error
+		wantPosts int
+		advance   time.Duration
+		delivery  string
+	}{
+		{"429 waits for Retry-After", []error{&slack.RateLimitedError{RetryAfter: 30 * time.Second}}, 1, 31 * time.Second, alerting.DeliveryPosted},
+		{"5xx retries with backoff", []error{slackErr{retry: true, reason: "server_error"}, slackErr{retry: true, reason: "server_error"}}, 1, 10 * time.Minute, alerting.DeliveryPosted},
+		{"timeout retries", []error{slackErr{retry: true, reason: "timeout"}}, 1, 10 * time.Minute, alerting.DeliveryPosted},
+		{"invalid_blocks fails for good", []error{slackErr{retry: false, reason: "invalid_blocks"}}, 0, 10 * time.Minute, alerting.DeliveryFailed},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st := storetest.New(t)
+			c := &clock{t: time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)}
+			a := createAlert(t, st, model.Default(), "acme", "high", c.Now())
+			f := newFake()
+			f.failures = tc.failures
+			d := newDispatcher(st, f, c)
+			drain(t, d)
+			require.Equal(t, 0, f.count("C_sdr-pql"), "nothing posted before the retry is due")
+			for range len(tc.failures) {
+				c.Add(tc.advance)
+				drain(t, d)
+			}
+			require.Equal(t, tc.wantPosts, f.count("C_sdr-pql"))
+			got, err := st.GetAlert(ctx, a.ID)
+			require.NoError(t, err)
+			require.Equal(t, tc.delivery, got.Delivery)
+			if tc.delivery == alerting.DeliveryFailed {
+				require.Equal(t, "invalid_blocks", got.DeliveryError)
+			}
+		})
+	}
+}
+
+func TestRateLimitDelaysOnlyThatChannel(t *testing.T) {
+	st := storetest.New(t)
+	m := model.Default()
+	c := &clock{t: time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)}
+	createAlert(t, st, m, "a1", "high", c.Now())
+	createAlert(t, st, m, "a2", "high", c.Now())
+	createAlert(t, st, m, model.TierHandRaiser, model.TierHandRaiser, c.Now())
+	f := newFake()
+	f.failures = []error{&slack.RateLimitedError{RetryAfter: time.Minute}}
+	d := newDispatcher(st, f, c)
+	drain(t, d)
+	require.Equal(t, 0, f.count("C_sdr-pql"), "both #sdr-pql alerts wait for Retry-After")
+	require.Equal(t, 1, f.count("C_ae-hand-raisers"), "another channel is not held up")
+	c.Add(61 * time.Second)
+	drain(t, d)
+	require.Equal(t, 2, f.count("C_sdr-pql"))
+}
+
+func TestUnknownChannelIsRetriedNotDropped(t *testing.T) {
+	st := storetest.New(t)
+	m := model.Default()
+	m.Routes[2].Channel = "#nope"
+	c := &clock{t: time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)}
+	a := createAlert(t, st, m, "acme", "high", c.Now())
+	d := newDispatcher(st, newFake(), c)
+	drain(t, d)
+	got, err := st.GetAlert(context.Background(), a.ID)
+	require.NoError(t, err)
+	require.Equal(t, alerting.DeliveryPending, got.Delivery)
+	var lastErr string
+	require.NoError(t, st.Pool().QueryRow(context.Background(), `SELECT last_error FROM slack_outbox WHERE alert_id = $1`, a.ID).Scan(&lastErr))
+	require.Equal(t, "channel_not_found", lastErr)
+}
+
+// crashingOutbox loses every write after the Slack call, as if the process
+// died between Slack accepting the post and the ts being saved.
+type crashingOutbox struct{ *store.Store }
+
+func (crashingOutbox) CompletePost(context.Context, int64, alerting.Posted) error {
+	return errors.New("process died")
+}
+func (crashingOutbox) RetryJob(context.Context, int64, time.Time, string) error {
+	return errors.New("process died")
+}
+
+func TestCrashAfterSlackAcceptedDoesNotDoublePost(t *testing.T) {
+	st := storetest.New(t)
+	c := &clock{t: time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)}
+	a := createAlert(t, st, model.Default(), "acme", "high", c.Now())
+	f := newFake()
+	_, err := newDispatcher(crashingOutbox{st}, f, c).RunOnce(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 1, f.count("C_sdr-pql"))
+
+	// After restart, the lease has expired: the job is retried, found by
+	// its metadata, and recorded without a second post.
+	c.Add(2 * time.Minute)
+	drain(t, newDispatcher(st, f, c))
+	require.Equal(t, 1, f.count("C_sdr-pql"))
+	got, err := st.GetAlert(context.Background(), a.ID)
+	require.NoError(t, err)
+	require.Equal(t, alerting.DeliveryPosted, got.Delivery)
+	require.Equal(t, "1700000000.000001", got.MessageTS)
+
+	// Same when the connection died after Slack stored the message.
+	a2 := createAlert(t, st, model.Default(), "globex", "high", c.Now())
+	f.acceptThenFail = 1
+	d := newDispatcher(st, f, c)
+	drain(t, d)
+	c.Add(10 * time.Minute)
+	drain(t, d)
+	require.Equal(t, 2, f.count("C_sdr-pql"))
+	got, err = st.GetAlert(context.Background(), a2.ID)
+	require.NoError(t, err)
+	require.Equal(t, "1700000000.000002", got.MessageTS)
+}
+
+func TestTwoDispatchersPostEachAlertOnce(t *testing.T) {
+	st := storetest.New(t)
+	m := model.Default()
+	c := &clock{t: time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)}
+	const n = 500
+	for i := range n {
+		createAlert(t, st, m, fmt.Sprintf("acct-%03d", i), "high", c.Now())
+	}
+	f := newFake()
+	var wg sync.WaitGroup
+	for range 2 {
+		d := newDispatcher(st, f, c)
+		wg.Go(func() {
+			for {
+				k, err := d.RunOnce(context.Background())
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if k == 0 {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	require.Equal(t, n, f.count("C_sdr-pql"))
+	seen := map[any]bool{}
+	for _, p := range f.posts["C_sdr-pql"] {
+		id := p.meta.EventPayload["alert_id"]
+		require.False(t, seen[id], "alert %v posted twice", id)
+		seen[id] = true
+	}
+	var posted int
+	require.NoError(t, st.Pool().QueryRow(context.Background(), `SELECT count(*) FROM alerts WHERE delivery = 'posted'`).Scan(&posted))
+	require.Equal(t, n, posted)
+}
+
+func TestUpgradeRepliesInThreadAndUpdates(t *testing.T) {
+	st := storetest.New(t)
+	m := model.Default()
+	c := &clock{t: time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)}
+	a := createAlert(t, st, m, "acme", "high", c.Now())
+	f := newFake()
+	d := newDispatcher(st, f, c)
+	drain(t, d)
+
+	res := &scoring.Result{AccountID: "acme", Tier: model.TierHandRaiser, Segment: "smb", Score: 85, Alertable: true, ModelVersion: m.Version,
+		HandRaise: &scoring.HandRaise{Event: "Demo Requested"}}
+	rt, _ := m.Route(model.TierHandRaiser, "smb")
+	res.Route = &rt
+	svc := &alerting.Service{Model: m, Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: c.Now}
+	dec, err := svc.Evaluate(context.Background(), res)
+	require.NoError(t, err)
+	require.Equal(t, alerting.Upgrade, dec.Action)
+	drain(t, d)
+	posts := f.posts["C_sdr-pql"]
+	require.Len(t, posts, 2, "the alert and one thread reply, in the original channel")
+	require.Equal(t, posts[0].ts, posts[1].thread)
+	require.Contains(t, posts[1].text, "Demo Requested")
+	require.NotContains(t, posts[1].text, "<@")
+	require.NotContains(t, posts[1].text, "<!")
+	require.Equal(t, 1, f.updates)
+	got, err := st.GetAlert(context.Background(), a.ID)
+	require.NoError(t, err)
+	require.Equal(t, model.TierHandRaiser, got.Tier)
+	require.Equal(t, 85, got.Score)
+	// A repeat of the same score changes nothing.
+	dec, err = svc.Evaluate(context.Background(), res)
+	require.NoError(t, err)
+	require.Equal(t, alerting.None, dec.Action)
+	_ = uuid.Nil
+}
