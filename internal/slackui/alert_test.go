@@ -362,3 +362,16 @@ func TestDryRunLine(t *testing.T) {
 	require.NotContains(t, string(raw), "\n", "one log line")
 	goldenBytes(t, "dry_run_line", append(raw, '\n'))
 }
+
+func BenchmarkAlertBlocks(b *testing.B) {
+	v := baseAlert()
+	for b.Loop() {
+		AlertBlocks(v, now)
+	}
+}
+
+func BenchmarkParseCommand(b *testing.B) {
+	for b.Loop() {
+		_, _ = ParseCommand("sla 30d <@U0REP1|bob>")
+	}
+}
