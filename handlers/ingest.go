@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/pqlbot/pqlbot/internal/events"
@@ -18,7 +19,7 @@ type Submitter interface {
 }
 
 // IngestObserver receives ingest outcomes for metrics; reasons are short
-// stable codes (auth, too_large, invalid, unavailable).
+// stable codes (unauthorized, too_large, malformed, invalid, unavailable).
 type IngestObserver interface {
 	Ingested(typ string, n int)
 	Rejected(reason string)
@@ -76,7 +77,7 @@ func (in *Ingest) Handler(typ string) http.Handler {
 			if key == "" {
 				msg = "writeKey: missing (send it as the HTTP Basic user name or as writeKey in the body)"
 			}
-			in.reject(w, "auth", http.StatusUnauthorized, msg)
+			in.reject(w, "unauthorized", http.StatusUnauthorized, msg)
 			return
 		}
 		var p *events.Payload
@@ -89,8 +90,11 @@ func (in *Ingest) Handler(typ string) http.Handler {
 			var e *events.Error
 			if errors.As(err, &e) {
 				reason := "invalid"
-				if e.Status == http.StatusRequestEntityTooLarge {
+				switch {
+				case e.Status == http.StatusRequestEntityTooLarge:
 					reason = "too_large"
+				case strings.Contains(e.Msg, "malformed JSON"):
+					reason = "malformed"
 				}
 				in.reject(w, reason, e.Status, e.Msg)
 				return

@@ -13,6 +13,7 @@ import (
 	"github.com/pqlbot/pqlbot/handlers"
 	"github.com/pqlbot/pqlbot/internal/config"
 	"github.com/pqlbot/pqlbot/internal/events"
+	"github.com/pqlbot/pqlbot/internal/metrics"
 	"github.com/pqlbot/pqlbot/store"
 )
 
@@ -84,11 +85,24 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	log.Info("migrations applied", "count", len(applied))
 
+	m, err := loadModel(cfg)
+	if err != nil {
+		return err
+	}
+	log.Info("scoring model", "version", m.Version, "hash", m.Hash[:12], "file", cfg.ModelFile)
+	met := metrics.New()
+	obs := observer{met}
+
 	keys := make(map[string]string, len(cfg.WriteKeys))
 	for _, k := range cfg.WriteKeys {
 		keys[k] = store.SourceOf(k)
 	}
-	ingester := store.NewIngester(st, store.IngesterOptions{})
+	ingester := store.NewIngester(st, store.IngesterOptions{
+		OnCommit: func(res store.IngestResult, n int, took time.Duration) {
+			met.ObserveCommit(n, took)
+			met.EventsDuplicate.Add(float64(res.Duplicates))
+		},
+	})
 	srv := &handlers.Server{
 		Log:   log,
 		Ready: st,
@@ -96,7 +110,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			Log:       log.With("component", "ingest"),
 			Submitter: submitter{ingester},
 			Keys:      keys,
+			Observer:  obs,
 		},
+		Metrics: met.Handler(),
+		Wrap:    met.Instrument,
 	}
 	httpSrv := &http.Server{
 		Addr:              cfg.HTTPAddr,
