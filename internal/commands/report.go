@@ -1,0 +1,263 @@
+package commands
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/pqlbot/pqlbot/internal/alerting"
+	"github.com/pqlbot/pqlbot/internal/model"
+	"github.com/pqlbot/pqlbot/internal/sla"
+	"github.com/pqlbot/pqlbot/internal/slackui"
+)
+
+const day = 24 * time.Hour
+
+// How the SLA figures are counted, for one alert posted in the period:
+//
+//   - Claimed and Contacted: it has a claim (a contact) time. Time to claim
+//     and to contact run from the post, counted in business hours when the
+//     model has them, like the deadline itself.
+//   - Due: its SLA outcome is known. It was contacted, or its deadline has
+//     passed. An alert closed as not a fit before its deadline has no SLA
+//     outcome (closing it was the response) and is not due; one closed
+//     after its deadline without contact counts as missed.
+//   - Within SLA: contacted no later than its deadline.
+//   - Open breach: still open or claimed with its deadline passed.
+//
+// Reps are the claimants (the contact maker when nobody claimed).
+
+// Report computes the SLA figures of alerts (those posted in the period)
+// at now; link makes the breaches' message links. It is pure.
+func Report(alerts []AlertRow, now time.Time, days int, bh *sla.BusinessHours, m *model.Model, link func(channelID, ts string) string) slackui.SLAReport {
+	r := slackui.SLAReport{Days: days, From: now.Add(-time.Duration(days) * day), To: now}
+	r.Totals = stats(alerts, now, bh)
+
+	byRep := map[string][]AlertRow{}
+	byTier := map[string][]AlertRow{}
+	bySegment := map[string][]AlertRow{}
+	reasons := map[string]int{}
+	for _, a := range alerts {
+		if rep := cmp.Or(a.ClaimedBy, a.ContactedBy); rep != "" {
+			byRep[rep] = append(byRep[rep], a)
+		}
+		byTier[a.Tier] = append(byTier[a.Tier], a)
+		bySegment[a.Segment] = append(bySegment[a.Segment], a)
+		if a.State == alerting.StateClosed && a.CloseReason != "" {
+			reasons[a.CloseReason]++
+		}
+		if overdue(a, now) {
+			r.Breaches = append(r.Breaches, breachRow(a, link))
+		}
+	}
+	sortBreaches(r.Breaches)
+
+	for rep, as := range byRep {
+		r.Reps = append(r.Reps, slackui.RepRow{UserID: rep, SLAStats: stats(as, now, bh)})
+	}
+	// Busiest reps first; ties by id so the order is stable.
+	slices.SortFunc(r.Reps, func(a, b slackui.RepRow) int {
+		return cmp.Or(cmp.Compare(b.Claimed+b.Contacted, a.Claimed+a.Contacted), cmp.Compare(a.UserID, b.UserID))
+	})
+
+	tierOrder := func(t string) int { return m.TierRank(t) }
+	r.ByTier = splits(byTier, now, bh, tierOrder)
+	segOrder := func(s string) int {
+		for i, seg := range m.Segments {
+			if seg.Name == s {
+				return i
+			}
+		}
+		return len(m.Segments)
+	}
+	r.BySegment = splits(bySegment, now, bh, segOrder)
+
+	for code, n := range reasons {
+		r.NotFitReasons = append(r.NotFitReasons, slackui.ReasonCount{Reason: slackui.Reason(code), Count: n})
+	}
+	slices.SortFunc(r.NotFitReasons, func(a, b slackui.ReasonCount) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Reason, b.Reason))
+	})
+	return r
+}
+
+func splits(groups map[string][]AlertRow, now time.Time, bh *sla.BusinessHours, order func(string) int) []slackui.SplitRow {
+	out := make([]slackui.SplitRow, 0, len(groups))
+	for name, as := range groups {
+		out = append(out, slackui.SplitRow{Name: name, SLAStats: stats(as, now, bh)})
+	}
+	slices.SortFunc(out, func(a, b slackui.SplitRow) int {
+		return cmp.Or(cmp.Compare(order(a.Name), order(b.Name)), cmp.Compare(a.Name, b.Name))
+	})
+	return out
+}
+
+// overdue reports an active alert past its deadline: an open breach,
+// whether or not the sweeper has escalated it yet.
+func overdue(a AlertRow, now time.Time) bool {
+	return a.State.Active() && !a.DueAt.IsZero() && now.After(a.DueAt)
+}
+
+func stats(alerts []AlertRow, now time.Time, bh *sla.BusinessHours) slackui.SLAStats {
+	var s slackui.SLAStats
+	var toClaim, toContact []time.Duration
+	for _, a := range alerts {
+		s.Posted++
+		if !a.ClaimedAt.IsZero() {
+			s.Claimed++
+			toClaim = append(toClaim, sla.Elapsed(a.PostedAt, a.ClaimedAt, bh))
+		}
+		contacted := !a.ContactedAt.IsZero()
+		if contacted {
+			s.Contacted++
+			toContact = append(toContact, sla.Elapsed(a.PostedAt, a.ContactedAt, bh))
+		}
+		if a.State == alerting.StateClosed {
+			s.ClosedNotFit++
+		}
+		pastDue := !a.DueAt.IsZero() && now.After(a.DueAt)
+		closedInTime := a.State == alerting.StateClosed && !contacted && !a.ClosedAt.IsZero() && !a.ClosedAt.After(a.DueAt)
+		switch {
+		case contacted:
+			s.Due++
+			if !a.DueAt.IsZero() && !a.ContactedAt.After(a.DueAt) {
+				s.WithinSLA++
+			}
+		case pastDue && !closedInTime:
+			s.Due++
+		}
+		if overdue(a, now) {
+			s.OpenBreaches++
+		}
+	}
+	s.TimeToClaim = dist(toClaim)
+	s.TimeToContact = dist(toContact)
+	return s
+}
+
+// dist is the median and p90 of ds, interpolated between the closest ranks
+// as PostgreSQL's percentile_cont does.
+func dist(ds []time.Duration) slackui.Dist {
+	if len(ds) == 0 {
+		return slackui.Dist{}
+	}
+	sorted := slices.Clone(ds)
+	slices.Sort(sorted)
+	return slackui.Dist{N: len(sorted), Median: percentile(sorted, 0.5), P90: percentile(sorted, 0.9)}
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	pos := p * float64(len(sorted)-1)
+	lo := int(math.Floor(pos))
+	hi := int(math.Ceil(pos))
+	if lo == hi {
+		return sorted[lo]
+	}
+	frac := pos - float64(lo)
+	return sorted[lo] + time.Duration(math.Round(frac*float64(sorted[hi]-sorted[lo])))
+}
+
+func breachRow(a AlertRow, link func(channelID, ts string) string) slackui.BreachRow {
+	return slackui.BreachRow{
+		AlertID: a.ID.String(), AccountID: a.AccountID, AccountName: a.AccountName, Domain: a.Domain,
+		Tier: a.Tier, Channel: channelOf(a), ClaimedBy: a.ClaimedBy, PostedAt: a.PostedAt, DueAt: a.DueAt,
+		Permalink: link(a.ChannelID, a.MessageTS),
+	}
+}
+
+// sortBreaches puts the most overdue first.
+func sortBreaches(bs []slackui.BreachRow) {
+	sort.SliceStable(bs, func(i, j int) bool {
+		if !bs[i].DueAt.Equal(bs[j].DueAt) {
+			return bs[i].DueAt.Before(bs[j].DueAt)
+		}
+		return bs[i].AlertID < bs[j].AlertID
+	})
+}
+
+func (s *Service) sla(ctx context.Context, cmd slackui.Command) (slackui.Reply, error) {
+	if cmd.UserID == "" && cmd.UserName != "" {
+		// Slack sends a picked user as <@U…> (the command escapes
+		// mentions); a bare @name was typed without picking anyone.
+		return slackui.Reply{}, problem("I don't know who `@%s` is: pick the person from Slack's @-autocomplete so Slack sends their user id", cmd.UserName)
+	}
+	now := s.now()
+	f := Filter{UserID: cmd.UserID, ChannelID: cmd.ChannelID, ChannelName: cmd.ChannelName}
+	alerts, err := s.Store.PostedAlerts(ctx, now.Add(-cmd.Period()), now, f, SLARowLimit)
+	if err != nil {
+		return slackui.Reply{}, fmt.Errorf("alerts of the last %d days: %w", cmd.Days, err)
+	}
+	r := Report(alerts, now, cmd.Days, alerting.Hours(s.Model), s.Model, s.permalink)
+	r.FilterUserID = cmd.UserID
+	switch {
+	case cmd.ChannelID != "":
+		r.FilterChannel = cmd.ChannelID
+	case cmd.ChannelName != "":
+		r.FilterChannel = "#" + cmd.ChannelName
+	}
+	return slackui.SLAReply(r), nil
+}
+
+// HomeView builds the manager's App Home: the last 7 and 30 days' SLA
+// figures, every open breach and the unclaimed alerts, oldest first.
+func (s *Service) HomeView(ctx context.Context) (slack.HomeTabViewRequest, error) {
+	now := s.now()
+	bh := alerting.Hours(s.Model)
+	alerts30, err := s.Store.PostedAlerts(ctx, now.Add(-30*day), now, Filter{}, SLARowLimit)
+	if err != nil {
+		return slack.HomeTabViewRequest{}, fmt.Errorf("alerts of the last 30 days: %w", err)
+	}
+	from7 := now.Add(-7 * day)
+	var alerts7 []AlertRow
+	for _, a := range alerts30 {
+		if !a.PostedAt.Before(from7) {
+			alerts7 = append(alerts7, a)
+		}
+	}
+	overdueRows, err := s.Store.OverdueAlerts(ctx, now, HomeListLimit)
+	if err != nil {
+		return slack.HomeTabViewRequest{}, fmt.Errorf("open breaches: %w", err)
+	}
+	unclaimedRows, err := s.Store.UnclaimedAlerts(ctx, HomeListLimit)
+	if err != nil {
+		return slack.HomeTabViewRequest{}, fmt.Errorf("unclaimed alerts: %w", err)
+	}
+	breaches := make([]slackui.BreachRow, len(overdueRows))
+	for i, a := range overdueRows {
+		breaches[i] = breachRow(a, s.permalink)
+	}
+	sortBreaches(breaches)
+	unclaimed := make([]slackui.UnclaimedRow, len(unclaimedRows))
+	for i, a := range unclaimedRows {
+		unclaimed[i] = slackui.UnclaimedRow{
+			AlertID: a.ID.String(), AccountID: a.AccountID, AccountName: a.AccountName, Domain: a.Domain,
+			Tier: a.Tier, Channel: channelOf(a), PostedAt: a.PostedAt, DueAt: a.DueAt,
+			Permalink: s.permalink(a.ChannelID, a.MessageTS),
+		}
+	}
+	return slackui.HomeView(now,
+		Report(alerts7, now, 7, bh, s.Model, s.permalink),
+		Report(alerts30, now, 30, bh, s.Model, s.permalink),
+		breaches, unclaimed), nil
+}
+
+// PublishHome builds the App Home and publishes it to userID's Home tab.
+func (s *Service) PublishHome(ctx context.Context, userID string) error {
+	if s.Publisher == nil {
+		return fmt.Errorf("publish home for %s: no Slack client configured", userID)
+	}
+	view, err := s.HomeView(ctx)
+	if err != nil {
+		return fmt.Errorf("home view for %s: %w", userID, err)
+	}
+	if err := s.Publisher.PublishHome(ctx, userID, view); err != nil {
+		return fmt.Errorf("publish home for %s: %w", userID, err)
+	}
+	return nil
+}
