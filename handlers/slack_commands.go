@@ -34,17 +34,13 @@ type CommandService interface {
 	Handle(ctx context.Context, req commands.Request) slackui.Reply
 }
 
-// Responder posts to a command's response_url; *slackapi.Client
-// implements it.
-type Responder interface {
-	PostWebhook(ctx context.Context, responseURL string, msg *slack.WebhookMessage) error
-}
-
 // Commands serves POST /slack/commands. Serve is the transport-independent
 // part, shared with the Socket Mode adapter.
 type Commands struct {
-	Verifier  *SlackVerifier
-	Service   CommandService
+	Verifier *SlackVerifier
+	Service  CommandService
+	// Responder posts answers that missed the budget to the command's
+	// response_url.
 	Responder Responder
 	Log       *slog.Logger
 	// Budget and Timeout default to DefaultCommandBudget and

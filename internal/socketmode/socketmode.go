@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
@@ -43,11 +44,15 @@ type EventServer interface {
 	Serve(ctx context.Context, ev slackevents.EventsAPIEvent) (ack any, after func(), err error)
 }
 
-// InteractionServer handles a block action or view submission: what to
-// acknowledge with, and work to start once acknowledged.
+// InteractionServer runs a verified interaction's actions
+// (handlers.Interactions). Slack wants the ack first; the adapter acks,
+// then calls Handle.
 type InteractionServer interface {
-	ServeInteraction(ctx context.Context, cb slack.InteractionCallback) (ack any, after func(), err error)
+	Handle(ctx context.Context, cb *slack.InteractionCallback)
 }
+
+// InteractionTimeout bounds the work of one interaction after its ack.
+const InteractionTimeout = 30 * time.Second
 
 // Adapter turns Socket Mode events into service calls. A nil server for a
 // kind acknowledges that kind's requests and drops them with a log line.
@@ -116,14 +121,14 @@ func (a *Adapter) Handle(ctx context.Context, evt sm.Event, acker Acker) {
 			log.Warn("socket mode: interaction dropped: no interaction handler", "type", string(cb.Type))
 			return
 		}
-		ack, after, err := a.Interactions.ServeInteraction(ctx, cb)
-		if err != nil {
-			log.Error("socket mode: interaction failed; left unacknowledged for Slack to retry", "err", err)
+		if !a.ack(acker, evt.Request, nil) {
 			return
 		}
-		if a.ack(acker, evt.Request, ack) && after != nil {
-			after()
-		}
+		// Like the HTTP path: acknowledged at once, then handled to the
+		// end even if the connection is shutting down.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), InteractionTimeout)
+		defer cancel()
+		a.Interactions.Handle(wctx, &cb)
 	case sm.EventTypeConnecting, sm.EventTypeConnected, sm.EventTypeHello:
 		log.Info("socket mode: " + string(evt.Type))
 	case sm.EventTypeDisconnect:
