@@ -197,21 +197,32 @@ func FormatTS(t time.Time) string {
 	return fmt.Sprintf("%d.%06d", us/1_000_000, us%1_000_000)
 }
 
-// ParseTS reads a Slack message timestamp into a time (microsecond
-// precision), e.g. to know when Slack says a message was posted.
+// ParseTS reads a Slack message timestamp ("1700000000.123456", or whole
+// seconds) into a time with microsecond precision, e.g. to know when Slack
+// says a message was posted.
 func ParseTS(ts string) (time.Time, error) {
-	sec, frac, _ := strings.Cut(ts, ".")
-	s, err := strconv.ParseInt(sec, 10, 64)
-	if err != nil || s < 0 || len(frac) > 6 {
+	sec, frac, dot := strings.Cut(ts, ".")
+	if !digits(sec) || len(sec) > 12 || (dot && !digits(frac)) || len(frac) > 6 {
 		return time.Time{}, fmt.Errorf("parse slack ts %q: not sec.usec", ts)
 	}
+	s, _ := strconv.ParseInt(sec, 10, 64)
 	var us int64
 	if frac != "" {
-		if us, err = strconv.ParseInt((frac + "000000")[:6], 10, 64); err != nil || us < 0 {
-			return time.Time{}, fmt.Errorf("parse slack ts %q: not sec.usec", ts)
-		}
+		us, _ = strconv.ParseInt((frac + "000000")[:6], 10, 64)
 	}
 	return time.UnixMicro(s*1_000_000 + us).UTC(), nil
+}
+
+func digits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // PublishHome publishes view as userID's App Home tab.

@@ -208,7 +208,7 @@ func TestCrashWindow(t *testing.T) {
 		{"accepted then no answer", slackfake.AcceptThenHang(), "timeout"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f, c, _ := setup(t, slackapi.WithCallTimeout(200*time.Millisecond))
+			f, c, _ := setup(t, slackapi.WithCallTimeout(500*time.Millisecond))
 			firstAttempt := time.Now()
 			f.FailNext("chat.postMessage", 1, tc.fault)
 			_, err := c.PostMessage(t.Context(), sdr, blocks("Acme"), "Acme", "", meta("a-7"))
@@ -370,7 +370,7 @@ func TestClassifyAgainstSlack(t *testing.T) {
 		{"undocumented error", sdr, ptr(slackfake.SlackError("brand_new_error")), true, 0, "brand_new_error", slackapi.ClassUnknown},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f, c, _ := setup(t, slackapi.WithCallTimeout(150*time.Millisecond))
+			f, c, _ := setup(t, slackapi.WithCallTimeout(500*time.Millisecond))
 			if tc.fault != nil {
 				f.FailNext("chat.postMessage", 1, *tc.fault)
 			}
@@ -531,7 +531,7 @@ func TestPublishHome(t *testing.T) {
 }
 
 func TestPostWebhook(t *testing.T) {
-	f, c, obs := setup(t, slackapi.WithCallTimeout(150*time.Millisecond))
+	f, c, obs := setup(t, slackapi.WithCallTimeout(500*time.Millisecond))
 	u := f.ResponseURL("T0/123/s3cr3t")
 	require.NoError(t, c.PostWebhook(t.Context(), u, &slack.WebhookMessage{Text: "Acme: score 87", ResponseType: slack.ResponseTypeEphemeral}))
 	calls := f.Calls("response_url")
@@ -589,7 +589,7 @@ func TestTimestamps(t *testing.T) {
 	got, err = slackapi.ParseTS("1795428000")
 	require.NoError(t, err)
 	require.Equal(t, at.Truncate(time.Second), got)
-	for _, bad := range []string{"", "x.1", "1.1234567", "-1.0", "1.-5"} {
+	for _, bad := range []string{"", ".5", "1.", "x.1", "1.1234567", "-1.0", "1.-5", "1.+5", " 1.5"} {
 		_, err := slackapi.ParseTS(bad)
 		require.Error(t, err, bad)
 	}

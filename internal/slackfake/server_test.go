@@ -406,7 +406,7 @@ func TestFaults(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f, api := newFake(t)
 			f.FailNext("chat.postMessage", 1, tc.fault)
-			ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+			ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
 			defer cancel()
 			_, _, err := api.PostMessageContext(ctx, sdr, slack.MsgOptionText("hi", false))
 			tc.check(t, err)
