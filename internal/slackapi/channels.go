@@ -21,6 +21,7 @@ type UnknownChannelError struct {
 	Name string
 }
 
+// Error names the channel and what an operator can do about it.
 func (e *UnknownChannelError) Error() string {
 	return fmt.Sprintf("slack channel #%s not found (create it, or invite the bot if it is private)", e.Name)
 }
