@@ -8,12 +8,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/pqlbot/pqlbot/handlers"
+	"github.com/pqlbot/pqlbot/internal/alerting"
 	"github.com/pqlbot/pqlbot/internal/config"
 	"github.com/pqlbot/pqlbot/internal/events"
 	"github.com/pqlbot/pqlbot/internal/metrics"
+	"github.com/pqlbot/pqlbot/internal/slackapi"
 	"github.com/pqlbot/pqlbot/store"
 )
 
@@ -46,6 +49,11 @@ func cmdMigrate(ctx context.Context, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
+
+// slackNotifier gives the dispatcher the Slack client plus its error policy.
+type slackNotifier struct{ *slackapi.Client }
+
+func (slackNotifier) Classify(err error) (bool, time.Duration, string) { return slackapi.Classify(err) }
 
 // submitter adapts the group-commit ingester to the handler's interface and
 // maps its shutdown error to the transport's.
@@ -122,6 +130,28 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 	}
+	// Background workers run until shutdown; each is safe beside the same
+	// workers on other replicas.
+	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	var workers sync.WaitGroup
+	defer func() {
+		stopWorkers()
+		workers.Wait()
+	}()
+	render := &alerting.Renderer{Model: m, AccountURL: cfg.AccountURL}
+	dispatcher := &alerting.Dispatcher{
+		Outbox:   st,
+		Render:   render,
+		Log:      log.With("component", "dispatcher"),
+		DryRun:   cfg.DryRun(),
+		Observer: obs,
+	}
+	if !cfg.DryRun() {
+		dispatcher.Notifier = slackNotifier{slackapi.New(cfg.SlackBotToken, cfg.SlackAPIURL,
+			slackapi.WithOnCall(func(method, outcome string) { met.SlackCalls.WithLabelValues(method, outcome).Inc() }))}
+	}
+	workers.Go(func() { dispatcher.Run(wctx) })
+
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
@@ -143,6 +173,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	// on commits the ingester still owes them.
 	shutdownErr := httpSrv.Shutdown(sctx)
 	ingester.Close()
+	// Workers finish the job in hand and hand back what they had leased.
+	stopWorkers()
+	workers.Wait()
 	if shutdownErr != nil && !errors.Is(shutdownErr, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", shutdownErr)
 	}
