@@ -331,6 +331,9 @@ type Series struct {
 	Kind string // BucketTrack or BucketPage
 	Name string
 	Days int // 0: all history
+	// Sums is true when a sum signal reads the series' property sums;
+	// otherwise the loader may leave Bucket.Sums empty.
+	Sums bool
 }
 
 // Filter is a property-filtered series for one signal.
@@ -340,6 +343,8 @@ type Filter struct {
 	Name   string
 	Where  map[string]any
 	Days   int // 0: all history
+	// Sum is the property a sum signal adds up ("" for count signals).
+	Sum string
 }
 
 // FactsSpec computes what the model needs loaded; see FactsSpec.
@@ -356,14 +361,15 @@ func (m *Model) FactsSpec() FactsSpec {
 		return max(cur, w)
 	}
 	idx := map[[2]string]int{}
-	addSeries := func(kind, name string, days int) {
+	addSeries := func(kind, name string, days int, sums bool) {
 		k := [2]string{kind, name}
 		if i, ok := idx[k]; ok {
 			spec.Series[i].Days = needDays(spec.Series[i].Days, true, days)
+			spec.Series[i].Sums = spec.Series[i].Sums || sums
 			return
 		}
 		idx[k] = len(spec.Series)
-		spec.Series = append(spec.Series, Series{Kind: kind, Name: name, Days: days})
+		spec.Series = append(spec.Series, Series{Kind: kind, Name: name, Days: days, Sums: sums})
 	}
 	spec.UserDays = m.RecencyDays
 	for _, s := range m.Signals {
@@ -371,9 +377,9 @@ func (m *Model) FactsSpec() FactsSpec {
 		switch s.Kind {
 		case KindCount, KindSum:
 			if len(s.Where) > 0 {
-				spec.Filters = append(spec.Filters, Filter{Signal: s.Name, Kind: s.BucketKind, Name: s.Event, Where: s.Where, Days: s.WindowDays})
+				spec.Filters = append(spec.Filters, Filter{Signal: s.Name, Kind: s.BucketKind, Name: s.Event, Where: s.Where, Days: s.WindowDays, Sum: s.Sum})
 			} else {
-				addSeries(s.BucketKind, s.Event, s.WindowDays)
+				addSeries(s.BucketKind, s.Event, s.WindowDays, s.Kind == KindSum)
 			}
 		case KindDistinctUsers:
 			spec.UserDays = needDays(spec.UserDays, true, s.WindowDays)
@@ -383,7 +389,7 @@ func (m *Model) FactsSpec() FactsSpec {
 		}
 	}
 	for _, h := range m.HandRaisers {
-		addSeries(BucketTrack, h, m.RecencyDays)
+		addSeries(BucketTrack, h, m.RecencyDays, false)
 	}
 	slices.SortStableFunc(spec.Series, func(a, b Series) int {
 		if c := strings.Compare(a.Kind, b.Kind); c != 0 {

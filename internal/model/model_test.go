@@ -235,7 +235,7 @@ func TestFactsSpec(t *testing.T) {
 	require.Equal(t, []Series{
 		{Kind: "page", Name: "Pricing", Days: 7},
 		{Kind: "track", Name: "Demo Requested", Days: 14},
-		{Kind: "track", Name: "Records Imported", Days: 30},
+		{Kind: "track", Name: "Records Imported", Days: 30, Sums: true},
 		{Kind: "track", Name: "Sales Contact Requested", Days: 14},
 		{Kind: "track", Name: "Teammate Invited", Days: 14},
 		{Kind: "track", Name: "Ticket Opened", Days: 7},

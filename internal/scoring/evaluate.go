@@ -249,7 +249,11 @@ func detail(s *model.Signal, res *SignalResult, f *Facts) string {
 	case model.KindDistinctUsers:
 		// "4 active users in 7 days (needs 3)"
 		b = strconv.AppendInt(b, int64(res.Users), 10)
-		b = append(b, " active users "...)
+		if res.Users == 1 {
+			b = append(b, " active user "...)
+		} else {
+			b = append(b, " active users "...)
+		}
 		b = appendWindow(b, s.WindowDays)
 		b = append(b, " (needs "...)
 		b = strconv.AppendInt(b, int64(s.DistinctUsers), 10)

@@ -1,0 +1,235 @@
+// Package rescore keeps account scores current: it drains the re-score
+// queue that ingest fills, and periodically queues every account whose
+// windows have moved, so scores fall as activity ages out and rise when a
+// negative signal expires.
+//
+// Each batch is taken, scored and saved in one database transaction (the
+// store's ScoreQueued), so a crash mid-batch loses nothing: the queue rows
+// come back. Replicas share the queue through FOR UPDATE SKIP LOCKED. After
+// the batch commits, OnScored runs for each result (alert decisions); a
+// result whose hook has not succeeded stays marked in the store and the
+// sweep queues the account again, so the hook runs at least once per score.
+package rescore
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/pqlbot/pqlbot/internal/model"
+	"github.com/pqlbot/pqlbot/internal/scoring"
+)
+
+// Scored is one saved score with the score it replaced.
+type Scored struct {
+	Result scoring.Result
+	// Prev is the previously stored result; nil for an account's first
+	// score.
+	Prev *scoring.Result
+	// Changed is true when score, tier or model version changed, that is,
+	// when a score history row was written.
+	Changed bool
+}
+
+// Store is what the worker needs from the database.
+type Store interface {
+	// ScoreQueued takes up to limit queued accounts no other worker holds,
+	// loads the facts spec asks for, scores each with score, saves the
+	// results and removes the accounts from the queue, in one transaction.
+	ScoreQueued(ctx context.Context, limit int, spec model.FactsSpec, now time.Time, score func(*scoring.Facts) scoring.Result) ([]Scored, error)
+	// MarkHooked records that OnScored ran for the results saved at.
+	MarkHooked(ctx context.Context, accountIDs []string, at time.Time) error
+	// EnqueueStale queues the accounts whose score may differ from the
+	// stored one at now under m; it returns how many it queued.
+	EnqueueStale(ctx context.Context, now time.Time, m *model.Model) (int, error)
+}
+
+// Options tune a Worker. Zero values take the defaults.
+type Options struct {
+	// BatchSize is the number of accounts per transaction (default 200).
+	BatchSize int
+	// PollInterval is how often an idle worker looks at the queue when
+	// nobody calls Notify (default 200ms).
+	PollInterval time.Duration
+	// SweepInterval is how often stale accounts are queued (default 1h);
+	// the first sweep runs when Run starts.
+	SweepInterval time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// OnScored is called after each saved score, in order, once the batch
+	// has committed. An error leaves the result marked un-hooked, and the
+	// next sweep re-scores the account so the hook runs again: it must be
+	// idempotent.
+	OnScored func(ctx context.Context, res scoring.Result, prev *scoring.Result) error
+	// OnBatch observes each committed batch (metrics).
+	OnBatch func(accounts int, took time.Duration)
+}
+
+// Worker drains the re-score queue.
+type Worker struct {
+	store Store
+	model *model.Model
+	spec  model.FactsSpec
+	log   *slog.Logger
+	opts  Options
+	wake  chan struct{}
+}
+
+// New builds a worker scoring with m.
+func New(store Store, m *model.Model, log *slog.Logger, opts Options) *Worker {
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 200
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = 200 * time.Millisecond
+	}
+	if opts.SweepInterval <= 0 {
+		opts.SweepInterval = time.Hour
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Worker{
+		store: store, model: m, spec: m.FactsSpec(), log: log.With("component", "rescore"),
+		opts: opts, wake: make(chan struct{}, 1),
+	}
+}
+
+// Notify wakes the worker early, for example after ingest committed events.
+// It never blocks.
+func (w *Worker) Notify() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run sweeps for stale accounts, then drains the queue until ctx ends,
+// sweeping again every SweepInterval. Work in flight when ctx ends is rolled
+// back and stays queued for the next worker. Errors are logged and retried;
+// Run returns nil when ctx ends.
+func (w *Worker) Run(ctx context.Context) error {
+	w.sweep(ctx)
+	sweep := time.NewTicker(w.opts.SweepInterval)
+	defer sweep.Stop()
+	poll := time.NewTimer(w.opts.PollInterval)
+	defer poll.Stop()
+	failures := 0
+	for {
+		n, err := w.Batch(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			failures++
+			w.log.Error("re-score batch failed", "err", err, "failures", failures)
+		default:
+			failures = 0
+		}
+		// A full batch means more is probably waiting: go again at once,
+		// but let a due sweep in first.
+		if n == w.opts.BatchSize && err == nil {
+			select {
+			case <-sweep.C:
+				w.sweep(ctx)
+			default:
+			}
+			continue
+		}
+		wait := w.opts.PollInterval
+		if failures > 0 {
+			wait = min(w.opts.PollInterval<<min(failures, 8), 30*time.Second)
+		}
+		poll.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-w.wake:
+		case <-poll.C:
+		case <-sweep.C:
+			w.sweep(ctx)
+		}
+	}
+}
+
+// Batch scores one batch from the queue and runs the hooks; it returns how
+// many accounts it scored.
+func (w *Worker) Batch(ctx context.Context) (int, error) {
+	start := time.Now()
+	// PostgreSQL keeps microseconds: truncating here makes the stored
+	// scored_at equal to Result.At, which MarkHooked matches on.
+	now := w.opts.Now().UTC().Truncate(time.Microsecond)
+	scored, err := w.store.ScoreQueued(ctx, w.opts.BatchSize, w.spec, now, func(f *scoring.Facts) scoring.Result {
+		return scoring.Evaluate(w.model, f, now)
+	})
+	if err != nil {
+		return 0, err
+	}
+	if len(scored) == 0 {
+		return 0, nil
+	}
+	if w.opts.OnBatch != nil {
+		w.opts.OnBatch(len(scored), time.Since(start))
+	}
+	hooked := make([]string, 0, len(scored))
+	var hookErr error
+	for i := range scored {
+		s := &scored[i]
+		if w.opts.OnScored != nil {
+			if err := w.opts.OnScored(ctx, s.Result, s.Prev); err != nil {
+				if ctx.Err() != nil {
+					break
+				}
+				w.log.Error("score hook failed; the sweep retries it", "account_id", s.Result.AccountID, "err", err)
+				hookErr = errors.Join(hookErr, err)
+				continue
+			}
+		}
+		hooked = append(hooked, s.Result.AccountID)
+	}
+	if len(hooked) > 0 {
+		// A fresh context: the hooks ran, recording that must not be cut
+		// short by shutdown, or the sweep would run them again needlessly.
+		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := w.store.MarkHooked(mctx, hooked, now); err != nil {
+			return len(scored), err
+		}
+	}
+	if hookErr != nil {
+		w.log.Warn("some score hooks failed", "failed", len(scored)-len(hooked), "batch", len(scored))
+	}
+	return len(scored), nil
+}
+
+// Drain scores batches until the queue is empty (tests, benchmarks, the
+// start-up catch-up) and returns how many accounts it scored.
+func (w *Worker) Drain(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := w.Batch(ctx)
+		total += n
+		if err != nil || n == 0 {
+			return total, err
+		}
+	}
+}
+
+// Sweep queues stale accounts now; Run calls it on its own schedule.
+func (w *Worker) Sweep(ctx context.Context) (int, error) {
+	return w.store.EnqueueStale(ctx, w.opts.Now(), w.model)
+}
+
+func (w *Worker) sweep(ctx context.Context) {
+	n, err := w.Sweep(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.log.Error("queue stale accounts", "err", err)
+		}
+		return
+	}
+	if n > 0 {
+		w.log.Info("queued stale accounts for re-scoring", "accounts", n)
+	}
+}

@@ -1,0 +1,195 @@
+package rescore
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pqlbot/pqlbot/internal/model"
+	"github.com/pqlbot/pqlbot/internal/scoring"
+)
+
+// fakeStore is an in-memory queue with the Store contract: ScoreQueued
+// hands out up to limit queued accounts and remembers the scores.
+type fakeStore struct {
+	mu       sync.Mutex
+	queue    []string
+	scores   map[string]scoring.Result
+	hooked   map[string]time.Time
+	sweeps   int
+	stale    []string
+	failNext error
+	batches  chan int
+}
+
+func newFake(ids ...string) *fakeStore {
+	return &fakeStore{queue: ids, scores: map[string]scoring.Result{}, hooked: map[string]time.Time{}, batches: make(chan int, 100)}
+}
+
+func (f *fakeStore) push(ids ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.queue = append(f.queue, ids...)
+}
+
+func (f *fakeStore) ScoreQueued(ctx context.Context, limit int, spec model.FactsSpec, now time.Time, score func(*scoring.Facts) scoring.Result) ([]Scored, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.failNext; err != nil {
+		f.failNext = nil
+		return nil, err
+	}
+	n := min(limit, len(f.queue))
+	ids := f.queue[:n]
+	f.queue = f.queue[n:]
+	var out []Scored
+	for _, id := range ids {
+		r := score(&scoring.Facts{AccountID: id, LastEventAt: now})
+		var prev *scoring.Result
+		if p, ok := f.scores[id]; ok {
+			prev = &p
+		}
+		f.scores[id] = r
+		out = append(out, Scored{Result: r, Prev: prev, Changed: prev == nil || prev.Score != r.Score})
+	}
+	if n > 0 {
+		f.batches <- n
+	}
+	return out, nil
+}
+
+func (f *fakeStore) MarkHooked(ctx context.Context, ids []string, at time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, id := range ids {
+		f.hooked[id] = at
+	}
+	return nil
+}
+
+func (f *fakeStore) EnqueueStale(ctx context.Context, now time.Time, m *model.Model) (int, error) {
+	f.mu.Lock()
+	f.sweeps++
+	stale := f.stale
+	f.stale = nil
+	f.mu.Unlock()
+	f.push(stale...)
+	return len(stale), nil
+}
+
+func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+var testNow = time.Date(2026, 11, 22, 15, 0, 0, 123456789, time.UTC)
+
+func TestBatchScoresHooksAndMarks(t *testing.T) {
+	st := newFake("a", "b", "c")
+	var hooked []string
+	w := New(st, model.Default(), discard(), Options{
+		BatchSize: 2,
+		Now:       func() time.Time { return testNow },
+		OnScored: func(_ context.Context, r scoring.Result, prev *scoring.Result) error {
+			hooked = append(hooked, r.AccountID)
+			if r.AccountID == "b" {
+				return errors.New("boom")
+			}
+			return nil
+		},
+	})
+	n, err := w.Batch(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	require.Equal(t, []string{"a", "b"}, hooked)
+	require.Contains(t, st.hooked, "a")
+	require.NotContains(t, st.hooked, "b", "a failed hook stays un-hooked for the sweep")
+	require.Equal(t, testNow.Truncate(time.Microsecond), st.hooked["a"], "marked at the stored (microsecond) instant")
+	require.Equal(t, testNow.Truncate(time.Microsecond), st.scores["a"].At)
+	require.Equal(t, model.Default().Hash, st.scores["a"].ModelHash)
+
+	n, err = w.Drain(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Equal(t, []string{"a", "b", "c"}, hooked)
+}
+
+func TestRunSweepsAtStartDrainsAndWakesOnNotify(t *testing.T) {
+	st := newFake()
+	st.stale = []string{"s1", "s2", "s3"}
+	scored := make(chan string, 10)
+	w := New(st, model.Default(), discard(), Options{
+		BatchSize:    2,
+		PollInterval: time.Hour, // only Notify can wake it in this test
+		Now:          func() time.Time { return testNow },
+		OnScored: func(_ context.Context, r scoring.Result, _ *scoring.Result) error {
+			scored <- r.AccountID
+			return nil
+		},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- w.Run(ctx) }()
+
+	// The start-up sweep queued three accounts: a full batch, then the
+	// rest straight away.
+	for _, want := range []string{"s1", "s2", "s3"} {
+		require.Equal(t, want, <-scored)
+	}
+	st.push("late")
+	w.Notify()
+	w.Notify() // coalesced, never blocks
+	select {
+	case id := <-scored:
+		require.Equal(t, "late", id)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Notify did not wake the worker")
+	}
+	cancel()
+	require.NoError(t, <-done)
+	require.Equal(t, 1, st.sweeps)
+}
+
+func TestRunPollsAndSurvivesErrors(t *testing.T) {
+	st := newFake()
+	st.failNext = errors.New("database restarting")
+	w := New(st, model.Default(), discard(), Options{
+		PollInterval: 5 * time.Millisecond,
+		Now:          func() time.Time { return testNow },
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error)
+	go func() { done <- w.Run(ctx) }()
+	st.push("x")
+	select {
+	case n := <-st.batches:
+		require.Equal(t, 1, n)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the worker did not recover from the failed batch")
+	}
+	cancel()
+	require.NoError(t, <-done)
+}
+
+func TestRunSweepsPeriodically(t *testing.T) {
+	st := newFake()
+	w := New(st, model.Default(), discard(), Options{
+		PollInterval:  time.Hour,
+		SweepInterval: 10 * time.Millisecond,
+		Now:           func() time.Time { return testNow },
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- w.Run(ctx) }()
+	require.Eventually(t, func() bool {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		return st.sweeps >= 3
+	}, 5*time.Second, 5*time.Millisecond)
+	cancel()
+	require.NoError(t, <-done)
+}

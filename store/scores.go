@@ -1,0 +1,279 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pqlbot/pqlbot/internal/model"
+	"github.com/pqlbot/pqlbot/internal/rescore"
+	"github.com/pqlbot/pqlbot/internal/scoring"
+)
+
+// ErrNotFound is returned when a looked-up account or score does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ScoreQueued takes up to limit accounts from the re-score queue that no
+// other worker holds, loads their facts, scores them with score, saves the
+// results and deletes the queue rows, all in one transaction: a crash or a
+// cancelled ctx rolls everything back and the accounts stay queued.
+//
+// The queue rows are deleted first, so an ingest commit that queues one of
+// these accounts again while the batch runs waits for the batch to commit
+// and then re-inserts its row: events that arrive during scoring are always
+// scored by a later batch. Keep batches small, since such a commit waits.
+func (s *Store) ScoreQueued(ctx context.Context, limit int, spec model.FactsSpec, now time.Time, score func(*scoring.Facts) scoring.Result) ([]rescore.Scored, error) {
+	var out []rescore.Scored
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+			DELETE FROM rescore_queue WHERE account_id IN (
+				SELECT account_id FROM rescore_queue ORDER BY enqueued_at
+				LIMIT $1 FOR UPDATE SKIP LOCKED)
+			RETURNING account_id`, limit)
+		if err != nil {
+			return fmt.Errorf("claim queued accounts: %w", err)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return fmt.Errorf("claim queued accounts: %w", err)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		sort.Strings(ids) // a stable lock order for the score upserts
+		facts, err := loadFacts(ctx, tx, ids, spec, now)
+		if err != nil {
+			return err
+		}
+		results := make([]scoring.Result, 0, len(facts))
+		for _, id := range ids {
+			if f := facts[id]; f != nil {
+				results = append(results, score(f))
+			}
+		}
+		out, err = saveScores(ctx, tx, results)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("score queued accounts: %w", err)
+	}
+	return out, nil
+}
+
+// SaveScore stores r as the account's current score and appends a history
+// row when score, tier or model version changed; it reports whether one
+// was appended. A result older than the stored one is ignored.
+func (s *Store) SaveScore(ctx context.Context, r scoring.Result) (changed bool, err error) {
+	out, err := saveScores(ctx, s.pool, []scoring.Result{r})
+	if err != nil {
+		return false, err
+	}
+	return len(out) == 1 && out[0].Changed, nil
+}
+
+// saveScores upserts results in one statement and returns, for each saved
+// one, the result it replaced. The prev CTE reads the rows as they were
+// before this statement (all CTEs share one snapshot).
+func saveScores(ctx context.Context, db factsDB, results []scoring.Result) ([]rescore.Scored, error) {
+	if len(results) == 0 {
+		return nil, nil
+	}
+	n := len(results)
+	ids, tiers, segs, vers, hashes := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	scores := make([]int32, n)
+	alertable := make([]bool, n)
+	docs := make([]string, n)
+	at := make([]time.Time, n)
+	byID := make(map[string]int, n)
+	for i := range results {
+		r := &results[i]
+		b, err := json.Marshal(r)
+		if err != nil {
+			return nil, fmt.Errorf("save score %s: %w", r.AccountID, err)
+		}
+		ids[i], tiers[i], segs[i], vers[i], hashes[i] = r.AccountID, r.Tier, r.Segment, r.ModelVersion, r.ModelHash
+		scores[i], alertable[i], docs[i], at[i] = int32(r.Score), r.Alertable, string(b), r.At
+		byID[r.AccountID] = i
+	}
+	rows, err := db.Query(ctx, `
+		WITH input AS (
+			SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::bool[], $6::text[], $7::text[], $8::text[], $9::timestamptz[])
+			         AS x(account_id, score, tier, segment, alertable, result, model_version, model_hash, scored_at)
+		), prev AS (
+			SELECT s.account_id, s.score, s.tier, s.model_version, s.result
+			FROM account_scores s JOIN input USING (account_id)
+		), up AS (
+			INSERT INTO account_scores AS s (account_id, score, tier, segment, alertable, result, model_version, model_hash, scored_at, hooked)
+			SELECT account_id, score, tier, segment, alertable, result::jsonb, model_version, model_hash, scored_at, false FROM input
+			ORDER BY account_id
+			ON CONFLICT (account_id) DO UPDATE SET
+				score = EXCLUDED.score, tier = EXCLUDED.tier, segment = EXCLUDED.segment,
+				alertable = EXCLUDED.alertable, result = EXCLUDED.result,
+				model_version = EXCLUDED.model_version, model_hash = EXCLUDED.model_hash,
+				scored_at = EXCLUDED.scored_at, hooked = false
+			WHERE s.scored_at <= EXCLUDED.scored_at
+			RETURNING account_id
+		), hist AS (
+			INSERT INTO score_history (account_id, score, tier, model_version, at)
+			SELECT i.account_id, i.score, i.tier, i.model_version, i.scored_at
+			FROM input i JOIN up USING (account_id) LEFT JOIN prev p USING (account_id)
+			WHERE p.account_id IS NULL OR p.score <> i.score OR p.tier <> i.tier OR p.model_version <> i.model_version
+			RETURNING account_id
+		)
+		SELECT up.account_id, p.result, hist.account_id IS NOT NULL
+		FROM up LEFT JOIN prev p USING (account_id) LEFT JOIN hist USING (account_id)`,
+		ids, scores, tiers, segs, alertable, docs, vers, hashes, at)
+	if err != nil {
+		return nil, fmt.Errorf("save scores: %w", err)
+	}
+	defer rows.Close()
+	out := make([]rescore.Scored, 0, n)
+	for rows.Next() {
+		var id string
+		var prev []byte
+		var changed bool
+		if err := rows.Scan(&id, &prev, &changed); err != nil {
+			return nil, fmt.Errorf("save scores: %w", err)
+		}
+		sc := rescore.Scored{Result: results[byID[id]], Changed: changed}
+		if prev != nil {
+			var p scoring.Result
+			if err := json.Unmarshal(prev, &p); err != nil {
+				return nil, fmt.Errorf("save scores: previous result of %s: %w", id, err)
+			}
+			sc.Prev = &p
+		}
+		out = append(out, sc)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("save scores: %w", err)
+	}
+	// Hand results back in input order, whatever order the join produced.
+	sort.Slice(out, func(i, j int) bool { return byID[out[i].Result.AccountID] < byID[out[j].Result.AccountID] })
+	return out, nil
+}
+
+// MarkHooked records that the re-scorer's hook ran for the scores saved at
+// at; a newer score saved meanwhile keeps its own mark.
+func (s *Store) MarkHooked(ctx context.Context, accountIDs []string, at time.Time) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE account_scores SET hooked = true WHERE account_id = ANY($1) AND scored_at = $2`, accountIDs, at); err != nil {
+		return fmt.Errorf("mark scores hooked: %w", err)
+	}
+	return nil
+}
+
+// GetScore returns the stored current score of an account, or ErrNotFound.
+func (s *Store) GetScore(ctx context.Context, accountID string) (*scoring.Result, error) {
+	var doc []byte
+	err := s.pool.QueryRow(ctx, `SELECT result FROM account_scores WHERE account_id = $1`, accountID).Scan(&doc)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("score of %s: %w", accountID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("score of %s: %w", accountID, err)
+	}
+	var r scoring.Result
+	if err := json.Unmarshal(doc, &r); err != nil {
+		return nil, fmt.Errorf("score of %s: %w", accountID, err)
+	}
+	return &r, nil
+}
+
+// TopScores returns the highest current scores, best first, optionally
+// only of one tier; limit is capped at 100.
+func (s *Store) TopScores(ctx context.Context, limit int, tier string) ([]scoring.Result, error) {
+	limit = max(1, min(limit, 100))
+	rows, err := s.pool.Query(ctx, `
+		SELECT result FROM account_scores
+		WHERE ($2 = '' OR tier = $2)
+		ORDER BY score DESC, account_id LIMIT $1`, limit, tier)
+	if err != nil {
+		return nil, fmt.Errorf("top scores: %w", err)
+	}
+	docs, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	if err != nil {
+		return nil, fmt.Errorf("top scores: %w", err)
+	}
+	out := make([]scoring.Result, len(docs))
+	for i, d := range docs {
+		if err := json.Unmarshal(d, &out[i]); err != nil {
+			return nil, fmt.Errorf("top scores: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// FindAccount resolves what a person types after `/pql score`: an account
+// id, a domain (any case, with or without scheme, www. or path) or a user's
+// email. When several accounts share a domain, the most recently active
+// wins. It returns ErrNotFound when nothing matches.
+func (s *Store) FindAccount(ctx context.Context, query string) (string, error) {
+	q := strings.TrimSpace(query)
+	if q == "" {
+		return "", fmt.Errorf("find account: empty query: %w", ErrNotFound)
+	}
+	var id string
+	err := s.pool.QueryRow(ctx, `SELECT account_id FROM accounts WHERE account_id = $1`, q).Scan(&id)
+	if err == nil {
+		return id, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("find account %q: %w", q, err)
+	}
+	if strings.Contains(q, "@") {
+		// The user's current group, else the first group it was linked to.
+		err = s.pool.QueryRow(ctx, `
+			SELECT coalesce(u.account_id, first.account_id)
+			FROM users u LEFT JOIN LATERAL (
+				SELECT au.account_id FROM account_users au WHERE au.user_id = u.user_id
+				ORDER BY au.linked_at LIMIT 1) first ON true
+			WHERE lower(u.email) = lower($1) AND coalesce(u.account_id, first.account_id) IS NOT NULL
+			ORDER BY u.updated_at DESC LIMIT 1`, q).Scan(&id)
+	} else {
+		err = s.pool.QueryRow(ctx, `
+			SELECT account_id FROM accounts WHERE lower(domain) = $1
+			ORDER BY last_event_at DESC NULLS LAST, account_id LIMIT 1`, normalizeDomain(q)).Scan(&id)
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("find account %q: %w", q, ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("find account %q: %w", q, err)
+	}
+	return id, nil
+}
+
+// EnqueueStale queues every account whose stored score may no longer be
+// what m gives at now:
+//   - never scored, or scored under another model (a changed model file
+//     re-scores everything once the new version runs);
+//   - active within the longest window (plus a day) and not yet scored
+//     today: a UTC day boundary moved its windows;
+//   - disqualified until a moment that has passed since it was scored;
+//   - scored over a minute ago but its OnScored hook never succeeded.
+//
+// It returns how many accounts it queued. Safe to run on every replica.
+func (s *Store) EnqueueStale(ctx context.Context, now time.Time, m *model.Model) (int, error) {
+	today := utcDay(now)
+	cutoff := today.AddDate(0, 0, -(m.FactsSpec().MaxDays + 1))
+	tag, err := s.pool.Exec(ctx, `
+		INSERT INTO rescore_queue (account_id)
+		SELECT a.account_id FROM accounts a LEFT JOIN account_scores s USING (account_id)
+		WHERE s.account_id IS NULL
+		   OR s.model_hash <> $1
+		   OR (a.last_event_at >= $2 AND s.scored_at < $3)
+		   OR (a.disqualified_until <= $4 AND s.scored_at < a.disqualified_until)
+		   OR (NOT s.hooked AND s.scored_at < $4 - interval '1 minute')
+		ORDER BY a.account_id
+		ON CONFLICT DO NOTHING`, m.Hash, cutoff, today, now)
+	if err != nil {
+		return 0, fmt.Errorf("queue stale accounts: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
