@@ -1,0 +1,128 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/slack-go/slack"
+
+	"github.com/pqlbot/pqlbot/internal/alerting"
+)
+
+// DueNudges marks up to limit open, unclaimed, posted alerts whose warn
+// point has passed at now and were never nudged, and queues each one's
+// nudge as a reply in its thread, in one transaction. The rows are taken
+// with FOR UPDATE SKIP LOCKED and the nudged_at IS NULL check is
+// re-evaluated under the lock, so each alert is nudged exactly once
+// however many sweepers run, and a sweep after downtime catches up on
+// everything due by now. The candidates are a MATERIALIZED CTE, not an
+// IN (subquery): a subquery the planner rescans can pick a different
+// LIMIT set each time and take more than limit rows.
+func (s *Store) DueNudges(ctx context.Context, now time.Time, limit int, render func(*alerting.Alert) *alerting.Note) ([]*alerting.Alert, error) {
+	out, err := s.sweep(ctx, `
+		WITH due AS MATERIALIZED (
+			SELECT id AS due_id FROM alerts
+			WHERE state = 'open' AND nudged_at IS NULL AND warn_at <= $1 AND message_ts IS NOT NULL
+			ORDER BY warn_at, id LIMIT $2
+			FOR UPDATE SKIP LOCKED)
+		UPDATE alerts SET nudged_at = $1, updated_at = now()
+		FROM due WHERE id = due_id AND state = 'open' AND nudged_at IS NULL
+		RETURNING `+alertColumns, now, limit,
+		func(tx pgx.Tx, a *alerting.Alert) error {
+			if n := render(a); n != nil {
+				ch := n.Channel
+				if ch == "" {
+					ch = a.Channel
+				}
+				if err := queueNote(ctx, tx, a.ID, alerting.JobReply, ch, n, now); err != nil {
+					return err
+				}
+			}
+			return auditAt(ctx, tx, a.ID, "pqlbot", "nudged", map[string]any{"warn_at": a.WarnAt, "due_at": a.DueAt}, now)
+		})
+	if err != nil {
+		return nil, fmt.Errorf("due nudges: %w", err)
+	}
+	return out, nil
+}
+
+// DueBreaches marks up to limit posted alerts that are open or claimed (no
+// contact) past their deadline at now and not yet recorded as breached,
+// queues a message update (the message shows the breach) and the
+// escalation note, in one transaction; exactly once per alert, like
+// DueNudges.
+func (s *Store) DueBreaches(ctx context.Context, now time.Time, limit int, render func(*alerting.Alert) *alerting.Note) ([]*alerting.Alert, error) {
+	out, err := s.sweep(ctx, `
+		WITH due AS MATERIALIZED (
+			SELECT id AS due_id FROM alerts
+			WHERE state IN ('open', 'claimed') AND breached_at IS NULL AND due_at <= $1 AND message_ts IS NOT NULL
+			ORDER BY due_at, id LIMIT $2
+			FOR UPDATE SKIP LOCKED)
+		UPDATE alerts SET breached_at = $1, updated_at = now()
+		FROM due WHERE id = due_id AND state IN ('open', 'claimed') AND breached_at IS NULL
+		RETURNING `+alertColumns, now, limit,
+		func(tx pgx.Tx, a *alerting.Alert) error {
+			if err := queueUpdate(ctx, tx, a.ID, a.Channel); err != nil {
+				return err
+			}
+			detail := map[string]any{"due_at": a.DueAt, "state": string(a.State), "claimed_by": a.ClaimedBy}
+			if n := render(a); n != nil && n.Channel != "" {
+				if err := queueNote(ctx, tx, a.ID, alerting.JobEscalation, n.Channel, n, now); err != nil {
+					return err
+				}
+				detail["escalation_channel"] = n.Channel
+			}
+			return auditAt(ctx, tx, a.ID, "pqlbot", "breached", detail, now)
+		})
+	if err != nil {
+		return nil, fmt.Errorf("due breaches: %w", err)
+	}
+	return out, nil
+}
+
+// sweep runs one marking UPDATE ... RETURNING and then each for every
+// alert taken, all in one transaction: either the mark and the queued
+// Slack work are both committed, or neither is.
+func (s *Store) sweep(ctx context.Context, update string, now time.Time, limit int, each func(pgx.Tx, *alerting.Alert) error) ([]*alerting.Alert, error) {
+	var out []*alerting.Alert
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		out = nil
+		rows, err := tx.Query(ctx, update, now, limit)
+		if err != nil {
+			return err
+		}
+		taken, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*alerting.Alert, error) { return scanAlert(r) })
+		if err != nil {
+			return err
+		}
+		for _, a := range taken {
+			if err := each(tx, a); err != nil {
+				return fmt.Errorf("alert %s: %w", a.ID, err)
+			}
+		}
+		out = taken
+		return nil
+	})
+	return out, err
+}
+
+// queueNote queues a reply or an escalation whose text and blocks were
+// rendered at sweep time.
+func queueNote(ctx context.Context, tx pgx.Tx, alertID uuid.UUID, kind, channel string, n *alerting.Note, now time.Time) error {
+	body, err := json.Marshal(struct {
+		Text   string        `json:"text"`
+		Blocks []slack.Block `json:"blocks,omitempty"`
+	}{n.Text, n.Blocks})
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", kind, err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO slack_outbox (alert_id, kind, channel, body, not_before) VALUES ($1, $2, $3, $4, LEAST($5::timestamptz, now()))`,
+		alertID, kind, channel, body, now); err != nil {
+		return fmt.Errorf("queue %s: %w", kind, err)
+	}
+	return nil
+}

@@ -1,0 +1,144 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/slack-go/slack"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pqlbot/pqlbot/internal/alerting"
+	"github.com/pqlbot/pqlbot/store/storetest"
+)
+
+func TestDueNudgesAndBreaches(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.New(t)
+	const sla = 4 * time.Hour
+	open := csPostedAlert(t, st, "open", csT0, sla)
+	claimed := csPostedAlert(t, st, "claimed", csT0, sla)
+	contacted := csPostedAlert(t, st, "contacted", csT0, sla)
+	later := csPostedAlert(t, st, "later", csT0.Add(2*time.Hour), sla)
+	_, _, err := st.ClaimAlert(ctx, claimed.ID, "U0ANNA", csT0.Add(time.Hour))
+	require.NoError(t, err)
+	_, _, err = st.MarkContacted(ctx, contacted.ID, "U0BOB", csT0.Add(time.Hour))
+	require.NoError(t, err)
+	csDone(t, st)
+
+	nudge := func(a *alerting.Alert) *alerting.Note { return &alerting.Note{Text: "nudge " + a.AccountID} }
+	escalate := func(a *alerting.Alert) *alerting.Note {
+		return &alerting.Note{Channel: "#sales-managers", Text: "breach " + a.AccountID,
+			Blocks: []slack.Block{slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, "breach", false, false), nil, nil)}}
+	}
+	ids := func(as []*alerting.Alert) []uuid.UUID {
+		out := []uuid.UUID{}
+		for _, a := range as {
+			out = append(out, a.ID)
+		}
+		return out
+	}
+	jobs := func(kind string) map[uuid.UUID]int {
+		rows, err := st.Pool().Query(ctx, `SELECT alert_id FROM slack_outbox WHERE kind = $1 AND state = 'pending'`, kind)
+		require.NoError(t, err)
+		defer rows.Close()
+		out := map[uuid.UUID]int{}
+		for rows.Next() {
+			var id uuid.UUID
+			require.NoError(t, rows.Scan(&id))
+			out[id]++
+		}
+		return out
+	}
+
+	t.Run("nothing before the warn point", func(t *testing.T) {
+		as, err := st.DueNudges(ctx, csT0.Add(sla*3/4-time.Second), 10, nudge)
+		require.NoError(t, err)
+		require.Empty(t, as)
+	})
+	t.Run("nudges only the open alert, once", func(t *testing.T) {
+		at := csT0.Add(sla * 3 / 4)
+		as, err := st.DueNudges(ctx, at, 10, nudge)
+		require.NoError(t, err)
+		require.Equal(t, []uuid.UUID{open.ID}, ids(as))
+		require.Equal(t, at, as[0].NudgedAt)
+		as, err = st.DueNudges(ctx, at.Add(time.Minute), 10, nudge)
+		require.NoError(t, err)
+		require.Empty(t, as)
+		require.Equal(t, map[uuid.UUID]int{open.ID: 1}, jobs(alerting.JobReply))
+		var body string
+		require.NoError(t, st.Pool().QueryRow(ctx, `SELECT body::text FROM slack_outbox WHERE kind = 'reply' AND alert_id = $1`, open.ID).Scan(&body))
+		require.JSONEq(t, `{"text": "nudge open"}`, body)
+	})
+	t.Run("breaches open and claimed, never contacted", func(t *testing.T) {
+		at := csT0.Add(sla)
+		as, err := st.DueBreaches(ctx, at, 10, escalate)
+		require.NoError(t, err)
+		require.ElementsMatch(t, []uuid.UUID{open.ID, claimed.ID}, ids(as))
+		for _, a := range as {
+			require.Equal(t, at, a.BreachedAt)
+		}
+		as, err = st.DueBreaches(ctx, at.Add(time.Hour), 10, escalate)
+		require.NoError(t, err)
+		require.Empty(t, as, "each breach is recorded once")
+		require.Equal(t, map[uuid.UUID]int{open.ID: 1, claimed.ID: 1}, jobs(alerting.JobEscalation))
+		require.Equal(t, map[uuid.UUID]int{open.ID: 1, claimed.ID: 1}, jobs(alerting.JobUpdate), "the messages show the breach")
+
+		// The dispatcher reads back what the sweeper rendered.
+		leased, err := st.LeaseJobs(ctx, at, 10, time.Minute)
+		require.NoError(t, err)
+		var esc []alerting.Job
+		for _, j := range leased {
+			if j.Kind == alerting.JobEscalation {
+				esc = append(esc, j)
+			}
+		}
+		require.Len(t, esc, 2)
+		require.Equal(t, "#sales-managers", esc[0].Channel)
+		var blocks slack.Blocks
+		require.NoError(t, json.Unmarshal(esc[0].Blocks, &blocks))
+		require.Len(t, blocks.BlockSet, 1)
+	})
+	t.Run("catch-up takes everything due by now", func(t *testing.T) {
+		at := csT0.Add(2*time.Hour + sla + time.Hour)
+		as, err := st.DueNudges(ctx, at, 10, nudge)
+		require.NoError(t, err)
+		require.Equal(t, []uuid.UUID{later.ID}, ids(as))
+		as, err = st.DueBreaches(ctx, at, 10, func(*alerting.Alert) *alerting.Note { return nil })
+		require.NoError(t, err)
+		require.Equal(t, []uuid.UUID{later.ID}, ids(as))
+		require.NotContains(t, jobs(alerting.JobEscalation), later.ID, "no escalation channel, no escalation job")
+		require.Equal(t, 1, csCount(t, st, `SELECT count(*) FROM alert_audit WHERE alert_id = $1 AND action = 'breached'`, later.ID))
+	})
+	t.Run("unposted alerts are never swept", func(t *testing.T) {
+		d, err := st.DecideAlert(ctx, "unposted", func(_, _ *alerting.Alert) alerting.Decision {
+			return alerting.Decision{Action: alerting.Create, Alert: &alerting.Alert{ID: uuid.New(), AccountID: "unposted", Tier: "high",
+				Channel: "#sdr-pql", SLA: sla, ModelVersion: "test", State: alerting.StateOpen, CreatedAt: csT0}}
+		}, func(alerting.Decision) string { return "" })
+		require.NoError(t, err)
+		far := csT0.Add(100 * sla)
+		as, err := st.DueNudges(ctx, far, 10, nudge)
+		require.NoError(t, err)
+		require.Empty(t, as)
+		as, err = st.DueBreaches(ctx, far, 10, escalate)
+		require.NoError(t, err)
+		require.Empty(t, as)
+		got, err := st.GetAlert(ctx, d.Alert.ID)
+		require.NoError(t, err)
+		require.True(t, got.NudgedAt.IsZero())
+	})
+	t.Run("limit bounds a batch", func(t *testing.T) {
+		for range 3 {
+			csPostedAlert(t, st, "batch-"+uuid.NewString()[:8], csT0, sla)
+		}
+		at := csT0.Add(sla * 3 / 4)
+		as, err := st.DueNudges(ctx, at, 2, nudge)
+		require.NoError(t, err)
+		require.Len(t, as, 2)
+		as, err = st.DueNudges(ctx, at, 2, nudge)
+		require.NoError(t, err)
+		require.Len(t, as, 1)
+	})
+}
