@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/pqlbot/pqlbot/internal/alerting"
 	"github.com/pqlbot/pqlbot/internal/commands"
+	"github.com/pqlbot/pqlbot/internal/scoring"
 )
 
 // reportColumns are the alert columns the reports read, with the account's
@@ -151,4 +153,70 @@ func (s *Store) MarkEventSeen(ctx context.Context, eventID string) (bool, error)
 		return false, fmt.Errorf("mark slack event %s seen: %w", eventID, err)
 	}
 	return first, nil
+}
+
+// LookupAccount resolves a `/pql score` target (account id, domain or user
+// email) like FindAccount, reporting no match as
+// commands.ErrAccountNotFound.
+func (s *Store) LookupAccount(ctx context.Context, query string) (string, error) {
+	id, err := s.FindAccount(ctx, query)
+	if errors.Is(err, ErrNotFound) {
+		return "", fmt.Errorf("%w: %w", commands.ErrAccountNotFound, err)
+	}
+	return id, err
+}
+
+// AccountScore returns the account's stored current score like GetScore,
+// reporting an account never scored as commands.ErrNotScored.
+func (s *Store) AccountScore(ctx context.Context, accountID string) (*scoring.Result, error) {
+	r, err := s.GetScore(ctx, accountID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("%w: %w", commands.ErrNotScored, err)
+	}
+	return r, err
+}
+
+// TopAccounts returns the n highest current scores (in one tier when tier
+// is not empty), best first, each with the account's latest alert.
+func (s *Store) TopAccounts(ctx context.Context, tier string, n int) ([]commands.TopAccount, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT t.account_id, coalesce(ac.name, ''), coalesce(ac.domain, ''), t.score, t.tier, t.segment
+		FROM (SELECT account_id, score, tier, segment FROM account_scores
+		      WHERE ($1 = '' OR tier = $1)
+		      ORDER BY score DESC, account_id LIMIT $2) t
+		LEFT JOIN accounts ac ON ac.account_id = t.account_id
+		ORDER BY t.score DESC, t.account_id`, tier, n)
+	if err != nil {
+		return nil, fmt.Errorf("top accounts: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (commands.TopAccount, error) {
+		var t commands.TopAccount
+		err := row.Scan(&t.AccountID, &t.Name, &t.Domain, &t.Score, &t.Tier, &t.Segment)
+		return t, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("top accounts: %w", err)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(out))
+	for i, t := range out {
+		ids[i] = t.AccountID
+	}
+	latest, err := s.reportRows(ctx, "latest alerts of top accounts", `SELECT `+reportColumns+`
+		FROM unnest($1::text[]) AS t(account_id)
+		CROSS JOIN LATERAL (SELECT * FROM alerts WHERE account_id = t.account_id ORDER BY created_at DESC LIMIT 1) a
+		LEFT JOIN accounts ac ON ac.account_id = a.account_id`, ids)
+	if err != nil {
+		return nil, err
+	}
+	byAccount := make(map[string]*commands.AlertRow, len(latest))
+	for i := range latest {
+		byAccount[latest[i].AccountID] = &latest[i]
+	}
+	for i := range out {
+		out[i].Alert = byAccount[out[i].AccountID]
+	}
+	return out, nil
 }

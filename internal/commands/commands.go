@@ -28,9 +28,14 @@ import (
 	"github.com/pqlbot/pqlbot/internal/slackui"
 )
 
-// ErrAccountNotFound is what the store returns when no account matches a
-// score lookup.
-var ErrAccountNotFound = errors.New("account not found")
+// Lookup errors the store returns.
+var (
+	// ErrAccountNotFound: no account matches a score lookup.
+	ErrAccountNotFound = errors.New("account not found")
+	// ErrNotScored: the account exists but the re-scorer has not scored
+	// it yet.
+	ErrNotScored = errors.New("account not scored yet")
+)
 
 // Limits on what one reply or view asks the store for.
 const (
@@ -48,11 +53,11 @@ const (
 // Store is what the commands read. Every method is a read; none changes
 // state.
 type Store interface {
-	// FindAccount resolves a score target (domain, account id or user
+	// LookupAccount resolves a score target (domain, account id or user
 	// email) to an account id, or ErrAccountNotFound.
-	FindAccount(ctx context.Context, query string) (string, error)
+	LookupAccount(ctx context.Context, query string) (string, error)
 	// AccountScore returns the account's latest stored score, or
-	// ErrAccountNotFound when it was never scored.
+	// ErrNotScored when it was never scored.
 	AccountScore(ctx context.Context, accountID string) (*scoring.Result, error)
 	// LatestEvents returns the account's newest events, newest first.
 	LatestEvents(ctx context.Context, accountID string, limit int) ([]Event, error)

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"unicode"
 
 	"github.com/pqlbot/pqlbot/internal/alerting"
 	"github.com/pqlbot/pqlbot/internal/scoring"
@@ -12,6 +14,11 @@ import (
 )
 
 func (s *Service) score(ctx context.Context, cmd slackui.Command) (slackui.Reply, error) {
+	// No account id, domain or email holds control characters, and
+	// PostgreSQL refuses a NUL in text: say so instead of failing.
+	if strings.ContainsFunc(cmd.Raw, unicode.IsControl) {
+		return slackui.Reply{}, problem("that is not a domain, account id or email (it holds control characters)")
+	}
 	v, err := s.ScoreView(ctx, cmd.Target, cmd.Raw)
 	if errors.Is(err, ErrAccountNotFound) {
 		return slackui.ScoreNotFoundReply(cmd.Raw), nil
@@ -28,14 +35,19 @@ func (s *Service) score(ctx context.Context, cmd slackui.Command) (slackui.Reply
 // latest events, alert and why it is not alerting. It returns
 // ErrAccountNotFound when nothing matches.
 func (s *Service) ScoreView(ctx context.Context, target, raw string) (slackui.ScoreView, error) {
-	id, err := s.Store.FindAccount(ctx, target)
+	id, err := s.Store.LookupAccount(ctx, target)
 	if errors.Is(err, ErrAccountNotFound) && raw != "" && raw != target {
-		id, err = s.Store.FindAccount(ctx, raw)
+		id, err = s.Store.LookupAccount(ctx, raw)
 	}
 	if err != nil {
 		return slackui.ScoreView{}, fmt.Errorf("find account %q: %w", target, err)
 	}
 	res, err := s.Store.AccountScore(ctx, id)
+	if errors.Is(err, ErrNotScored) {
+		// New accounts are scored within moments of their first event; say
+		// so rather than pretend the account does not exist.
+		return slackui.ScoreView{AccountID: id, NotAlerting: []string{"it has not been scored yet; try again in a minute"}}, nil
+	}
 	if err != nil {
 		return slackui.ScoreView{}, fmt.Errorf("score of %s: %w", id, err)
 	}
