@@ -142,8 +142,7 @@ func (s *Actions) Claim(ctx context.Context, id uuid.UUID, user string) (*Alert,
 		return a, err
 	}
 	if out == Changed {
-		took := sla.Elapsed(a.PostedAt, a.ClaimedAt, Hours(s.Model))
-		s.changed(a, TransitionClaimed, "time_to_claim", took.String())
+		s.changed(a, TransitionClaimed, "time_to_claim", TimeToClaim(a, Hours(s.Model)).String())
 	}
 	return a, nil
 }
@@ -175,10 +174,7 @@ func (s *Actions) Contacted(ctx context.Context, id uuid.UUID, user string) (*Al
 		return a, err
 	}
 	if out == Changed {
-		hours := Hours(s.Model)
-		took := sla.Elapsed(a.PostedAt, a.ContactedAt, hours)
-		within := a.DueAt.IsZero() || !a.ContactedAt.After(a.DueAt)
-		s.changed(a, TransitionContacted, "time_to_contact", took.String(), "within_sla", within)
+		s.changed(a, TransitionContacted, "time_to_contact", TimeToContact(a, Hours(s.Model)).String(), "within_sla", WithinSLA(a))
 	}
 	return a, nil
 }
@@ -223,6 +219,32 @@ func (s *Actions) ChooseReason(ctx context.Context, id uuid.UUID, user, reason s
 		text += " The account will not alert again before " + until.Format("2 Jan 2006") + "."
 	}
 	return slackui.Reply{Text: text}, nil
+}
+
+// TimeToClaim is how long a claimed (or contacted) alert waited for its
+// owner after it was posted, counted like its deadline: only inside
+// business hours when hours is set. Zero before a claim.
+func TimeToClaim(a *Alert, hours *sla.BusinessHours) time.Duration {
+	if a.ClaimedAt.IsZero() || a.PostedAt.IsZero() {
+		return 0
+	}
+	return sla.Elapsed(a.PostedAt, a.ClaimedAt, hours)
+}
+
+// TimeToContact is the response time: from the post to the first touch,
+// counted like TimeToClaim. Zero before contact.
+func TimeToContact(a *Alert, hours *sla.BusinessHours) time.Duration {
+	if a.ContactedAt.IsZero() || a.PostedAt.IsZero() {
+		return 0
+	}
+	return sla.Elapsed(a.PostedAt, a.ContactedAt, hours)
+}
+
+// WithinSLA reports whether a contacted alert was contacted by its
+// deadline. The deadline already is in business hours, so comparing
+// instants is enough.
+func WithinSLA(a *Alert) bool {
+	return !a.ContactedAt.IsZero() && (a.DueAt.IsZero() || !a.ContactedAt.After(a.DueAt))
 }
 
 // changed logs, counts and wakes the dispatcher after a state change.

@@ -1,0 +1,244 @@
+package alerting_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pqlbot/pqlbot/internal/alerting"
+	"github.com/pqlbot/pqlbot/internal/model"
+	"github.com/pqlbot/pqlbot/store"
+	"github.com/pqlbot/pqlbot/store/storetest"
+)
+
+// swClock is a fake clock shared by goroutines.
+type swClock struct{ ns atomic.Int64 }
+
+func (c *swClock) Now() time.Time      { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *swClock) Set(t time.Time)     { c.ns.Store(t.UnixNano()) }
+func (c *swClock) Add(d time.Duration) { c.ns.Add(int64(d)) }
+
+type swObserver struct{ nudged, breached atomic.Int64 }
+
+func (o *swObserver) Nudged()   { o.nudged.Add(1) }
+func (o *swObserver) Breached() { o.breached.Add(1) }
+
+func newSweeper(st *store.Store, c *swClock, obs alerting.SweepObserver, batch int) *alerting.Sweeper {
+	m := model.Default()
+	return &alerting.Sweeper{
+		Store: st, Model: m, Render: &alerting.Renderer{Model: m},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: c.Now, Batch: batch, Observer: obs,
+	}
+}
+
+// swFleet is alerts in the three situations the sweeper tells apart.
+type swFleet struct {
+	open, claimed, contacted []*alerting.Alert
+}
+
+// swMakeFleet posts n alerts a minute apart with a wall-clock SLA: half of
+// them stay open, a quarter are claimed and never contacted, a quarter are
+// contacted before their warn point.
+func swMakeFleet(t *testing.T, st *store.Store, n int, sla time.Duration) swFleet {
+	ctx := context.Background()
+	var f swFleet
+	for i := range n {
+		posted := actT0.Add(time.Duration(i) * time.Minute)
+		a := actPostedAlert(t, st, "acct-"+uuid.NewString()[:8], posted, sla)
+		switch i % 4 {
+		case 2:
+			_, _, err := st.ClaimAlert(ctx, a.ID, "U0ANNA", posted.Add(time.Minute))
+			require.NoError(t, err)
+			f.claimed = append(f.claimed, a)
+		case 3:
+			_, _, err := st.MarkContacted(ctx, a.ID, "U0BOB", posted.Add(time.Minute))
+			require.NoError(t, err)
+			f.contacted = append(f.contacted, a)
+		default:
+			f.open = append(f.open, a)
+		}
+	}
+	return f
+}
+
+// swJobs counts outbox jobs of a kind per alert.
+func swJobs(t *testing.T, st *store.Store, kind string) map[uuid.UUID]int {
+	rows, err := st.Pool().Query(context.Background(), `SELECT alert_id FROM slack_outbox WHERE kind = $1`, kind)
+	require.NoError(t, err)
+	defer rows.Close()
+	out := map[uuid.UUID]int{}
+	for rows.Next() {
+		var id uuid.UUID
+		require.NoError(t, rows.Scan(&id))
+		out[id]++
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+func swOnce(as ...[]*alerting.Alert) map[uuid.UUID]int {
+	out := map[uuid.UUID]int{}
+	for _, list := range as {
+		for _, a := range list {
+			out[a.ID] = 1
+		}
+	}
+	return out
+}
+
+func TestTwoSweepersNudgeAndEscalateOnce(t *testing.T) {
+	st := storetest.New(t)
+	const sla = 4 * time.Hour
+	f := swMakeFleet(t, st, 200, sla)
+	c := &swClock{}
+	c.Set(actT0)
+	obs := &swObserver{}
+	sweepers := []*alerting.Sweeper{newSweeper(st, c, obs, 7), newSweeper(st, c, obs, 7)}
+
+	// Both sweepers run flat out on their own goroutines while the clock
+	// walks past every warn point and deadline, as two replicas would.
+	var nudges, breaches atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, s := range sweepers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				n, b, err := s.RunOnce(context.Background())
+				if err != nil {
+					t.Errorf("sweep: %v", err)
+					return
+				}
+				nudges.Add(int64(n))
+				breaches.Add(int64(b))
+			}
+		}()
+	}
+	end := actT0.Add(200*time.Minute + sla + time.Minute)
+	for c.Now().Before(end) {
+		c.Add(5 * time.Minute)
+		time.Sleep(2 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	// A last sweep by each, in case the loops stopped between the clock's
+	// last step and their next sweep.
+	for _, s := range sweepers {
+		n, b, err := s.RunOnce(context.Background())
+		require.NoError(t, err)
+		nudges.Add(int64(n))
+		breaches.Add(int64(b))
+	}
+
+	require.Equal(t, swOnce(f.open), swJobs(t, st, alerting.JobReply), "one nudge per open alert, none for claimed or contacted")
+	require.Equal(t, swOnce(f.open, f.claimed), swJobs(t, st, alerting.JobEscalation), "one escalation per uncontacted alert")
+	require.EqualValues(t, len(f.open), nudges.Load())
+	require.EqualValues(t, len(f.open)+len(f.claimed), breaches.Load())
+	require.EqualValues(t, len(f.open), obs.nudged.Load())
+	require.EqualValues(t, len(f.open)+len(f.claimed), obs.breached.Load())
+	for _, a := range f.contacted {
+		got, err := st.GetAlert(context.Background(), a.ID)
+		require.NoError(t, err)
+		require.True(t, got.BreachedAt.IsZero(), "a contacted alert is never escalated")
+	}
+}
+
+func TestMissedTicksCatchUp(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.New(t)
+	const sla = 4 * time.Hour
+	f := swMakeFleet(t, st, 40, sla)
+	c := &swClock{}
+	c.Set(actT0.Add(time.Hour))
+	woken := 0
+	s := newSweeper(st, c, nil, 3)
+	s.Wake = func() { woken++ }
+
+	n, b, err := s.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, [2]int{0, 0}, [2]int{n, b}, "nothing is due an hour in")
+	require.Zero(t, woken)
+
+	// The process was down for two days: the first sweep takes everything
+	// due by now, across several batches.
+	c.Add(48 * time.Hour)
+	n, b, err = s.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, len(f.open), n)
+	require.Equal(t, len(f.open)+len(f.claimed), b)
+	require.Equal(t, 1, woken)
+	n, b, err = s.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, [2]int{0, 0}, [2]int{n, b})
+
+	// What was queued is what the channel and the managers will read.
+	var body json.RawMessage
+	require.NoError(t, st.Pool().QueryRow(ctx, `SELECT body FROM slack_outbox WHERE kind = 'reply' AND alert_id = $1`, f.open[0].ID).Scan(&body))
+	var reply struct{ Text string }
+	require.NoError(t, json.Unmarshal(body, &reply))
+	require.Contains(t, reply.Text, "Nobody has claimed this yet")
+	var channel string
+	require.NoError(t, st.Pool().QueryRow(ctx, `SELECT channel, body FROM slack_outbox WHERE kind = 'escalation' AND alert_id = $1`, f.claimed[0].ID).Scan(&channel, &body))
+	require.Equal(t, "#sales-managers", channel)
+	var esc struct {
+		Text   string
+		Blocks []map[string]any
+	}
+	require.NoError(t, json.Unmarshal(body, &esc))
+	require.Contains(t, esc.Text, "SLA breached: Acct "+f.claimed[0].AccountID)
+	require.Contains(t, string(body), "Claimed by <@U0ANNA>")
+	require.NotEmpty(t, esc.Blocks)
+	require.Equal(t, 1, swJobs(t, st, alerting.JobUpdate)[f.open[0].ID], "the message is re-rendered to show the breach")
+}
+
+func TestNoEscalationChannelStillRecordsTheBreach(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.New(t)
+	a := actPostedAlert(t, st, "acme", actT0, time.Hour)
+	c := &swClock{}
+	c.Set(actT0.Add(2 * time.Hour))
+	s := newSweeper(st, c, nil, 10)
+	s.Model.EscalationChannel = ""
+	n, b, err := s.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, [2]int{1, 1}, [2]int{n, b})
+	require.Empty(t, swJobs(t, st, alerting.JobEscalation))
+	got, err := st.GetAlert(ctx, a.ID)
+	require.NoError(t, err)
+	require.Equal(t, c.Now(), got.BreachedAt)
+}
+
+func TestSweeperRunStopsWithContext(t *testing.T) {
+	st := storetest.New(t)
+	actPostedAlert(t, st, "acme", actT0, time.Hour)
+	c := &swClock{}
+	c.Set(actT0.Add(2 * time.Hour))
+	obs := &swObserver{}
+	s := newSweeper(st, c, obs, 10)
+	s.Interval = 10 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	require.Eventually(t, func() bool { return obs.breached.Load() == 1 }, 5*time.Second, 10*time.Millisecond, "the first sweep runs at start")
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+	require.EqualValues(t, 1, obs.nudged.Load())
+}
