@@ -15,7 +15,8 @@ import (
 
 // DueNudges marks up to limit open, unclaimed, posted alerts whose warn
 // point has passed at now and were never nudged, and queues each one's
-// nudge as a reply in its thread, in one transaction. The rows are taken
+// nudge as a reply in its thread and a message update (the message shows
+// the reminder), in one transaction. The rows are taken
 // with FOR UPDATE SKIP LOCKED and the nudged_at IS NULL check is
 // re-evaluated under the lock, so each alert is nudged exactly once
 // however many sweepers run, and a sweep after downtime catches up on
@@ -33,6 +34,10 @@ func (s *Store) DueNudges(ctx context.Context, now time.Time, limit int, render 
 		FROM due WHERE id = due_id AND state = 'open' AND nudged_at IS NULL
 		RETURNING `+alertColumns, now, limit,
 		func(tx pgx.Tx, a *alerting.Alert) error {
+			// The message of an open alert shows that the reminder went out.
+			if err := queueUpdate(ctx, tx, a.ID, a.Channel); err != nil {
+				return err
+			}
 			if n := render(a); n != nil {
 				ch := n.Channel
 				if ch == "" {

@@ -68,6 +68,7 @@ func TestDueNudgesAndBreaches(t *testing.T) {
 		require.NoError(t, err)
 		require.Empty(t, as)
 		require.Equal(t, map[uuid.UUID]int{open.ID: 1}, jobs(alerting.JobReply))
+		require.Equal(t, map[uuid.UUID]int{open.ID: 1}, jobs(alerting.JobUpdate), "the message shows the reminder")
 		var body string
 		require.NoError(t, st.Pool().QueryRow(ctx, `SELECT body::text FROM slack_outbox WHERE kind = 'reply' AND alert_id = $1`, open.ID).Scan(&body))
 		require.JSONEq(t, `{"text": "nudge open"}`, body)

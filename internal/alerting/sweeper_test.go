@@ -3,8 +3,10 @@ package alerting_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +17,9 @@ import (
 
 	"github.com/pqlbot/pqlbot/internal/alerting"
 	"github.com/pqlbot/pqlbot/internal/model"
+	"github.com/pqlbot/pqlbot/internal/scoring"
+	"github.com/pqlbot/pqlbot/internal/slackapi"
+	"github.com/pqlbot/pqlbot/internal/slackfake"
 	"github.com/pqlbot/pqlbot/store"
 	"github.com/pqlbot/pqlbot/store/storetest"
 )
@@ -241,4 +246,85 @@ func TestSweeperRunStopsWithContext(t *testing.T) {
 		t.Fatal("Run did not return after cancel")
 	}
 	require.EqualValues(t, 1, obs.nudged.Load())
+}
+
+// swNotifier adapts the Slack client to the dispatcher's Notifier.
+type swNotifier struct{ *slackapi.Client }
+
+func (swNotifier) Classify(err error) (bool, time.Duration, string) { return slackapi.Classify(err) }
+
+func TestSweepDeliveredBySlack(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.New(t)
+	fake := slackfake.New(t)
+	fake.AddChannel(slackfake.Channel{ID: "C0SDRPQL", Name: "sdr-pql"})
+	fake.AddChannel(slackfake.Channel{ID: "C0MANAGERS", Name: "sales-managers"})
+	m := model.Default()
+	c := &swClock{}
+	c.Set(actT0)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	d := &alerting.Dispatcher{Outbox: st, Notifier: swNotifier{slackapi.New("xoxb-test", fake.APIURL())},
+		Render: &alerting.Renderer{Model: m}, Log: log, Now: c.Now}
+	drainAll := func() {
+		for range 100 {
+			n, err := d.RunOnce(ctx)
+			require.NoError(t, err)
+			if n == 0 {
+				return
+			}
+		}
+		t.Fatal("outbox never drained")
+	}
+
+	// Posted by the dispatcher: Monday 09:00 New York, 24 business hours
+	// (due Wednesday 15:00), nudged at 75% (18 business hours: Tuesday 18:00).
+	res := &scoring.Result{AccountID: "acme", Name: "Acme", Domain: "acme.example", Tier: "high", Segment: "smb", Score: 82,
+		Alertable: true, ModelVersion: m.Version, At: c.Now()}
+	rt, _ := m.Route("high", "smb")
+	res.Route = &rt
+	dec, err := (&alerting.Service{Model: m, Store: st, Log: log, Now: c.Now}).Evaluate(ctx, res)
+	require.NoError(t, err)
+	drainAll()
+	a, err := st.GetAlert(ctx, dec.Alert.ID)
+	require.NoError(t, err)
+	ny, _ := time.LoadLocation("America/New_York")
+	require.Equal(t, time.Date(2030, 3, 5, 18, 0, 0, 0, ny).UTC(), a.WarnAt)
+	require.Equal(t, time.Date(2030, 3, 6, 15, 0, 0, 0, ny).UTC(), a.DueAt)
+
+	s := newSweeper(st, c, nil, 10)
+	s.Wake = d.Wake
+	c.Set(a.WarnAt.Add(-time.Minute))
+	n, b, err := s.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, [2]int{0, 0}, [2]int{n, b})
+
+	c.Set(a.WarnAt)
+	n, _, err = s.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	drainAll()
+	msgs := fake.Messages("C0SDRPQL")
+	require.Len(t, msgs, 2)
+	require.Equal(t, a.MessageTS, msgs[1].ThreadTS, "the nudge is a thread reply")
+	require.True(t, strings.HasPrefix(msgs[1].Text, "⏰ Nobody has claimed this yet — 6 h left on the 24 h SLA (due <!date^"+fmt.Sprint(a.DueAt.Unix())+"^"), msgs[1].Text)
+
+	c.Set(a.DueAt.Add(time.Minute))
+	_, b, err = s.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, b)
+	drainAll()
+	esc := fake.Messages("C0MANAGERS")
+	require.Len(t, esc, 1)
+	require.Equal(t, "SLA breached: Acme (high, #sdr-pql)", esc[0].Text)
+	require.NotEmpty(t, esc[0].Blocks)
+	post, ok := fake.Message("C0SDRPQL", a.MessageTS)
+	require.True(t, ok)
+	require.Contains(t, string(post.Blocks), "SLA breached")
+	require.Len(t, fake.Messages("C0SDRPQL"), 2, "the breach is shown on the message, not posted in the thread")
+
+	// Later sweeps find nothing more to do.
+	c.Add(72 * time.Hour)
+	n, b, err = s.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, [2]int{0, 0}, [2]int{n, b})
 }
