@@ -38,6 +38,7 @@ type Responder interface {
 // after the ack. The alert message itself is re-rendered through the
 // outbox, so it always shows the current state; only what concerns the
 // clicker alone (a refusal, the picker) is answered here, ephemerally.
+// Verifier, Actions, Responder and Log are required.
 type Interactions struct {
 	Verifier  *SlackVerifier
 	Actions   AlertActions
@@ -139,8 +140,8 @@ func (h *Interactions) act(ctx context.Context, cb *slack.InteractionCallback, a
 	if reply.Text == "" && len(reply.Blocks) == 0 {
 		return
 	}
-	if cb.ResponseURL == "" {
-		log.Warn("no response_url to answer on", "reply", reply.Text)
+	if cb.ResponseURL == "" || h.Responder == nil {
+		log.Warn("cannot answer the clicker: no response_url or responder", "reply", reply.Text)
 		return
 	}
 	msg := reply.Ephemeral()

@@ -73,7 +73,7 @@ func (s *Sweeper) Run(ctx context.Context) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if _, _, err := s.RunOnce(ctx); err != nil && ctx.Err() == nil {
+		if _, _, err := s.RunOnce(ctx); err != nil && ctx.Err() == nil && s.Log != nil {
 			s.Log.Error("sla sweep", "err", err)
 		}
 		select {
@@ -92,6 +92,10 @@ func (s *Sweeper) RunOnce(ctx context.Context) (nudges, breaches int, err error)
 		now = s.Now()
 	}
 	now = now.UTC()
+	log := s.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	batch := s.Batch
 	if batch <= 0 {
 		batch = 100
@@ -112,7 +116,7 @@ func (s *Sweeper) RunOnce(ctx context.Context) (nudges, breaches int, err error)
 		}
 		for _, a := range as {
 			nudges++
-			s.Log.Info("sla nudge", "alert_id", a.ID.String(), "account_id", a.AccountID, "channel", a.Channel, "warn_at", a.WarnAt, "due_at", a.DueAt)
+			log.Info("sla nudge", "alert_id", a.ID.String(), "account_id", a.AccountID, "channel", a.Channel, "warn_at", a.WarnAt, "due_at", a.DueAt)
 			if s.Observer != nil {
 				s.Observer.Nudged()
 			}
@@ -137,7 +141,7 @@ func (s *Sweeper) RunOnce(ctx context.Context) (nudges, breaches int, err error)
 		}
 		for _, a := range as {
 			breaches++
-			s.Log.Warn("sla breached", "alert_id", a.ID.String(), "account_id", a.AccountID, "channel", a.Channel,
+			log.Warn("sla breached", "alert_id", a.ID.String(), "account_id", a.AccountID, "channel", a.Channel,
 				"state", string(a.State), "claimed_by", a.ClaimedBy, "due_at", a.DueAt, "escalation_channel", s.Model.EscalationChannel)
 			if s.Observer != nil {
 				s.Observer.Breached()
