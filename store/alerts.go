@@ -100,7 +100,7 @@ func accountLockKey(accountID string) int64 {
 // and applies the decision in the same transaction: a new alert with its
 // queued post, or an upgrade with its thread reply and message update. Two
 // replicas scoring one account therefore never both create an alert.
-func (s *Store) DecideAlert(ctx context.Context, accountID string, decide func(active, last *alerting.Alert) alerting.Decision, reply func(alerting.Decision) string) (alerting.Decision, error) {
+func (s *Store) DecideAlert(ctx context.Context, accountID string, now time.Time, decide func(active, last *alerting.Alert) alerting.Decision, reply func(alerting.Decision) string) (alerting.Decision, error) {
 	var d alerting.Decision
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, accountLockKey(accountID)); err != nil {
@@ -115,7 +115,7 @@ func (s *Store) DecideAlert(ctx context.Context, accountID string, decide func(a
 		case alerting.Create:
 			return insertAlert(ctx, tx, d.Alert)
 		case alerting.Upgrade:
-			return upgradeAlert(ctx, tx, d, reply(d))
+			return upgradeAlert(ctx, tx, d, reply(d), now)
 		}
 		return nil
 	})
@@ -136,13 +136,13 @@ func insertAlert(ctx context.Context, tx pgx.Tx, a *alerting.Alert) error {
 		a.ID, a.AccountID, a.Tier, a.Segment, a.Score, a.Channel, a.OwnerRole, int64(a.SLA/time.Second), a.ModelVersion, expl, a.CreatedAt); err != nil {
 		return fmt.Errorf("insert alert: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO slack_outbox (alert_id, kind, channel) VALUES ($1, 'post', $2)`, a.ID, a.Channel); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO slack_outbox (alert_id, kind, channel, not_before) VALUES ($1, 'post', $2, LEAST($3::timestamptz, now()))`, a.ID, a.Channel, a.CreatedAt); err != nil {
 		return fmt.Errorf("queue post: %w", err)
 	}
 	return audit(ctx, tx, a.ID, "pqlbot", "created", map[string]any{"tier": a.Tier, "score": a.Score, "channel": a.Channel})
 }
 
-func upgradeAlert(ctx context.Context, tx pgx.Tx, d alerting.Decision, text string) error {
+func upgradeAlert(ctx context.Context, tx pgx.Tx, d alerting.Decision, text string, now time.Time) error {
 	a := d.Alert
 	expl, err := json.Marshal(a.Explanation)
 	if err != nil {
@@ -154,10 +154,10 @@ func upgradeAlert(ctx context.Context, tx pgx.Tx, d alerting.Decision, text stri
 		return fmt.Errorf("upgrade alert: %w", err)
 	}
 	body, _ := json.Marshal(map[string]any{"text": text})
-	if _, err := tx.Exec(ctx, `INSERT INTO slack_outbox (alert_id, kind, channel, body) VALUES ($1, 'reply', $2, $3)`, a.ID, a.Channel, body); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO slack_outbox (alert_id, kind, channel, body, not_before) VALUES ($1, 'reply', $2, $3, LEAST($4::timestamptz, now()))`, a.ID, a.Channel, body, now); err != nil {
 		return fmt.Errorf("queue upgrade reply: %w", err)
 	}
-	if err := queueUpdate(ctx, tx, a.ID, a.Channel); err != nil {
+	if err := queueUpdate(ctx, tx, a.ID, a.Channel, now); err != nil {
 		return err
 	}
 	return audit(ctx, tx, a.ID, "pqlbot", "upgraded", map[string]any{"from_tier": d.FromTier, "to_tier": a.Tier, "from_score": d.FromScore, "to_score": a.Score})
@@ -166,10 +166,13 @@ func upgradeAlert(ctx context.Context, tx pgx.Tx, d alerting.Decision, text stri
 // queueUpdate asks the dispatcher to re-render an alert's message; one
 // queued update per alert is enough because it renders the state current
 // when it runs.
-func queueUpdate(ctx context.Context, tx pgx.Tx, alertID uuid.UUID, channel string) error {
+//
+// Jobs are due at the earlier of the caller's clock and the database's, so
+// they are due at once whichever clock is behind (tests run fake clocks).
+func queueUpdate(ctx context.Context, tx pgx.Tx, alertID uuid.UUID, channel string, now time.Time) error {
 	_, err := tx.Exec(ctx, `
-		INSERT INTO slack_outbox (alert_id, kind, channel) VALUES ($1, 'update', $2)
-		ON CONFLICT (alert_id) WHERE kind = 'update' AND state = 'pending' AND attempts = 0 DO NOTHING`, alertID, channel)
+		INSERT INTO slack_outbox (alert_id, kind, channel, not_before) VALUES ($1, 'update', $2, LEAST($3::timestamptz, now()))
+		ON CONFLICT (alert_id) WHERE kind = 'update' AND state = 'pending' AND attempts = 0 DO NOTHING`, alertID, channel, now)
 	if err != nil {
 		return fmt.Errorf("queue update: %w", err)
 	}
@@ -189,13 +192,14 @@ func audit(ctx context.Context, tx pgx.Tx, alertID uuid.UUID, actor, action stri
 // job due again; its attempt count tells the next holder to reconcile.
 func (s *Store) LeaseJobs(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]alerting.Job, error) {
 	rows, err := s.pool.Query(ctx, `
-		UPDATE slack_outbox o SET leased_until = $1::timestamptz + $3::interval, attempts = o.attempts + 1
-		WHERE o.id IN (
-			SELECT j.id FROM slack_outbox j JOIN alerts a ON a.id = j.alert_id
+		WITH due AS MATERIALIZED (
+			SELECT j.id AS due_id FROM slack_outbox j JOIN alerts a ON a.id = j.alert_id
 			WHERE j.state = 'pending' AND j.not_before <= $1 AND (j.leased_until IS NULL OR j.leased_until < $1)
 			  AND (j.kind IN ('post', 'escalation') OR a.message_ts IS NOT NULL)
 			ORDER BY j.id LIMIT $2
 			FOR UPDATE OF j SKIP LOCKED)
+		UPDATE slack_outbox o SET leased_until = $1::timestamptz + $3::interval, attempts = o.attempts + 1
+		FROM due WHERE o.id = due_id
 		RETURNING o.id, o.alert_id, o.kind, o.channel, coalesce(o.body, '{}'), o.attempts`, now, limit, lease)
 	if err != nil {
 		return nil, fmt.Errorf("lease outbox jobs: %w", err)

@@ -116,7 +116,7 @@ func (s *Store) act(ctx context.Context, kind alerting.ActionKind, id uuid.UUID,
 			a, err = scanAlert(tx.QueryRow(ctx, update, args...))
 			if err == nil {
 				out = alerting.Changed
-				if err := queueUpdate(ctx, tx, a.ID, a.Channel); err != nil {
+				if err := queueUpdate(ctx, tx, a.ID, a.Channel, now); err != nil {
 					return err
 				}
 				return after(tx, a)

@@ -32,7 +32,7 @@ func csPostedAlert(t testing.TB, st *store.Store, account string, postedAt time.
 		OwnerRole: "SDR", SLA: sla, ModelVersion: "test", State: alerting.StateOpen, CreatedAt: postedAt,
 		Explanation: scoring.Result{AccountID: account, Name: "Acct " + account, Tier: "high", Score: 80},
 	}
-	d, err := st.DecideAlert(ctx, account, func(_, _ *alerting.Alert) alerting.Decision {
+	d, err := st.DecideAlert(ctx, account, postedAt, func(_, _ *alerting.Alert) alerting.Decision {
 		return alerting.Decision{Action: alerting.Create, Alert: a}
 	}, func(alerting.Decision) string { return "" })
 	require.NoError(t, err)

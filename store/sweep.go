@@ -35,7 +35,7 @@ func (s *Store) DueNudges(ctx context.Context, now time.Time, limit int, render 
 		RETURNING `+alertColumns, now, limit,
 		func(tx pgx.Tx, a *alerting.Alert) error {
 			// The message of an open alert shows that the reminder went out.
-			if err := queueUpdate(ctx, tx, a.ID, a.Channel); err != nil {
+			if err := queueUpdate(ctx, tx, a.ID, a.Channel, now); err != nil {
 				return err
 			}
 			if n := render(a); n != nil {
@@ -71,7 +71,7 @@ func (s *Store) DueBreaches(ctx context.Context, now time.Time, limit int, rende
 		FROM due WHERE id = due_id AND state IN ('open', 'claimed') AND breached_at IS NULL
 		RETURNING `+alertColumns, now, limit,
 		func(tx pgx.Tx, a *alerting.Alert) error {
-			if err := queueUpdate(ctx, tx, a.ID, a.Channel); err != nil {
+			if err := queueUpdate(ctx, tx, a.ID, a.Channel, now); err != nil {
 				return err
 			}
 			detail := map[string]any{"due_at": a.DueAt, "state": string(a.State), "claimed_by": a.ClaimedBy}

@@ -114,7 +114,7 @@ func TestDueNudgesAndBreaches(t *testing.T) {
 		require.Equal(t, 1, csCount(t, st, `SELECT count(*) FROM alert_audit WHERE alert_id = $1 AND action = 'breached'`, later.ID))
 	})
 	t.Run("unposted alerts are never swept", func(t *testing.T) {
-		d, err := st.DecideAlert(ctx, "unposted", func(_, _ *alerting.Alert) alerting.Decision {
+		d, err := st.DecideAlert(ctx, "unposted", csT0, func(_, _ *alerting.Alert) alerting.Decision {
 			return alerting.Decision{Action: alerting.Create, Alert: &alerting.Alert{ID: uuid.New(), AccountID: "unposted", Tier: "high",
 				Channel: "#sdr-pql", SLA: sla, ModelVersion: "test", State: alerting.StateOpen, CreatedAt: csT0}}
 		}, func(alerting.Decision) string { return "" })

@@ -11,7 +11,7 @@ import (
 
 // DecisionStore applies a decision atomically with the account's alerts.
 type DecisionStore interface {
-	DecideAlert(ctx context.Context, accountID string, decide func(active, last *Alert) Decision, reply func(Decision) string) (Decision, error)
+	DecideAlert(ctx context.Context, accountID string, now time.Time, decide func(active, last *Alert) Decision, reply func(Decision) string) (Decision, error)
 }
 
 // AlertObserver counts decisions for metrics.
@@ -38,7 +38,7 @@ func (s *Service) Evaluate(ctx context.Context, res *scoring.Result) (Decision, 
 	if s.Now != nil {
 		now = s.Now()
 	}
-	d, err := s.Store.DecideAlert(ctx, res.AccountID, func(active, last *Alert) Decision {
+	d, err := s.Store.DecideAlert(ctx, res.AccountID, now, func(active, last *Alert) Decision {
 		return Decide(s.Model, res, active, last, now)
 	}, UpgradeReply)
 	if err != nil {
