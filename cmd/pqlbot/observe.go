@@ -18,3 +18,9 @@ func (o observer) AlertDecided(action, tier string) {
 		o.m.AlertsByTierState.WithLabelValues(tier, metrics.AlertOpened).Inc()
 	}
 }
+
+func (o observer) AlertTransition(tier, transition string) {
+	o.m.AlertsByTierState.WithLabelValues(tier, transition).Inc()
+}
+func (o observer) Nudged()   { o.m.SLANudges.Inc() }
+func (o observer) Breached() { o.m.SLABreaches.Inc() }

@@ -11,11 +11,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/slack-go/slack"
+
 	"github.com/pqlbot/pqlbot/handlers"
 	"github.com/pqlbot/pqlbot/internal/alerting"
 	"github.com/pqlbot/pqlbot/internal/config"
 	"github.com/pqlbot/pqlbot/internal/events"
 	"github.com/pqlbot/pqlbot/internal/metrics"
+	"github.com/pqlbot/pqlbot/internal/rescore"
+	"github.com/pqlbot/pqlbot/internal/scoring"
 	"github.com/pqlbot/pqlbot/internal/slackapi"
 	"github.com/pqlbot/pqlbot/store"
 )
@@ -54,6 +58,15 @@ func cmdMigrate(ctx context.Context, stdout, stderr io.Writer) int {
 type slackNotifier struct{ *slackapi.Client }
 
 func (slackNotifier) Classify(err error) (bool, time.Duration, string) { return slackapi.Classify(err) }
+
+// logResponder answers interaction clicks in the log when Slack is in dry
+// run (there is no Slack to answer through).
+type logResponder struct{ log *slog.Logger }
+
+func (l logResponder) PostWebhook(_ context.Context, _ string, msg *slack.WebhookMessage) error {
+	l.log.Info("ephemeral reply (dry run)", "text", msg.Text)
+	return nil
+}
 
 // submitter adapts the group-commit ingester to the handler's interface and
 // maps its shutdown error to the transport's.
@@ -105,10 +118,16 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	for _, k := range cfg.WriteKeys {
 		keys[k] = store.SourceOf(k)
 	}
+	// ingestWake is set once the re-scorer exists; commits before that are
+	// picked up by its first poll.
+	var ingestWake func()
 	ingester := store.NewIngester(st, store.IngesterOptions{
 		OnCommit: func(res store.IngestResult, n int, took time.Duration) {
 			met.ObserveCommit(n, took)
 			met.EventsDuplicate.Add(float64(res.Duplicates))
+			if len(res.Accounts) > 0 && ingestWake != nil {
+				ingestWake()
+			}
 		},
 	})
 	srv := &handlers.Server{
@@ -146,11 +165,49 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		DryRun:   cfg.DryRun(),
 		Observer: obs,
 	}
+	var slackClient *slackapi.Client
 	if !cfg.DryRun() {
-		dispatcher.Notifier = slackNotifier{slackapi.New(cfg.SlackBotToken, cfg.SlackAPIURL,
-			slackapi.WithOnCall(func(method, outcome string) { met.SlackCalls.WithLabelValues(method, outcome).Inc() }))}
+		slackClient = slackapi.New(cfg.SlackBotToken, cfg.SlackAPIURL,
+			slackapi.WithOnCall(func(method, outcome string) { met.SlackCalls.WithLabelValues(method, outcome).Inc() }))
+		dispatcher.Notifier = slackNotifier{slackClient}
 	}
 	workers.Go(func() { dispatcher.Run(wctx) })
+
+	alerts := &alerting.Service{
+		Model: m, Store: st, Log: log.With("component", "alerting"),
+		Observer: obs, Wake: dispatcher.Wake,
+	}
+	rescorer := rescore.New(st, m, log, rescore.Options{
+		OnScored: func(ctx context.Context, res scoring.Result, _ *scoring.Result) error {
+			_, err := alerts.Evaluate(ctx, &res)
+			return err
+		},
+		OnBatch: func(n int, _ time.Duration) { met.ScoreEvaluations.Add(float64(n)) },
+	})
+	ingestWake = rescorer.Notify
+	workers.Go(func() {
+		if err := rescorer.Run(wctx); err != nil {
+			log.Error("rescorer stopped", "err", err)
+		}
+	})
+	sweeper := &alerting.Sweeper{
+		Store: st, Model: m, Render: render, Log: log.With("component", "sla"),
+		Wake: dispatcher.Wake, Observer: obs,
+	}
+	workers.Go(func() { sweeper.Run(wctx) })
+
+	actions := &alerting.Actions{Store: st, Model: m, Log: log.With("component", "actions"), Wake: dispatcher.Wake, Observer: obs}
+	var responder handlers.Responder = logResponder{log.With("component", "responder")}
+	if slackClient != nil {
+		responder = slackClient
+	}
+	interactions := &handlers.Interactions{
+		Verifier:  &handlers.SlackVerifier{Secret: cfg.SlackSigningSecret},
+		Actions:   actions,
+		Responder: responder,
+		Log:       log.With("component", "interactions"),
+	}
+	srv.SlackInteractions = interactions
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -173,6 +230,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	// on commits the ingester still owes them.
 	shutdownErr := httpSrv.Shutdown(sctx)
 	ingester.Close()
+	interactions.Wait()
 	// Workers finish the job in hand and hand back what they had leased.
 	stopWorkers()
 	workers.Wait()
