@@ -8,8 +8,10 @@ import (
 // services declare.
 type observer struct{ m *metrics.Metrics }
 
-func (o observer) Ingested(typ string, n int) { o.m.EventsIngested.WithLabelValues(typ).Add(float64(n)) }
-func (o observer) Rejected(reason string)     { o.m.EventsRejected.WithLabelValues(reason).Inc() }
+func (o observer) Ingested(typ string, n int) {
+	o.m.EventsIngested.WithLabelValues(typ).Add(float64(n))
+}
+func (o observer) Rejected(reason string) { o.m.EventsRejected.WithLabelValues(reason).Inc() }
 func (o observer) AlertPosted(tier string) {
 	o.m.AlertsByTierState.WithLabelValues(tier, metrics.AlertPosted).Inc()
 }
