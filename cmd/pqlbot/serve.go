@@ -12,15 +12,18 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+	sm "github.com/slack-go/slack/socketmode"
 
 	"github.com/pqlbot/pqlbot/handlers"
 	"github.com/pqlbot/pqlbot/internal/alerting"
+	"github.com/pqlbot/pqlbot/internal/commands"
 	"github.com/pqlbot/pqlbot/internal/config"
 	"github.com/pqlbot/pqlbot/internal/events"
 	"github.com/pqlbot/pqlbot/internal/metrics"
 	"github.com/pqlbot/pqlbot/internal/rescore"
 	"github.com/pqlbot/pqlbot/internal/scoring"
 	"github.com/pqlbot/pqlbot/internal/slackapi"
+	"github.com/pqlbot/pqlbot/internal/socketmode"
 	"github.com/pqlbot/pqlbot/store"
 )
 
@@ -209,6 +212,37 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	srv.SlackInteractions = interactions
 
+	cmdService := &commands.Service{
+		Store: st, Model: m, Log: log.With("component", "commands"), AccountURL: cfg.AccountURL,
+	}
+	if slackClient != nil {
+		cmdService.Publisher = slackClient
+	}
+	slashCommands := &handlers.Commands{
+		Verifier:  &handlers.SlackVerifier{Secret: cfg.SlackSigningSecret},
+		Service:   cmdService,
+		Responder: responder,
+		Log:       log.With("component", "commands"),
+	}
+	slackEvents := &handlers.Events{
+		Verifier: &handlers.SlackVerifier{Secret: cfg.SlackSigningSecret},
+		Seen:     st,
+		Home:     cmdService,
+		Log:      log.With("component", "events"),
+	}
+	srv.SlackCommands, srv.SlackEvents = slashCommands, slackEvents
+	if cfg.SlackAppToken != "" {
+		// Socket Mode: the same services, reached over Slack's websocket;
+		// the HTTP endpoints stay available.
+		api := slack.New(cfg.SlackBotToken, slack.OptionAppLevelToken(cfg.SlackAppToken), slack.OptionAPIURL(cfg.SlackAPIURL))
+		adapter := &socketmode.Adapter{Commands: slashCommands, Events: slackEvents, Interactions: interactions, Log: log.With("component", "socketmode")}
+		workers.Go(func() {
+			if err := adapter.Run(wctx, sm.New(api)); err != nil {
+				log.Error("socket mode stopped", "err", err)
+			}
+		})
+	}
+
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
@@ -231,6 +265,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	shutdownErr := httpSrv.Shutdown(sctx)
 	ingester.Close()
 	interactions.Wait()
+	slashCommands.Wait()
+	slackEvents.Wait()
 	// Workers finish the job in hand and hand back what they had leased.
 	stopWorkers()
 	workers.Wait()
