@@ -147,7 +147,6 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	httpSrv := &http.Server{
 		Addr:              cfg.HTTPAddr,
-		Handler:           srv.Routes(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -247,6 +246,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
 	}
+	// Routes are built once every endpoint is wired.
+	httpSrv.Handler = srv.Routes()
 	log.Info("listening", "addr", ln.Addr().String(), "slack_dry_run", cfg.DryRun())
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	analytics "github.com/segmentio/analytics-go/v3"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pqlbot/pqlbot/internal/slackfake"
+	"github.com/pqlbot/pqlbot/store/storetest"
+)
+
+const (
+	smokeWriteKey = "smoke-write-key-7f3a9c"
+	smokeBotToken = "xoxb-smoke-bot-token-5d2e8b"
+	smokeSecret   = "smoke-signing-secret-91c4aa"
+)
+
+// TestSmoke runs the real binary against real PostgreSQL and a Slack
+// stand-in: events through the Segment client → a routed alert → Claim →
+// Mark contacted → /pql score → SIGTERM, and no secret in the log.
+func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "pqlbot")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	require.NoError(t, build.Run())
+
+	dbURL := storetest.NewURL(t)
+	fake := slackfake.New(t)
+	fake.SetToken(smokeBotToken)
+	for _, ch := range []slackfake.Channel{{ID: "C0SDRPQL", Name: "sdr-pql"}, {ID: "C0AEHAND", Name: "ae-hand-raisers"}, {ID: "C0AEENT", Name: "ae-enterprise"}, {ID: "C0MGRS", Name: "sales-managers"}} {
+		fake.AddChannel(ch)
+	}
+	fake.AddUser(slackfake.User{ID: "U0ANNA", Name: "anna", RealName: "Anna Rep"})
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	base := "http://" + addr
+
+	var logBuf bytes.Buffer
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(),
+		"DATABASE_URL="+dbURL,
+		"HTTP_ADDR="+addr,
+		"PQLBOT_WRITE_KEYS="+smokeWriteKey,
+		"SLACK_BOT_TOKEN="+smokeBotToken,
+		"SLACK_SIGNING_SECRET="+smokeSecret,
+		"SLACK_API_URL="+fake.APIURL(),
+		"PQLBOT_ACCOUNT_URL=https://crm.example.com/accounts/{account}",
+		"PQLBOT_SHUTDOWN_TIMEOUT=10s",
+	)
+	cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
+	require.NoError(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("pqlbot log:\n%s", logBuf.String())
+		}
+	})
+	waitReady(t, base+"/readyz", exited)
+
+	// An account that crosses into the high tier (mid-market → #sdr-pql).
+	client, err := analytics.NewWithConfig(smokeWriteKey, analytics.Config{Endpoint: base, BatchSize: 50, Interval: 50 * time.Millisecond})
+	require.NoError(t, err)
+	now := time.Now().UTC()
+	for i, u := range []string{"u1", "u2", "u3"} {
+		require.NoError(t, client.Enqueue(analytics.Identify{UserId: u, Traits: analytics.NewTraits().SetEmail(u + "@acme.io")}))
+		require.NoError(t, client.Enqueue(analytics.Group{UserId: u, GroupId: "acme", Traits: analytics.NewTraits().SetName("Acme Inc").Set("domain", "acme.io").Set("employees", 120).Set("plan", "trial")}))
+		require.NoError(t, client.Enqueue(analytics.Track{UserId: u, Event: "Workflow Completed", Timestamp: now.Add(-time.Duration(i+1) * time.Hour)}))
+		require.NoError(t, client.Enqueue(analytics.Page{UserId: u, Name: "Pricing", Timestamp: now.Add(-time.Duration(i+1) * time.Hour)}))
+	}
+	require.NoError(t, client.Enqueue(analytics.Track{UserId: "u1", Event: "Teammate Invited"}))
+	require.NoError(t, client.Enqueue(analytics.Track{UserId: "u2", Event: "Teammate Invited"}))
+	require.NoError(t, client.Close())
+
+	posts := fake.WaitFor("chat.postMessage", 1, 30*time.Second)
+	require.Len(t, posts, 1)
+	msgs := fake.Messages("C0SDRPQL")
+	require.Len(t, msgs, 1, "exactly one alert, in the routed channel")
+	alert := msgs[0]
+	require.Contains(t, string(alert.Blocks), "Core workflow completed")
+	require.Contains(t, string(alert.Blocks), "pql_claim")
+	require.Contains(t, string(alert.Blocks), "https://crm.example.com/accounts/acme")
+	require.NotNil(t, alert.Metadata)
+	require.Equal(t, "pql_alert", alert.Metadata.EventType)
+	alertID := fmt.Sprint(alert.Metadata.EventPayload["alert_id"])
+
+	// Claim, then Mark contacted, signed exactly as Slack signs.
+	click(t, base, fake, alertID, "pql_claim", "C0SDRPQL", alert.TS)
+	fake.WaitFor("chat.update", 1, 20*time.Second)
+	m, _ := fake.Message("C0SDRPQL", alert.TS)
+	require.Contains(t, unescape(m.Blocks), "Claimed by <@U0ANNA>")
+	click(t, base, fake, alertID, "pql_contacted", "C0SDRPQL", alert.TS)
+	fake.WaitFor("chat.update", 2, 20*time.Second)
+	m, _ = fake.Message("C0SDRPQL", alert.TS)
+	require.Contains(t, unescape(m.Blocks), "Contacted by <@U0ANNA>")
+	require.Contains(t, string(m.Blocks), "within SLA")
+
+	// /pql score, answered ephemerally.
+	form := url.Values{"command": {"/pql"}, "text": {"score acme.io"}, "user_id": {"U0ANNA"}, "channel_id": {"C0SDRPQL"},
+		"team_id": {slackfake.TeamID}, "response_url": {fake.ResponseURL("cmd")}}
+	status, body := slackPost(t, base+"/slack/commands", form.Encode(), "application/x-www-form-urlencoded")
+	require.Equal(t, 200, status, body)
+	require.Contains(t, body, "ephemeral")
+	require.Contains(t, body, "Acme Inc")
+
+	// An unsigned request does nothing.
+	req, _ := http.NewRequest(http.MethodPost, base+"/slack/interactions", strings.NewReader("payload={}"))
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 401, resp.StatusCode)
+
+	metrics := get(t, base+"/metrics")
+	require.Contains(t, metrics, "pqlbot_events_ingested_total")
+	require.Contains(t, metrics, `pqlbot_slack_api_calls_total{method="chat.postMessage",outcome="ok"} 1`)
+
+	// SIGTERM: drains and exits cleanly within the budget.
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-exited:
+		require.NoError(t, err, "exit status")
+	case <-time.After(15 * time.Second):
+		t.Fatal("did not stop within the shutdown budget")
+	}
+	log := logBuf.String()
+	require.Contains(t, log, `"msg":"stopped"`)
+	for _, secret := range []string{smokeWriteKey, smokeBotToken, smokeSecret} {
+		require.NotContains(t, log, secret, "a secret reached the log")
+	}
+	for _, line := range strings.Split(strings.TrimSpace(log), "\n") {
+		require.True(t, json.Valid([]byte(line)), "log line is not JSON: %s", line)
+	}
+}
+
+// unescape undoes encoding/json's HTML escaping of < and >.
+func unescape(b []byte) string {
+	return strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(string(b))
+}
+
+func click(t *testing.T, base string, fake *slackfake.Server, alertID, action, channel, ts string) {
+	t.Helper()
+	payload := map[string]any{
+		"type":         "block_actions",
+		"user":         map[string]any{"id": "U0ANNA", "name": "anna"},
+		"team":         map[string]any{"id": slackfake.TeamID},
+		"channel":      map[string]any{"id": channel},
+		"container":    map[string]any{"type": "message", "channel_id": channel, "message_ts": ts},
+		"message":      map[string]any{"ts": ts},
+		"response_url": fake.ResponseURL(action),
+		"actions": []map[string]any{{
+			"type": "button", "action_id": action, "block_id": "pql_actions:" + alertID, "value": alertID,
+		}},
+	}
+	b, _ := json.Marshal(payload)
+	status, body := slackPost(t, base+"/slack/interactions", url.Values{"payload": {string(b)}}.Encode(), "application/x-www-form-urlencoded")
+	require.Equal(t, 200, status, body)
+}
+
+func slackPost(t *testing.T, u, body, ctype string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, u, strings.NewReader(body))
+	require.NoError(t, err)
+	for k, v := range slackfake.Sign(smokeSecret, time.Now(), []byte(body)) {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", ctype)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func get(t *testing.T, u string) string {
+	t.Helper()
+	resp, err := http.Get(u)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func waitReady(t *testing.T, u string, exited chan error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		select {
+		case err := <-exited:
+			t.Fatalf("pqlbot exited before it was ready: %v", err)
+		case <-ctx.Done():
+			t.Fatal("pqlbot never became ready")
+		case <-time.After(100 * time.Millisecond):
+		}
+		resp, err := http.Get(u)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+	}
+}
