@@ -40,9 +40,13 @@ func (s *Server) Routes() http.Handler {
 		wrap = func(_ string, h http.Handler) http.Handler { return h }
 	}
 	handle := func(pattern string, h http.Handler) {
-		if h != nil {
-			mux.Handle(pattern, wrap(pattern, h))
+		if h == nil {
+			return
 		}
+		if s.Log != nil && pattern != "GET /healthz" && pattern != "GET /readyz" && pattern != "GET /metrics" {
+			h = requestLog(s.Log, pattern, h)
+		}
+		mux.Handle(pattern, wrap(pattern, h))
 	}
 	if s.Ingest != nil {
 		for _, t := range []string{"track", "identify", "group", "page", "screen", "alias", "batch"} {

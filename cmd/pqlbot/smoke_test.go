@@ -146,6 +146,9 @@ func TestSmoke(t *testing.T) {
 	}
 	log := logBuf.String()
 	require.Contains(t, log, `"msg":"stopped"`)
+	require.Contains(t, log, `"route":"POST /slack/interactions","status":200`)
+	require.Contains(t, log, `"request_id"`)
+	require.Contains(t, log, `"account_id":"acme"`)
 	for _, secret := range []string{smokeWriteKey, smokeBotToken, smokeSecret} {
 		require.NotContains(t, log, secret, "a secret reached the log")
 	}
