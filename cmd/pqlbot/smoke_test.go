@@ -205,7 +205,7 @@ func get(t *testing.T, u string) string {
 	return string(b)
 }
 
-func waitReady(t *testing.T, u string, exited chan error) {
+func waitReady(t testing.TB, u string, exited chan error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
