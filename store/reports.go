@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/pqlbot/pqlbot/internal/alerting"
 	"github.com/pqlbot/pqlbot/internal/commands"
@@ -22,24 +24,30 @@ const reportColumns = `a.id, a.account_id, coalesce(ac.name, ''), coalesce(ac.do
 
 const reportFrom = ` FROM alerts a LEFT JOIN accounts ac ON ac.account_id = a.account_id `
 
+// scanReportRow scans into pgtype values, which need no allocation per
+// column: a 90-day report reads tens of thousands of rows.
 func scanReportRow(row pgx.Row, r *commands.AlertRow) error {
+	var id pgtype.UUID
 	var slaSec int64
 	var state string
-	var posted, due, claimed, contacted, closed, breached *time.Time
-	if err := row.Scan(&r.ID, &r.AccountID, &r.AccountName, &r.Domain, &r.Tier, &r.Segment, &r.Score,
+	var name, domain pgtype.Text
+	var posted, due, claimed, contacted, closed, breached pgtype.Timestamptz
+	if err := row.Scan(&id, &r.AccountID, &name, &domain, &r.Tier, &r.Segment, &r.Score,
 		&r.Channel, &r.ChannelID, &r.MessageTS, &slaSec, &state,
 		&posted, &due, &r.ClaimedBy, &claimed, &r.ContactedBy, &contacted,
 		&closed, &r.CloseReason, &breached); err != nil {
 		return err
 	}
+	r.ID = uuid.UUID(id.Bytes)
+	r.AccountName, r.Domain = name.String, domain.String
 	r.SLA = time.Duration(slaSec) * time.Second
 	r.State = alerting.State(state)
 	for _, p := range []struct {
-		src *time.Time
+		src *pgtype.Timestamptz
 		dst *time.Time
-	}{{posted, &r.PostedAt}, {due, &r.DueAt}, {claimed, &r.ClaimedAt}, {contacted, &r.ContactedAt}, {closed, &r.ClosedAt}, {breached, &r.BreachedAt}} {
-		if p.src != nil {
-			*p.dst = p.src.UTC()
+	}{{&posted, &r.PostedAt}, {&due, &r.DueAt}, {&claimed, &r.ClaimedAt}, {&contacted, &r.ContactedAt}, {&closed, &r.ClosedAt}, {&breached, &r.BreachedAt}} {
+		if p.src.Valid {
+			*p.dst = p.src.Time.UTC()
 		}
 	}
 	return nil
@@ -51,16 +59,32 @@ func (s *Store) reportRows(ctx context.Context, what, query string, args ...any)
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
-	var out []commands.AlertRow
+	// Rows are scanned into chunks of growing size and copied out once: a
+	// period of tens of thousands of alerts would otherwise be copied on
+	// every doubling of one slice.
+	var chunks [][]commands.AlertRow
+	cur := make([]commands.AlertRow, 0, 16)
+	n := 0
 	for rows.Next() {
-		var r commands.AlertRow
-		if err := scanReportRow(rows, &r); err != nil {
+		if len(cur) == cap(cur) {
+			chunks = append(chunks, cur)
+			cur = make([]commands.AlertRow, 0, min(2*cap(cur), 4096))
+		}
+		cur = cur[:len(cur)+1]
+		if err := scanReportRow(rows, &cur[len(cur)-1]); err != nil {
 			return nil, fmt.Errorf("%s: %w", what, err)
 		}
-		out = append(out, r)
+		n++
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if len(chunks) == 0 {
+		return cur, nil
+	}
+	out := make([]commands.AlertRow, 0, n)
+	for _, c := range append(chunks, cur) {
+		out = append(out, c...)
 	}
 	return out, nil
 }
@@ -73,16 +97,30 @@ func (s *Store) ClaimedAlerts(ctx context.Context, userID string) ([]commands.Al
 		ORDER BY a.due_at NULLS LAST, a.id`, userID)
 }
 
+// periodColumns are reportColumns for a period's alerts: only the active
+// ones (the open breaches a report lists) get the account's name and
+// domain. Joining accounts for every row would hash the whole accounts
+// table on each report; these subqueries run only for the few rows that
+// need them.
+const periodColumns = `a.id, a.account_id,
+	CASE WHEN a.state IN ('open', 'claimed') THEN (SELECT coalesce(name, '') FROM accounts WHERE account_id = a.account_id) END,
+	CASE WHEN a.state IN ('open', 'claimed') THEN (SELECT coalesce(domain, '') FROM accounts WHERE account_id = a.account_id) END,
+	a.tier, a.segment, a.score,
+	a.channel, coalesce(a.channel_id, ''), coalesce(a.message_ts, ''), a.sla_seconds, a.state,
+	a.posted_at, a.due_at, coalesce(a.claimed_by, ''), a.claimed_at, coalesce(a.contacted_by, ''), a.contacted_at,
+	a.closed_at, coalesce(a.close_reason, ''), a.breached_at`
+
 // PostedAlerts returns the alerts posted in [from, to) that match f, the
 // newest limit of them. A user filter keeps the alerts that user claimed (or
 // contacted); a channel filter matches the resolved channel id or the
-// channel as configured ("#name" or an id).
+// channel as configured ("#name" or an id). Account names and domains are
+// filled for active alerts only: they are all a report names.
 func (s *Store) PostedAlerts(ctx context.Context, from, to time.Time, f commands.Filter, limit int) ([]commands.AlertRow, error) {
 	var chanName string
 	if f.ChannelName != "" {
 		chanName = "#" + f.ChannelName
 	}
-	return s.reportRows(ctx, "posted alerts", `SELECT `+reportColumns+reportFrom+`
+	return s.reportRows(ctx, "posted alerts", `SELECT `+periodColumns+` FROM alerts a
 		WHERE a.posted_at >= $1 AND a.posted_at < $2
 		  AND ($3 = '' OR a.claimed_by = $3 OR (a.claimed_by IS NULL AND a.contacted_by = $3))
 		  AND (($4 = '' AND $5 = '') OR a.channel_id = $4 OR a.channel = $4 OR a.channel = $5)

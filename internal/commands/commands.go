@@ -71,7 +71,8 @@ type Store interface {
 	// marked contacted yet (state claimed).
 	ClaimedAlerts(ctx context.Context, userID string) ([]AlertRow, error)
 	// PostedAlerts returns the alerts posted in [from, to) that match f,
-	// at most limit of them (the newest).
+	// at most limit of them (the newest). Only active alerts need carry
+	// the account's name and domain.
 	PostedAlerts(ctx context.Context, from, to time.Time, f Filter, limit int) ([]AlertRow, error)
 	// OverdueAlerts returns active alerts whose deadline is before now, most
 	// overdue first.

@@ -37,29 +37,43 @@ const day = 24 * time.Hour
 // at now; link makes the breaches' message links. It is pure.
 func Report(alerts []AlertRow, now time.Time, days int, bh *sla.BusinessHours, m *model.Model, link func(channelID, ts string) string) slackui.SLAReport {
 	r := slackui.SLAReport{Days: days, From: now.Add(-time.Duration(days) * day), To: now}
-	r.Totals = stats(alerts, now, bh)
 
-	byRep := map[string][]AlertRow{}
-	byTier := map[string][]AlertRow{}
-	bySegment := map[string][]AlertRow{}
-	reasons := map[string]int{}
-	for _, a := range alerts {
-		if rep := cmp.Or(a.ClaimedBy, a.ContactedBy); rep != "" {
-			byRep[rep] = append(byRep[rep], a)
+	// Each alert's outcome is worked out once (the business-hours clock is
+	// the costly part) and added to every group it belongs to.
+	var totals tally
+	byRep := map[string]*tally{}
+	byTier := map[string]*tally{}
+	bySegment := map[string]*tally{}
+	add := func(groups map[string]*tally, key string, o outcome) {
+		t := groups[key]
+		if t == nil {
+			t = &tally{}
+			groups[key] = t
 		}
-		byTier[a.Tier] = append(byTier[a.Tier], a)
-		bySegment[a.Segment] = append(bySegment[a.Segment], a)
+		t.add(o)
+	}
+	reasons := map[string]int{}
+	for i := range alerts {
+		a := &alerts[i]
+		o := outcomeOf(a, now, bh)
+		totals.add(o)
+		if rep := cmp.Or(a.ClaimedBy, a.ContactedBy); rep != "" {
+			add(byRep, rep, o)
+		}
+		add(byTier, a.Tier, o)
+		add(bySegment, a.Segment, o)
 		if a.State == alerting.StateClosed && a.CloseReason != "" {
 			reasons[a.CloseReason]++
 		}
-		if overdue(a, now) {
-			r.Breaches = append(r.Breaches, breachRow(a, link))
+		if o.breach {
+			r.Breaches = append(r.Breaches, breachRow(*a, link))
 		}
 	}
+	r.Totals = totals.stats()
 	sortBreaches(r.Breaches)
 
-	for rep, as := range byRep {
-		r.Reps = append(r.Reps, slackui.RepRow{UserID: rep, SLAStats: stats(as, now, bh)})
+	for rep, t := range byRep {
+		r.Reps = append(r.Reps, slackui.RepRow{UserID: rep, SLAStats: t.stats()})
 	}
 	// Busiest reps first; ties by id so the order is stable.
 	slices.SortFunc(r.Reps, func(a, b slackui.RepRow) int {
@@ -67,7 +81,7 @@ func Report(alerts []AlertRow, now time.Time, days int, bh *sla.BusinessHours, m
 	})
 
 	tierOrder := func(t string) int { return m.TierRank(t) }
-	r.ByTier = splits(byTier, now, bh, tierOrder)
+	r.ByTier = splits(byTier, tierOrder)
 	segOrder := func(s string) int {
 		for i, seg := range m.Segments {
 			if seg.Name == s {
@@ -76,7 +90,7 @@ func Report(alerts []AlertRow, now time.Time, days int, bh *sla.BusinessHours, m
 		}
 		return len(m.Segments)
 	}
-	r.BySegment = splits(bySegment, now, bh, segOrder)
+	r.BySegment = splits(bySegment, segOrder)
 
 	for code, n := range reasons {
 		r.NotFitReasons = append(r.NotFitReasons, slackui.ReasonCount{Reason: slackui.Reason(code), Count: n})
@@ -87,10 +101,10 @@ func Report(alerts []AlertRow, now time.Time, days int, bh *sla.BusinessHours, m
 	return r
 }
 
-func splits(groups map[string][]AlertRow, now time.Time, bh *sla.BusinessHours, order func(string) int) []slackui.SplitRow {
+func splits(groups map[string]*tally, order func(string) int) []slackui.SplitRow {
 	out := make([]slackui.SplitRow, 0, len(groups))
-	for name, as := range groups {
-		out = append(out, slackui.SplitRow{Name: name, SLAStats: stats(as, now, bh)})
+	for name, t := range groups {
+		out = append(out, slackui.SplitRow{Name: name, SLAStats: t.stats()})
 	}
 	slices.SortFunc(out, func(a, b slackui.SplitRow) int {
 		return cmp.Or(cmp.Compare(order(a.Name), order(b.Name)), cmp.Compare(a.Name, b.Name))
@@ -100,54 +114,93 @@ func splits(groups map[string][]AlertRow, now time.Time, bh *sla.BusinessHours, 
 
 // overdue reports an active alert past its deadline: an open breach,
 // whether or not the sweeper has escalated it yet.
-func overdue(a AlertRow, now time.Time) bool {
+func overdue(a *AlertRow, now time.Time) bool {
 	return a.State.Active() && !a.DueAt.IsZero() && now.After(a.DueAt)
 }
 
-func stats(alerts []AlertRow, now time.Time, bh *sla.BusinessHours) slackui.SLAStats {
-	var s slackui.SLAStats
-	var toClaim, toContact []time.Duration
-	for _, a := range alerts {
-		s.Posted++
-		if !a.ClaimedAt.IsZero() {
-			s.Claimed++
-			toClaim = append(toClaim, sla.Elapsed(a.PostedAt, a.ClaimedAt, bh))
-		}
-		contacted := !a.ContactedAt.IsZero()
-		if contacted {
-			s.Contacted++
-			toContact = append(toContact, sla.Elapsed(a.PostedAt, a.ContactedAt, bh))
-		}
-		if a.State == alerting.StateClosed {
-			s.ClosedNotFit++
-		}
-		pastDue := !a.DueAt.IsZero() && now.After(a.DueAt)
-		closedInTime := a.State == alerting.StateClosed && !contacted && !a.ClosedAt.IsZero() && !a.ClosedAt.After(a.DueAt)
-		switch {
-		case contacted:
-			s.Due++
-			if !a.DueAt.IsZero() && !a.ContactedAt.After(a.DueAt) {
-				s.WithinSLA++
-			}
-		case pastDue && !closedInTime:
-			s.Due++
-		}
-		if overdue(a, now) {
-			s.OpenBreaches++
-		}
+// outcome is one alert's part in the figures.
+type outcome struct {
+	claimed, contacted, closedNotFit, due, within, breach bool
+	toClaim, toContact                                    time.Duration
+}
+
+func outcomeOf(a *AlertRow, now time.Time, bh *sla.BusinessHours) outcome {
+	var o outcome
+	if !a.ClaimedAt.IsZero() {
+		o.claimed = true
+		o.toClaim = sla.Elapsed(a.PostedAt, a.ClaimedAt, bh)
 	}
-	s.TimeToClaim = dist(toClaim)
-	s.TimeToContact = dist(toContact)
+	if !a.ContactedAt.IsZero() {
+		o.contacted = true
+		o.toContact = sla.Elapsed(a.PostedAt, a.ContactedAt, bh)
+	}
+	o.closedNotFit = a.State == alerting.StateClosed
+	pastDue := !a.DueAt.IsZero() && now.After(a.DueAt)
+	closedInTime := o.closedNotFit && !o.contacted && !a.ClosedAt.IsZero() && !a.ClosedAt.After(a.DueAt)
+	switch {
+	case o.contacted:
+		o.due = true
+		o.within = !a.DueAt.IsZero() && !a.ContactedAt.After(a.DueAt)
+	case pastDue && !closedInTime:
+		o.due = true
+	}
+	o.breach = overdue(a, now)
+	return o
+}
+
+// tally adds outcomes up into SLAStats.
+type tally struct {
+	s                  slackui.SLAStats
+	toClaim, toContact []time.Duration
+}
+
+func (t *tally) add(o outcome) {
+	t.s.Posted++
+	if o.claimed {
+		t.s.Claimed++
+		t.toClaim = append(t.toClaim, o.toClaim)
+	}
+	if o.contacted {
+		t.s.Contacted++
+		t.toContact = append(t.toContact, o.toContact)
+	}
+	if o.closedNotFit {
+		t.s.ClosedNotFit++
+	}
+	if o.due {
+		t.s.Due++
+	}
+	if o.within {
+		t.s.WithinSLA++
+	}
+	if o.breach {
+		t.s.OpenBreaches++
+	}
+}
+
+func (t *tally) stats() slackui.SLAStats {
+	s := t.s
+	s.TimeToClaim = dist(t.toClaim)
+	s.TimeToContact = dist(t.toContact)
 	return s
 }
 
+// stats computes the figures of one set of alerts.
+func stats(alerts []AlertRow, now time.Time, bh *sla.BusinessHours) slackui.SLAStats {
+	var t tally
+	for i := range alerts {
+		t.add(outcomeOf(&alerts[i], now, bh))
+	}
+	return t.stats()
+}
+
 // dist is the median and p90 of ds, interpolated between the closest ranks
-// as PostgreSQL's percentile_cont does.
+// as PostgreSQL's percentile_cont does. It sorts ds in place.
 func dist(ds []time.Duration) slackui.Dist {
 	if len(ds) == 0 {
 		return slackui.Dist{}
 	}
-	sorted := slices.Clone(ds)
+	sorted := ds
 	slices.Sort(sorted)
 	return slackui.Dist{N: len(sorted), Median: percentile(sorted, 0.5), P90: percentile(sorted, 0.9)}
 }
