@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -43,50 +44,109 @@ func loadFacts(ctx context.Context, db factsDB, ids []string, spec model.FactsSp
 		return out, nil
 	}
 	today := utcDay(now)
-	b := &pgx.Batch{}
 
-	// The account, and the email of its earliest-linked user for the
-	// derived email_domain trait.
-	b.Queue(`
+	// Round trip 1: the accounts, with the email of the earliest-linked
+	// user for the derived email_domain trait. Their first-event days bound
+	// the velocity reads of round trip 2.
+	rows, err := db.Query(ctx, `
 		SELECT a.account_id, coalesce(a.name, ''), coalesce(a.domain, ''), a.traits,
 		       a.first_event_at, a.last_event_at, a.disqualified_until,
 		       (SELECT u.email FROM account_users au JOIN users u ON u.user_id = au.user_id
 		         WHERE au.account_id = a.account_id AND u.email LIKE '%_@_%'
 		         ORDER BY au.linked_at, au.user_id LIMIT 1)
 		FROM accounts a WHERE a.account_id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load facts: accounts: %w", err)
+	}
+	if err := readAccounts(rows, out); err != nil {
+		return nil, fmt.Errorf("load facts: accounts: %w", err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	found := make([]string, 0, len(out))
+	for id := range out {
+		found = append(found, id)
+	}
+	sort.Strings(found)
 
-	// Daily roll-ups of the series the model reads. A series row is wanted
-	// when it is inside that series' window, or (for velocity) inside the
-	// account's first VelocityDays days.
-	if len(spec.Series) > 0 {
-		kinds, names := make([]string, len(spec.Series)), make([]string, len(spec.Series))
-		days, sums := make([]int32, len(spec.Series)), make([]bool, len(spec.Series))
-		for i, sr := range spec.Series {
-			kinds[i], names[i], days[i], sums[i] = sr.Kind, sr.Name, int32(sr.Days), sr.Sums
+	// since(days) is the day before a window of that many days starts;
+	// the zero time (no lower bound) for all history.
+	since := func(days int) time.Time {
+		if days == 0 {
+			return time.Time{}
 		}
-		b.Queue(`
-			SELECT d.account_id, d.day, d.kind, d.name, d.n, CASE WHEN s.sums AND d.sums <> '{}' THEN d.sums END
-			FROM unnest($2::text[], $3::text[], $4::int[], $5::bool[]) AS s(kind, name, days, sums)
-			JOIN account_daily d ON d.kind = s.kind AND d.name = s.name
-			JOIN accounts a ON a.account_id = d.account_id
-			WHERE d.account_id = ANY($1) AND d.day <= $6::date
-			  AND (s.days = 0 OR d.day > $6::date - s.days
-			       OR d.day < (a.first_event_at AT TIME ZONE 'UTC')::date + $7::int)`,
-			ids, kinds, names, days, sums, today, int32(spec.VelocityDays))
+		return today.AddDate(0, 0, -days)
+	}
+	// early lists, for velocity, the accounts whose first VelocityDays days
+	// reach back to before = since(window), with the day after those days:
+	// the windowed reads miss exactly these rows.
+	early := func(window int) (accts []string, ends []time.Time) {
+		if spec.VelocityDays == 0 || window == 0 {
+			return nil, nil
+		}
+		before := since(window)
+		for _, id := range found {
+			f := out[id]
+			if f.FirstEventAt.IsZero() {
+				continue
+			}
+			if first := utcDay(f.FirstEventAt); !first.After(before) {
+				accts = append(accts, id)
+				ends = append(ends, first.AddDate(0, 0, spec.VelocityDays))
+			}
+		}
+		return accts, ends
 	}
 
-	// Distinct active users per day.
+	// Round trip 2, one pipelined batch: each read is an index range scan
+	// on (account_id, day) for the widest window, plus a per-account range
+	// for the first days. Rows of a series outside its own, narrower window
+	// cost a little transfer but change nothing: the scorer applies every
+	// window itself.
+	b := &pgx.Batch{}
+	wanted := make(map[[2]string]bool, len(spec.Series))
+	if len(spec.Series) > 0 {
+		var names, sumNames []string
+		widest := spec.Series[0].Days
+		for _, sr := range spec.Series {
+			wanted[[2]string{sr.Kind, sr.Name}] = true
+			names = append(names, sr.Name)
+			if sr.Sums {
+				sumNames = append(sumNames, sr.Name)
+			}
+			if sr.Days == 0 || widest == 0 {
+				widest = 0
+			} else {
+				widest = max(widest, sr.Days)
+			}
+		}
+		va, ve := early(widest)
+		b.Queue(`
+			SELECT account_id, day, kind, name, n, CASE WHEN name = ANY($3) AND sums <> '{}' THEN sums END
+			FROM account_daily
+			WHERE account_id = ANY($1) AND name = ANY($2) AND day > $5::date AND day <= $4::date
+			UNION ALL
+			SELECT d.account_id, d.day, d.kind, d.name, d.n, CASE WHEN d.name = ANY($3) AND d.sums <> '{}' THEN d.sums END
+			FROM unnest($6::text[], $7::date[]) AS v(account_id, day_end)
+			JOIN account_daily d ON d.account_id = v.account_id AND d.day < v.day_end AND d.day <= $5::date
+			WHERE d.name = ANY($2)`,
+			found, names, sumNames, today, since(widest), va, ve)
+	}
+	va, ve := early(spec.UserDays)
 	b.Queue(`
+		SELECT account_id, day, user_id FROM account_daily_users
+		WHERE account_id = ANY($1) AND day > $3::date AND day <= $2::date
+		UNION ALL
 		SELECT du.account_id, du.day, du.user_id
-		FROM account_daily_users du JOIN accounts a ON a.account_id = du.account_id
-		WHERE du.account_id = ANY($1) AND du.day <= $2::date
-		  AND ($3::int = 0 OR du.day > $2::date - $3::int
-		       OR du.day < (a.first_event_at AT TIME ZONE 'UTC')::date + $4::int)`,
-		ids, today, int32(spec.UserDays), int32(spec.VelocityDays))
+		FROM unnest($4::text[], $5::date[]) AS v(account_id, day_end)
+		JOIN account_daily_users du ON du.account_id = v.account_id AND du.day < v.day_end AND du.day <= $3::date`,
+		found, today, since(spec.UserDays), va, ve)
 
 	// Signals with `where` count raw events by JSON containment, grouped
 	// into UTC days like the roll-ups (events_account_name_ts narrows the
-	// scan to the account and event name).
+	// scan to the account and event name). Bounds are instants (UTC
+	// midnights), so the session time zone cannot shift them.
 	for _, f := range spec.Filters {
 		where, err := json.Marshal(f.Where)
 		if err != nil {
@@ -96,33 +156,33 @@ func loadFacts(ctx context.Context, db factsDB, ids []string, spec model.FactsSp
 		if f.Kind == model.BucketPage {
 			types = []string{"page", "screen"}
 		}
-		// Window bounds as instants (UTC midnights), so the session time
-		// zone cannot shift them.
-		var since *time.Time
-		if f.Days > 0 {
-			t := today.AddDate(0, 0, -(f.Days - 1))
-			since = &t
+		start := since(f.Days).AddDate(0, 0, 1) // the window's first day
+		if f.Days == 0 {
+			start = time.Time{}
 		}
+		va, ve := early(f.Days)
 		b.Queue(`
-			SELECT e.account_id, (e.ts AT TIME ZONE 'UTC')::date AS day, count(*),
-			       sum(CASE WHEN jsonb_typeof(e.properties -> $7::text) = 'number' THEN (e.properties ->> $7::text)::float8 END)
-			FROM events e JOIN accounts a ON a.account_id = e.account_id
-			WHERE e.account_id = ANY($1) AND e.name = $2 AND e.type = ANY($3) AND e.properties @> $4::jsonb
-			  AND e.ts < $5::timestamptz
-			  AND ($6::timestamptz IS NULL OR e.ts >= $6::timestamptz
-			       OR (e.ts AT TIME ZONE 'UTC')::date < (a.first_event_at AT TIME ZONE 'UTC')::date + $8::int)
+			SELECT account_id, (ts AT TIME ZONE 'UTC')::date AS day, count(*),
+			       sum(CASE WHEN jsonb_typeof(properties -> $5::text) = 'number' THEN (properties ->> $5::text)::float8 END)
+			FROM (
+				SELECT account_id, ts, properties FROM events
+				WHERE account_id = ANY($1) AND name = $2 AND type = ANY($3)
+				  AND ts >= $7::timestamptz AND ts < $6::timestamptz AND properties @> $4::jsonb
+				UNION ALL
+				SELECT e.account_id, e.ts, e.properties
+				FROM unnest($8::text[], $9::timestamptz[]) AS v(account_id, ts_end)
+				JOIN events e ON e.account_id = v.account_id AND e.name = $2
+				     AND e.ts < v.ts_end AND e.ts < $7::timestamptz
+				WHERE e.type = ANY($3) AND e.properties @> $4::jsonb
+			) x
 			GROUP BY 1, 2`,
-			ids, f.Name, types, string(where), today.AddDate(0, 0, 1), since, f.Sum, int32(spec.VelocityDays))
+			found, f.Name, types, string(where), f.Sum, today.AddDate(0, 0, 1), start, va, ve)
 	}
 
 	br := db.SendBatch(ctx, b)
 	defer br.Close()
-
-	if err := readAccounts(br, out); err != nil {
-		return nil, fmt.Errorf("load facts: accounts: %w", err)
-	}
 	if len(spec.Series) > 0 {
-		if err := readDaily(br, out); err != nil {
+		if err := readDaily(br, out, wanted); err != nil {
 			return nil, fmt.Errorf("load facts: daily roll-ups: %w", err)
 		}
 	}
@@ -140,11 +200,7 @@ func loadFacts(ctx context.Context, db factsDB, ids []string, spec model.FactsSp
 	return out, nil
 }
 
-func readAccounts(br pgx.BatchResults, out map[string]*scoring.Facts) error {
-	rows, err := br.Query()
-	if err != nil {
-		return err
-	}
+func readAccounts(rows pgx.Rows, out map[string]*scoring.Facts) error {
 	defer rows.Close()
 	for rows.Next() {
 		f := &scoring.Facts{}
@@ -185,7 +241,7 @@ func readAccounts(br pgx.BatchResults, out map[string]*scoring.Facts) error {
 	return rows.Err()
 }
 
-func readDaily(br pgx.BatchResults, out map[string]*scoring.Facts) error {
+func readDaily(br pgx.BatchResults, out map[string]*scoring.Facts, wanted map[[2]string]bool) error {
 	rows, err := br.Query()
 	if err != nil {
 		return err
@@ -203,7 +259,7 @@ func readDaily(br pgx.BatchResults, out map[string]*scoring.Facts) error {
 				return fmt.Errorf("account %s sums: %w", acct, err)
 			}
 		}
-		if f := out[acct]; f != nil {
+		if f := out[acct]; f != nil && wanted[[2]string{bk.Kind, bk.Name}] {
 			f.Buckets = append(f.Buckets, bk)
 		}
 	}
