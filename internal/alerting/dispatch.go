@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"time"
@@ -26,6 +27,10 @@ const (
 // MetadataEventType marks pqlbot's alert posts so a post can be found again
 // after a crash (conversations.history with metadata).
 const MetadataEventType = "pql_alert"
+
+// NoteEventType marks thread replies and escalation posts, keyed by their
+// outbox job, for the same reconciliation.
+const NoteEventType = "pql_note"
 
 // Job is one leased unit of Slack work.
 type Job struct {
@@ -67,6 +72,7 @@ type Notifier interface {
 	PostMessage(ctx context.Context, channelID string, blocks []slack.Block, text, threadTS string, meta *slack.SlackMetadata) (string, error)
 	UpdateMessage(ctx context.Context, channelID, ts string, blocks []slack.Block, text string) error
 	FindByMetadata(ctx context.Context, channelID, eventType, key, value string, since time.Time) (string, bool, error)
+	FindReplyByMetadata(ctx context.Context, channelID, threadTS, eventType, key, value string) (string, bool, error)
 	Permalink(ctx context.Context, channelID, ts string) (string, error)
 	// Classify says whether a failed call may succeed later, and when.
 	Classify(err error) (retry bool, after time.Duration, reason string)
@@ -276,7 +282,7 @@ func (d *Dispatcher) do(ctx, octx context.Context, j Job, a *Alert, log *slog.Lo
 			log.Info("thread reply (dry run)", "text", j.Text)
 			return d.Outbox.CompleteJob(octx, j.ID)
 		}
-		if _, err := d.Notifier.PostMessage(ctx, a.ChannelID, decodeBlocks(j.Blocks), j.Text, a.MessageTS, nil); err != nil {
+		if err := d.note(ctx, j, a.ChannelID, a.MessageTS, decodeBlocks(j.Blocks), a.CreatedAt); err != nil {
 			return err
 		}
 		return d.Outbox.CompleteJob(octx, j.ID)
@@ -289,7 +295,18 @@ func (d *Dispatcher) do(ctx, octx context.Context, j Job, a *Alert, log *slog.Lo
 		if err != nil {
 			return err
 		}
-		if _, err := d.Notifier.PostMessage(ctx, ch, decodeBlocks(j.Blocks), j.Text, "", nil); err != nil {
+		blocks := decodeBlocks(j.Blocks)
+		if a.ChannelID != "" && a.MessageTS != "" {
+			// The link is fetched here, not when the breach was recorded:
+			// that transaction makes the escalation exactly-once and must
+			// not wait on Slack.
+			if link, err := d.Notifier.Permalink(ctx, a.ChannelID, a.MessageTS); err == nil && link != "" {
+				blocks = append(blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, "<"+link+"|Open the alert ↗>", false, false)))
+			} else if err != nil {
+				log.Warn("permalink for escalation", "err", err)
+			}
+		}
+		if err := d.note(ctx, j, ch, "", blocks, a.CreatedAt); err != nil {
 			return err
 		}
 		return d.Outbox.CompleteJob(octx, j.ID)
@@ -353,6 +370,28 @@ func (d *Dispatcher) post(ctx, octx context.Context, j Job, a *Alert, log *slog.
 	}
 	log.Info("alert posted", "account_id", a.AccountID, "tier", a.Tier, "score", a.Score, "ts", p.TS, "reconciled", p.Reconciled)
 	return nil
+}
+
+// note posts a thread reply (threadTS set) or a channel post for job j,
+// tagged with the job id; a retry after an attempt whose outcome was lost
+// looks for that tag first, so a nudge or escalation is posted once.
+func (d *Dispatcher) note(ctx context.Context, j Job, channelID, threadTS string, blocks []slack.Block, since time.Time) error {
+	key := fmt.Sprint(j.ID)
+	if j.Attempts > 1 {
+		var found bool
+		var err error
+		if threadTS != "" {
+			_, found, err = d.Notifier.FindReplyByMetadata(ctx, channelID, threadTS, NoteEventType, "job_id", key)
+		} else {
+			_, found, err = d.Notifier.FindByMetadata(ctx, channelID, NoteEventType, "job_id", key, since.Add(-time.Minute))
+		}
+		if err != nil || found {
+			return err
+		}
+	}
+	meta := &slack.SlackMetadata{EventType: NoteEventType, EventPayload: map[string]any{"job_id": key, "alert_id": j.AlertID.String(), "kind": j.Kind}}
+	_, err := d.Notifier.PostMessage(ctx, channelID, blocks, j.Text, threadTS, meta)
+	return err
 }
 
 func decodeBlocks(raw json.RawMessage) []slack.Block {

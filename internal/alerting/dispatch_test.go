@@ -89,6 +89,17 @@ func (f *fakeSlack) FindByMetadata(_ context.Context, ch, evType, key, value str
 	return "", false, nil
 }
 
+func (f *fakeSlack) FindReplyByMetadata(_ context.Context, ch, thread, evType, key, value string) (string, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range f.posts[ch] {
+		if p.thread == thread && p.meta != nil && p.meta.EventType == evType && fmt.Sprint(p.meta.EventPayload[key]) == value {
+			return p.ts, true, nil
+		}
+	}
+	return "", false, nil
+}
+
 func (f *fakeSlack) Permalink(_ context.Context, ch, ts string) (string, error) {
 	return "https://example.slack.com/archives/" + ch + "/p" + ts, nil
 }
@@ -358,6 +369,7 @@ func TestUpgradeRepliesInThreadAndUpdates(t *testing.T) {
 	require.Len(t, posts, 2, "the alert and one thread reply, in the original channel")
 	require.Equal(t, posts[0].ts, posts[1].thread)
 	require.Contains(t, posts[1].text, "Demo Requested")
+	require.Equal(t, alerting.NoteEventType, posts[1].meta.EventType)
 	require.NotContains(t, posts[1].text, "<@")
 	require.NotContains(t, posts[1].text, "<!")
 	require.Equal(t, 1, f.updates)
@@ -370,4 +382,26 @@ func TestUpgradeRepliesInThreadAndUpdates(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, alerting.None, dec.Action)
 	_ = uuid.Nil
+}
+
+func TestCrashAfterThreadReplyDoesNotRepeatIt(t *testing.T) {
+	st := storetest.New(t)
+	m := model.Default()
+	c := &clock{t: time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)}
+	createAlert(t, st, m, "acme", "high", c.Now())
+	f := newFake()
+	drain(t, newDispatcher(st, f, c))
+	res := &scoring.Result{AccountID: "acme", Tier: model.TierHandRaiser, Segment: "smb", Score: 85, Alertable: true, ModelVersion: m.Version}
+	rt, _ := m.Route(model.TierHandRaiser, "smb")
+	res.Route = &rt
+	svc := &alerting.Service{Model: m, Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: c.Now}
+	_, err := svc.Evaluate(context.Background(), res)
+	require.NoError(t, err)
+	// The reply reaches Slack but its answer is lost.
+	f.acceptThenFail = 1
+	d := newDispatcher(st, f, c)
+	drain(t, d)
+	c.Add(10 * time.Minute)
+	drain(t, d)
+	require.Len(t, f.posts["C_sdr-pql"], 2, "the alert and one reply, not two")
 }
