@@ -58,7 +58,8 @@ func Evaluate(m *model.Model, f *Facts, now time.Time) Result {
 	}
 
 	idx := newFactIndex(m, f)
-	users := idx.usersAsOf(today)
+	defer idx.release()
+	users := idx.usersAsOf(today, 0)
 	r.Score = measure(m, idx, today, r.Signals, users)
 	r.ActiveUsers = users.distinct(m.RecencyDays)
 	r.Score += velocity(m, f, idx, today, r.Signals)

@@ -448,3 +448,36 @@ func richFacts() Facts {
 		ActiveUsers: concat(users(0, "u1", "u2"), users(2, "u1", "u3"), users(6, "u4"), users(10, "u5")),
 	}
 }
+
+func TestEvaluateConcurrently(t *testing.T) {
+	// Evaluations share pooled scratch space; results must not leak
+	// between goroutines or between accounts.
+	m := model.Default()
+	facts := []Facts{richFacts(), benchFacts(), {AccountID: "empty"}}
+	want := make([]Result, len(facts))
+	for i := range facts {
+		want[i] = Evaluate(m, &facts[i], now)
+	}
+	done := make(chan struct{})
+	for g := range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for n := range 200 {
+				i := (g + n) % len(facts)
+				if got := Evaluate(m, &facts[i], now); !assertEqualResult(got, want[i]) {
+					t.Errorf("goroutine %d: %s differs", g, facts[i].AccountID)
+					return
+				}
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+}
+
+func assertEqualResult(a, b Result) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
+}
