@@ -25,7 +25,10 @@ lint: ## go vet, gofmt and staticcheck
 
 bench: ## run the benchmarks against real PostgreSQL and print figures
 	@export PQLBOT_TEST_DATABASE_URL=$${PQLBOT_TEST_DATABASE_URL:-$$(scripts/devdb.sh)} && \
-	  $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+	  echo "== pure code (ns/op, allocs/op)" && \
+	  $(GO) test -run '^$$' -bench . -benchmem ./internal/... && \
+	  echo "== end to end over real HTTP and PostgreSQL (one run each; builds 100k accounts / 10M events)" && \
+	  $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./handlers ./store ./cmd/pqlbot
 
 migrate: ## apply migrations to DATABASE_URL (or the dev database)
 	@if [ -z "$$DATABASE_URL" ]; then admin=$$(scripts/devdb.sh); \
@@ -35,6 +38,10 @@ migrate: ## apply migrations to DATABASE_URL (or the dev database)
 
 fuzz: ## run each fuzz target for 30s
 	$(GO) test ./internal/events -run '^$$' -fuzz FuzzDecode -fuzztime 30s
+	$(GO) test ./internal/model -run '^$$' -fuzz FuzzParse -fuzztime 30s
+	$(GO) test ./internal/slackui -run '^$$' -fuzz FuzzParseCommand -fuzztime 30s
+	$(GO) test ./internal/slackapi -run '^$$' -fuzz FuzzParseTS -fuzztime 30s
+	$(GO) test ./internal/commands -run '^$$' -fuzz FuzzHandle -fuzztime 30s
 
 demo: ## replay the bundled demo dataset into a running `make run`
 	$(GO) run ./cmd/pqldemo $(DEMO_FLAGS)

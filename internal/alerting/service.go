@@ -38,6 +38,11 @@ func (s *Service) Evaluate(ctx context.Context, res *scoring.Result) (Decision, 
 	if s.Now != nil {
 		now = s.Now()
 	}
+	if !res.Alertable || res.Route == nil || !res.Route.Notify {
+		// Nothing can come of it, whatever the account's alerts: skip the
+		// transaction (the periodic sweep re-scores every active account).
+		return Decide(s.Model, res, nil, nil, now), nil
+	}
 	d, err := s.Store.DecideAlert(ctx, res.AccountID, now, func(active, last *Alert) Decision {
 		return Decide(s.Model, res, active, last, now)
 	}, UpgradeReply)
