@@ -17,6 +17,7 @@ import (
 	"github.com/pqlbot/pqlbot/internal/commands"
 	"github.com/pqlbot/pqlbot/internal/model"
 	"github.com/pqlbot/pqlbot/internal/slackui"
+	"github.com/pqlbot/pqlbot/store"
 	"github.com/pqlbot/pqlbot/store/storetest"
 )
 
@@ -236,4 +237,19 @@ type slowStore struct{ commands.Store }
 func (slowStore) TopAccounts(ctx context.Context, _ string, _ int) ([]commands.TopAccount, error) {
 	<-ctx.Done()
 	return nil, ctx.Err()
+}
+
+// An account that exists but was never scored says so rather than "no
+// account matches".
+func TestScoreOfAnAccountNotScoredYet(t *testing.T) {
+	svc, _ := newService(t, true)
+	st := svc.Store.(*store.Store)
+	_, err := st.Pool().Exec(context.Background(), `INSERT INTO accounts (account_id, name, domain) VALUES ('grp_new', 'Newco', 'newco.io')`)
+	require.NoError(t, err)
+	r := svc.Handle(context.Background(), commands.Request{UserID: alice, Command: "/pql", Text: "score newco.io"})
+	require.NoError(t, slackui.ValidateMessage(r.Blocks))
+	body, err := json.Marshal(r.Blocks)
+	require.NoError(t, err)
+	require.Contains(t, string(body), "grp_new")
+	require.Contains(t, string(body), "not been scored yet")
 }
