@@ -40,7 +40,7 @@ func BenchmarkAlertLatency(b *testing.B) {
 		ln.Close()
 		base := "http://" + addr
 		cmd := exec.Command(bin, "serve")
-		cmd.Env = append(os.Environ(), "DATABASE_URL="+storetest.NewURL(b), "HTTP_ADDR="+addr, "PQLBOT_WRITE_KEYS="+smokeWriteKey,
+		cmd.Env = append(baseEnv(), "DATABASE_URL="+storetest.NewURL(b), "HTTP_ADDR="+addr, "PQLBOT_WRITE_KEYS="+smokeWriteKey,
 			"SLACK_BOT_TOKEN="+smokeBotToken, "SLACK_SIGNING_SECRET="+smokeSecret, "SLACK_API_URL="+fake.APIURL(), "PQLBOT_LOG_LEVEL=warn")
 		require.NoError(b, cmd.Start())
 		exited := make(chan error, 1)

@@ -58,7 +58,7 @@ func TestSmoke(t *testing.T) {
 
 	var logBuf bytes.Buffer
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(baseEnv(),
 		"DATABASE_URL="+dbURL,
 		"HTTP_ADDR="+addr,
 		"PQLBOT_WRITE_KEYS="+smokeWriteKey,
@@ -155,6 +155,19 @@ func TestSmoke(t *testing.T) {
 	for _, line := range strings.Split(strings.TrimSpace(log), "\n") {
 		require.True(t, json.Valid([]byte(line)), "log line is not JSON: %s", line)
 	}
+}
+
+// baseEnv is the test's environment without PQLBOT_* variables (the test
+// harness's own PQLBOT_TEST_DATABASE_URL would be an unknown variable to
+// the binary).
+func baseEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PQLBOT_") && !strings.HasPrefix(kv, "SLACK_") && !strings.HasPrefix(kv, "DATABASE_URL=") && !strings.HasPrefix(kv, "HTTP_ADDR=") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // unescape undoes encoding/json's HTML escaping of < and >.
