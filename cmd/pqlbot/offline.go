@@ -48,22 +48,17 @@ func cmdModelCheck(path string, stdout, stderr io.Writer) int {
 // cmdScore is /pql score for a terminal: the account's score evaluated now
 // from its facts, explained, with its alert state.
 func cmdScore(ctx context.Context, query string, stdout, stderr io.Writer) int {
-	cfg, err := config.Load(ctx, config.ModeDatabase)
-	if err != nil {
-		fmt.Fprintf(stderr, "pqlbot: %v\n", err)
-		return 1
-	}
-	m, err := loadModel(cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "pqlbot: %v\n", err)
-		return 1
-	}
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	cfg, st, err := openStore(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "pqlbot: %v\n", err)
 		return 1
 	}
 	defer st.Close()
+	m, err := loadModel(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "pqlbot: %v\n", err)
+		return 1
+	}
 	out, err := explainAccount(ctx, st, m, query, time.Now().UTC())
 	if errors.Is(err, store.ErrNotFound) {
 		fmt.Fprintf(stderr, "pqlbot: no account matches %q (try an account id, a domain or a user's email)\n", query)

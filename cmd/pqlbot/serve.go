@@ -33,13 +33,22 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
-func cmdMigrate(ctx context.Context, stdout, stderr io.Writer) int {
+// openStore is the start of every database subcommand: configuration,
+// then a connected store.
+func openStore(ctx context.Context) (*config.Config, *store.Store, error) {
 	cfg, err := config.Load(ctx, config.ModeDatabase)
 	if err != nil {
-		fmt.Fprintf(stderr, "pqlbot: %v\n", err)
-		return 1
+		return nil, nil, err
 	}
 	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, st, nil
+}
+
+func cmdMigrate(ctx context.Context, stdout, stderr io.Writer) int {
+	_, st, err := openStore(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "pqlbot: %v\n", err)
 		return 1
