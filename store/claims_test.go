@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pqlbot/pqlbot/internal/alerting"
-	"github.com/pqlbot/pqlbot/internal/scoring"
 	"github.com/pqlbot/pqlbot/store"
 	"github.com/pqlbot/pqlbot/store/storetest"
 )
@@ -21,32 +20,6 @@ import (
 // csT0 is the fixtures' posting time: a Monday, after the wall clock of
 // the machine (queued updates are due from the database's now()).
 var csT0 = time.Date(2030, 3, 4, 14, 0, 0, 0, time.UTC)
-
-// csPostedAlert opens an alert through DecideAlert and records its post
-// at postedAt with a wall-clock SLA, warn point at 75%.
-func csPostedAlert(t testing.TB, st *store.Store, account string, postedAt time.Time, sla time.Duration) *alerting.Alert {
-	t.Helper()
-	ctx := context.Background()
-	a := &alerting.Alert{
-		ID: uuid.New(), AccountID: account, Tier: "high", Segment: "smb", Score: 80, Channel: "#sdr-pql",
-		OwnerRole: "SDR", SLA: sla, ModelVersion: "test", State: alerting.StateOpen, CreatedAt: postedAt,
-		Explanation: scoring.Result{AccountID: account, Name: "Acct " + account, Tier: "high", Score: 80},
-	}
-	d, err := st.DecideAlert(ctx, account, postedAt, func(_, _ *alerting.Alert) alerting.Decision {
-		return alerting.Decision{Action: alerting.Create, Alert: a}
-	}, func(alerting.Decision) string { return "" })
-	require.NoError(t, err)
-	require.Equal(t, alerting.Create, d.Action)
-	var jobID int64
-	require.NoError(t, st.Pool().QueryRow(ctx, `SELECT id FROM slack_outbox WHERE alert_id = $1 AND kind = 'post'`, a.ID).Scan(&jobID))
-	require.NoError(t, st.CompletePost(ctx, jobID, alerting.Posted{
-		AlertID: a.ID, ChannelID: "C0SDRPQL", TS: fmt.Sprintf("%d.%06d", postedAt.Unix(), time.Now().Nanosecond()/1000),
-		PostedAt: postedAt, DueAt: postedAt.Add(sla), WarnAt: postedAt.Add(sla * 3 / 4),
-	}))
-	got, err := st.GetAlert(ctx, a.ID)
-	require.NoError(t, err)
-	return got
-}
 
 // csCount runs a count(*) query.
 func csCount(t testing.TB, st *store.Store, q string, args ...any) int {
@@ -79,7 +52,7 @@ func csConflict(t *testing.T, err error, sentinel error, owner string) {
 func TestClaimReleaseContactLifecycle(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.New(t)
-	a := csPostedAlert(t, st, "acme", csT0, 24*time.Hour)
+	a := storetest.PostedAlert(t, st, "acme", csT0, 24*time.Hour)
 	csDone(t, st)
 	t1 := csT0.Add(35 * time.Minute)
 
@@ -155,7 +128,7 @@ func TestClaimReleaseContactLifecycle(t *testing.T) {
 func TestContactOnReleasedAlertClaimsItToo(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.New(t)
-	a := csPostedAlert(t, st, "acme", csT0, 4*time.Hour)
+	a := storetest.PostedAlert(t, st, "acme", csT0, 4*time.Hour)
 	at := csT0.Add(5 * time.Hour)
 	got, out, err := st.MarkContacted(ctx, a.ID, "U0ANNA", at)
 	require.NoError(t, err)
@@ -193,7 +166,7 @@ func TestUnknownAlert(t *testing.T) {
 func TestConcurrentClaimsHaveOneWinner(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.New(t)
-	a := csPostedAlert(t, st, "acme", csT0, 24*time.Hour)
+	a := storetest.PostedAlert(t, st, "acme", csT0, 24*time.Hour)
 	csDone(t, st)
 	const n = 50
 	var wg sync.WaitGroup
@@ -244,7 +217,7 @@ func TestCloseNotFit(t *testing.T) {
 	}
 
 	t.Run("open alert closes and disqualifies", func(t *testing.T) {
-		a := csPostedAlert(t, st, "acme", csT0, 24*time.Hour)
+		a := storetest.PostedAlert(t, st, "acme", csT0, 24*time.Hour)
 		_, err := st.Pool().Exec(ctx, `DELETE FROM rescore_queue`)
 		require.NoError(t, err)
 		got, out, err := st.CloseNotFit(ctx, a.ID, "U0ANNA", "too_small", at, ninety)
@@ -268,7 +241,7 @@ func TestCloseNotFit(t *testing.T) {
 	})
 
 	t.Run("claimed alert: owner only", func(t *testing.T) {
-		a := csPostedAlert(t, st, "longer", csT0, 24*time.Hour)
+		a := storetest.PostedAlert(t, st, "longer", csT0, 24*time.Hour)
 		_, err := st.Pool().Exec(ctx, `UPDATE accounts SET disqualified_until = $1 WHERE account_id = 'longer'`, at.Add(2*ninety))
 		require.NoError(t, err)
 		_, _, err = st.ClaimAlert(ctx, a.ID, "U0ANNA", at)
@@ -283,7 +256,7 @@ func TestCloseNotFit(t *testing.T) {
 	})
 
 	t.Run("account row missing is created disqualified", func(t *testing.T) {
-		a := csPostedAlert(t, st, "ghost", csT0, 24*time.Hour)
+		a := storetest.PostedAlert(t, st, "ghost", csT0, 24*time.Hour)
 		_, _, err := st.CloseNotFit(ctx, a.ID, "U0ANNA", "other", at, ninety)
 		require.NoError(t, err)
 		require.Equal(t, at.Add(ninety), disq("ghost"))

@@ -18,10 +18,10 @@ func TestDueNudgesAndBreaches(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.New(t)
 	const sla = 4 * time.Hour
-	open := csPostedAlert(t, st, "open", csT0, sla)
-	claimed := csPostedAlert(t, st, "claimed", csT0, sla)
-	contacted := csPostedAlert(t, st, "contacted", csT0, sla)
-	later := csPostedAlert(t, st, "later", csT0.Add(2*time.Hour), sla)
+	open := storetest.PostedAlert(t, st, "open", csT0, sla)
+	claimed := storetest.PostedAlert(t, st, "claimed", csT0, sla)
+	contacted := storetest.PostedAlert(t, st, "contacted", csT0, sla)
+	later := storetest.PostedAlert(t, st, "later", csT0.Add(2*time.Hour), sla)
 	_, _, err := st.ClaimAlert(ctx, claimed.ID, "U0ANNA", csT0.Add(time.Hour))
 	require.NoError(t, err)
 	_, _, err = st.MarkContacted(ctx, contacted.ID, "U0BOB", csT0.Add(time.Hour))
@@ -132,7 +132,7 @@ func TestDueNudgesAndBreaches(t *testing.T) {
 	})
 	t.Run("limit bounds a batch", func(t *testing.T) {
 		for range 3 {
-			csPostedAlert(t, st, "batch-"+uuid.NewString()[:8], csT0, sla)
+			storetest.PostedAlert(t, st, "batch-"+uuid.NewString()[:8], csT0, sla)
 		}
 		at := csT0.Add(sla * 3 / 4)
 		as, err := st.DueNudges(ctx, at, 2, nudge)

@@ -2,7 +2,6 @@ package alerting_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -14,40 +13,13 @@ import (
 
 	"github.com/pqlbot/pqlbot/internal/alerting"
 	"github.com/pqlbot/pqlbot/internal/model"
-	"github.com/pqlbot/pqlbot/internal/scoring"
 	"github.com/pqlbot/pqlbot/internal/slackui"
-	"github.com/pqlbot/pqlbot/store"
 	"github.com/pqlbot/pqlbot/store/storetest"
 )
 
 // actT0 is a Monday 09:00 in New York (the example model's business
 // hours open), later than the machine's clock so queued jobs are due.
 var actT0 = time.Date(2030, 3, 4, 14, 0, 0, 0, time.UTC)
-
-// actPostedAlert opens an alert through DecideAlert and records its post
-// at postedAt, with a wall-clock deadline and warn point at 75%.
-func actPostedAlert(t testing.TB, st *store.Store, account string, postedAt time.Time, sla time.Duration) *alerting.Alert {
-	t.Helper()
-	ctx := context.Background()
-	a := &alerting.Alert{
-		ID: uuid.New(), AccountID: account, Tier: "high", Segment: "smb", Score: 80, Channel: "#sdr-pql",
-		OwnerRole: "SDR", SLA: sla, ModelVersion: "test", State: alerting.StateOpen, CreatedAt: postedAt,
-		Explanation: scoring.Result{AccountID: account, Name: "Acct " + account, Domain: account + ".example", Tier: "high", Score: 80},
-	}
-	_, err := st.DecideAlert(ctx, account, postedAt, func(_, _ *alerting.Alert) alerting.Decision {
-		return alerting.Decision{Action: alerting.Create, Alert: a}
-	}, func(alerting.Decision) string { return "" })
-	require.NoError(t, err)
-	var jobID int64
-	require.NoError(t, st.Pool().QueryRow(ctx, `SELECT id FROM slack_outbox WHERE alert_id = $1 AND kind = 'post'`, a.ID).Scan(&jobID))
-	require.NoError(t, st.CompletePost(ctx, jobID, alerting.Posted{
-		AlertID: a.ID, ChannelID: "C0SDRPQL", TS: fmt.Sprintf("%d.%06d", postedAt.Unix(), time.Now().Nanosecond()/1000),
-		PostedAt: postedAt, DueAt: postedAt.Add(sla), WarnAt: postedAt.Add(sla * 3 / 4),
-	}))
-	got, err := st.GetAlert(ctx, a.ID)
-	require.NoError(t, err)
-	return got
-}
 
 type actObserver struct {
 	mu          sync.Mutex
@@ -158,7 +130,7 @@ func TestActions(t *testing.T) {
 	}
 	_, err := st.Pool().Exec(ctx, `INSERT INTO accounts (account_id, name) VALUES ('acme', 'Acme')`)
 	require.NoError(t, err)
-	a := actPostedAlert(t, st, "acme", actT0, 24*time.Hour)
+	a := storetest.PostedAlert(t, st, "acme", actT0, 24*time.Hour)
 
 	t.Run("claim, repeat, refuse", func(t *testing.T) {
 		now = actT0.Add(35 * time.Minute)
@@ -203,7 +175,7 @@ func TestActions(t *testing.T) {
 	require.Equal(t, []string{"high:claimed", "high:closed"}, obs.transitions)
 
 	t.Run("release and contact", func(t *testing.T) {
-		b := actPostedAlert(t, st, "beta", actT0, 4*time.Hour)
+		b := storetest.PostedAlert(t, st, "beta", actT0, 4*time.Hour)
 		now = actT0.Add(time.Hour)
 		_, err := svc.Claim(ctx, b.ID, "U0ANNA")
 		require.NoError(t, err)

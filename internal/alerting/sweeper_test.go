@@ -57,7 +57,7 @@ func swMakeFleet(t *testing.T, st *store.Store, n int, sla time.Duration) swFlee
 	var f swFleet
 	for i := range n {
 		posted := actT0.Add(time.Duration(i) * time.Minute)
-		a := actPostedAlert(t, st, "acct-"+uuid.NewString()[:8], posted, sla)
+		a := storetest.PostedAlert(t, st, "acct-"+uuid.NewString()[:8], posted, sla)
 		switch i % 4 {
 		case 2:
 			_, _, err := st.ClaimAlert(ctx, a.ID, "U0ANNA", posted.Add(time.Minute))
@@ -213,7 +213,7 @@ func TestMissedTicksCatchUp(t *testing.T) {
 func TestNoEscalationChannelStillRecordsTheBreach(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.New(t)
-	a := actPostedAlert(t, st, "acme", actT0, time.Hour)
+	a := storetest.PostedAlert(t, st, "acme", actT0, time.Hour)
 	c := &swClock{}
 	c.Set(actT0.Add(2 * time.Hour))
 	s := newSweeper(st, c, nil, 10)
@@ -229,7 +229,7 @@ func TestNoEscalationChannelStillRecordsTheBreach(t *testing.T) {
 
 func TestSweeperRunStopsWithContext(t *testing.T) {
 	st := storetest.New(t)
-	actPostedAlert(t, st, "acme", actT0, time.Hour)
+	storetest.PostedAlert(t, st, "acme", actT0, time.Hour)
 	c := &swClock{}
 	c.Set(actT0.Add(2 * time.Hour))
 	obs := &swObserver{}
