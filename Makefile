@@ -21,7 +21,7 @@ test: ## start PostgreSQL if needed, then go vet and go test -race
 lint: ## go vet, gofmt and staticcheck
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
-	@if command -v staticcheck >/dev/null; then staticcheck ./...; else echo "staticcheck not installed; skipped (go install honnef.co/go/tools/cmd/staticcheck@latest)"; fi
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 bench: ## run the benchmarks against real PostgreSQL and print figures
 	@export PQLBOT_TEST_DATABASE_URL=$${PQLBOT_TEST_DATABASE_URL:-$$(scripts/devdb.sh)} && \
