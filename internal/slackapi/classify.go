@@ -44,8 +44,9 @@ const (
 	// ClassTransient is a 5xx, timeout, network or similar failure: retry
 	// with Backoff. The request may have taken effect.
 	ClassTransient
-	// ClassOperator is a missing channel or a channel the bot is not in:
-	// retry after OperatorWait and tell someone.
+	// ClassOperator needs a person: a missing channel, a channel the bot is
+	// not in, a revoked token or a missing scope. Retry after OperatorWait
+	// and tell someone.
 	ClassOperator
 	// ClassUnknown is an ok:false error outside the known lists: retry with
 	// Backoff a bounded number of times.
@@ -85,12 +86,9 @@ var permanentCodes = map[string]bool{
 	"is_archived": true, "message_not_found": true, "cant_update_message": true,
 	"edit_window_closed": true, "thread_not_found": true, "user_not_found": true,
 	"user_not_in_channel": true, "not_enabled": true,
-	// The token or app cannot do it.
-	"invalid_auth": true, "not_authed": true, "account_inactive": true, "token_revoked": true,
-	"token_expired": true, "missing_scope": true, "no_permission": true, "not_allowed_token_type": true,
+	// The workspace forbids it in that channel.
 	"restricted_action": true, "restricted_action_read_only_channel": true,
 	"restricted_action_thread_only_channel": true, "restricted_action_non_threadable_channel": true,
-	"ekm_access_denied": true, "team_access_not_granted": true, "access_denied": true,
 }
 
 // transientCodes are ok:false errors Slack documents as temporary.
@@ -99,7 +97,15 @@ var transientCodes = map[string]bool{
 }
 
 // operatorCodes are ok:false errors an operator can fix.
-var operatorCodes = map[string]bool{"channel_not_found": true, "not_in_channel": true}
+// operatorCodes need a person: create the channel, invite the bot, fix or
+// re-install the token or its scopes. Work waits for them instead of being
+// dropped, so alerts go out once the operator acts.
+var operatorCodes = map[string]bool{
+	"channel_not_found": true, "not_in_channel": true,
+	"invalid_auth": true, "not_authed": true, "account_inactive": true, "token_revoked": true,
+	"token_expired": true, "missing_scope": true, "no_permission": true, "not_allowed_token_type": true,
+	"ekm_access_denied": true, "team_access_not_granted": true, "access_denied": true,
+}
 
 // Classify tells the caller whether err is worth retrying, how long to wait
 // first (0: the caller picks, normally Backoff(attempt)), and a short reason

@@ -18,14 +18,16 @@
 //     service_unavailable, request_timeout): retry with Backoff. A post that
 //     failed this way may still have been accepted by Slack: look it up with
 //     FindByMetadata before posting it again.
-//   - channel_not_found, not_in_channel, and a channel name that does not
-//     resolve (*UnknownChannelError): retry after OperatorWait. An operator
-//     can create the channel or invite the bot, so these are loud, logged
-//     and retried, never dropped.
+//   - channel_not_found, not_in_channel, a channel name that does not
+//     resolve (*UnknownChannelError), and token or scope problems
+//     (invalid_auth, token_revoked, missing_scope, ...): retry after
+//     OperatorWait. An operator can create the channel, invite the bot or
+//     re-install the app, so these are loud, logged and retried, never
+//     dropped.
 //   - ok:false errors that cannot succeed by retrying (invalid_blocks,
-//     msg_too_long, msg_blocks_too_long, is_archived, invalid_auth,
-//     token_revoked, missing_scope, restricted_action, ...): no retry; the
-//     reason is the Slack error code, to be stored with the failed job.
+//     msg_too_long, msg_blocks_too_long, is_archived, restricted_action,
+//     ...): no retry; the reason is the Slack error code, to be stored with
+//     the failed job.
 //   - any other ok:false error: retry with Backoff, at most
 //     MaxUnknownAttempts times (NextAttempt enforces the bound).
 //

@@ -364,7 +364,7 @@ func TestClassifyAgainstSlack(t *testing.T) {
 		{"invalid_blocks", sdr, ptr(slackfake.SlackError("invalid_blocks")), false, 0, "invalid_blocks", slackapi.ClassPermanent},
 		{"msg_too_long", sdr, ptr(slackfake.SlackError("msg_too_long")), false, 0, "msg_too_long", slackapi.ClassPermanent},
 		{"msg_blocks_too_long", sdr, ptr(slackfake.SlackError("msg_blocks_too_long")), false, 0, "msg_blocks_too_long", slackapi.ClassPermanent},
-		{"token_revoked", sdr, ptr(slackfake.SlackError("token_revoked")), false, 0, "token_revoked", slackapi.ClassPermanent},
+		{"token_revoked", sdr, ptr(slackfake.SlackError("token_revoked")), true, slackapi.OperatorWait, "token_revoked", slackapi.ClassOperator},
 		{"internal_error", sdr, ptr(slackfake.SlackError("internal_error")), true, 0, "internal_error", slackapi.ClassTransient},
 		{"ok:false ratelimited", sdr, ptr(slackfake.SlackError("ratelimited")), true, slackapi.DefaultRateLimitWait, "rate_limited", slackapi.ClassRateLimited},
 		{"undocumented error", sdr, ptr(slackfake.SlackError("brand_new_error")), true, 0, "brand_new_error", slackapi.ClassUnknown},
