@@ -262,6 +262,7 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem) (IngestResult,
 		d.last = maxTime(d.last, at)
 	}
 	var newLinks [][2]string // user, account
+	var identified []string
 	for _, f := range fresh {
 		m := f.m
 		switch m.Type {
@@ -279,6 +280,7 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem) (IngestResult,
 			userOf(m.UserKey()).account = m.GroupID
 			newLinks = append(newLinks, [2]string{m.UserKey(), m.GroupID})
 		case events.TypeIdentify:
+			identified = append(identified, m.UserKey())
 			u := userOf(m.UserKey())
 			if t := decodeTraits(m.Traits); len(t) > 0 {
 				if u.traits == nil {
@@ -360,13 +362,38 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem) (IngestResult,
 	if err := upsertDaily(ctx, tx, daily, dailyUsers); err != nil {
 		return res, err
 	}
-	ids := make([]string, 0, len(accts))
+	queue := make(map[string]bool, len(accts))
 	for id := range accts {
+		queue[id] = true
+	}
+	// A user's email feeds the derived email_domain trait of the accounts
+	// the user belongs to: an identify changes their scores too.
+	if len(identified) > 0 {
+		rows, err := tx.Query(ctx, `SELECT DISTINCT account_id FROM account_users WHERE user_id = ANY($1)`, identified)
+		if err != nil {
+			return res, fmt.Errorf("accounts of identified users: %w", err)
+		}
+		linked, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return res, fmt.Errorf("accounts of identified users: %w", err)
+		}
+		for _, id := range linked {
+			queue[id] = true
+		}
+	}
+	ids := make([]string, 0, len(queue))
+	for id := range queue {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
 	if len(ids) > 0 {
-		if _, err := tx.Exec(ctx, `INSERT INTO rescore_queue (account_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, ids); err != nil {
+		// DO UPDATE (not DO NOTHING) locks an existing row: a scorer that
+		// took it with SKIP LOCKED before these events were visible makes
+		// this wait and queue the account again, and a scorer that comes
+		// later skips it until these events are committed.
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO rescore_queue (account_id) SELECT unnest($1::text[])
+			ON CONFLICT (account_id) DO UPDATE SET enqueued_at = rescore_queue.enqueued_at`, ids); err != nil {
 			return res, fmt.Errorf("queue re-score: %w", err)
 		}
 	}

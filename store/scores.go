@@ -32,9 +32,10 @@ func (s *Store) ScoreQueued(ctx context.Context, limit int, spec model.FactsSpec
 	var out []rescore.Scored
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `
-			DELETE FROM rescore_queue WHERE account_id IN (
-				SELECT account_id FROM rescore_queue ORDER BY enqueued_at
+			WITH taken AS MATERIALIZED (
+				SELECT account_id AS taken_id FROM rescore_queue ORDER BY enqueued_at
 				LIMIT $1 FOR UPDATE SKIP LOCKED)
+			DELETE FROM rescore_queue USING taken WHERE account_id = taken_id
 			RETURNING account_id`, limit)
 		if err != nil {
 			return fmt.Errorf("claim queued accounts: %w", err)
