@@ -29,6 +29,10 @@ type IngestObserver interface {
 // down; the SDK should retry elsewhere.
 var ErrUnavailable = errors.New("shutting down")
 
+// ErrRejected marks a submit whose data the database refused: a 400, since
+// a retry cannot succeed (Segment SDKs retry anything else).
+var ErrRejected = errors.New("rejected")
+
 // Ingest serves the Segment HTTP Tracking API.
 type Ingest struct {
 	Log       *slog.Logger
@@ -103,6 +107,11 @@ func (in *Ingest) Handler(typ string) http.Handler {
 			return
 		}
 		if err := in.Submitter.Submit(r.Context(), source, p.Messages); err != nil {
+			if errors.Is(err, ErrRejected) {
+				in.Log.Warn("ingest rejected by the database", "err", err, "messages", len(p.Messages))
+				in.reject(w, "invalid", http.StatusBadRequest, "body: a value could not be stored (check for characters PostgreSQL refuses)")
+				return
+			}
 			status, msg := http.StatusInternalServerError, "could not store the events; retry"
 			if errors.Is(err, ErrUnavailable) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 				status, msg = http.StatusServiceUnavailable, "temporarily unavailable; retry"

@@ -166,6 +166,9 @@ func TestBadInputStoresNothing(t *testing.T) {
 		{"batch not an array", "/v1/batch", writeKey, `{"batch":{}}`, 400, "malformed JSON"},
 		{"batch empty", "/v1/batch", writeKey, `{"batch":[]}`, 400, "batch: must hold at least one message"},
 		{"batch missing", "/v1/batch", writeKey, `{"sentAt":"2026-01-01T00:00:00Z"}`, 400, "batch: required"},
+		{"NUL in event name", "/v1/track", writeKey, `{"userId":"u1","event":"a\u0000b"}`, 400, "event: must be valid UTF-8 without NUL"},
+		{"unpaired surrogate in properties", "/v1/batch", writeKey, `{"batch":[` + msg(`,"properties":{"x":"\ud800"}`) + `]}`, 400, "batch[0].properties: has an unpaired surrogate"},
+		{"invalid UTF-8 in traits", "/v1/identify", writeKey, "{\"userId\":\"u1\",\"traits\":{\"n\":\"\xff\"}}", 400, "traits: must be valid UTF-8"},
 	}
 	before := e.snapshot(t)
 	for _, tc := range cases {

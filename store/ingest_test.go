@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -103,4 +104,32 @@ func TestScorerSkipsAccountWithUncommittedIngest(t *testing.T) {
 	got, err = st.ScoreQueued(ctx, 10, m.FactsSpec(), now, score)
 	require.NoError(t, err)
 	require.Len(t, got, 1)
+}
+
+// Rows the database refuses fail only their own request, as ErrRejected,
+// however the group commit grouped them.
+func TestIngesterRejectsOnlyTheBadRequest(t *testing.T) {
+	st := storetest.New(t)
+	g := store.NewIngester(st, store.IngesterOptions{})
+	defer g.Close()
+	ctx := context.Background()
+	now := time.Now().UTC()
+	bad := trackMsg("bad", "u0", "acme", now)
+	bad.Properties = []byte(`{"x":"\u0000"}`) // validation would refuse it; the store must cope anyway
+	errs := make(chan error, 21)
+	for i := range 20 {
+		go func() { errs <- g.Submit(ctx, "s", []events.Message{trackMsg(fmt.Sprint("m", i), "u1", "acme", now)}) }()
+	}
+	go func() { errs <- g.Submit(ctx, "s", []events.Message{bad}) }()
+	var rejected int
+	for range 21 {
+		if err := <-errs; err != nil {
+			require.ErrorIs(t, err, store.ErrRejected)
+			rejected++
+		}
+	}
+	require.Equal(t, 1, rejected)
+	var n int
+	require.NoError(t, st.Pool().QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&n))
+	require.Equal(t, 20, n)
 }

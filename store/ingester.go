@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pqlbot/pqlbot/internal/events"
 )
@@ -142,13 +145,33 @@ func (g *Ingester) commit(group []*ingestReq, n int) {
 		}
 		return
 	}
-	if len(group) == 1 {
-		group[0].done <- fmt.Errorf("ingest: %w", err)
+	if !dataError(err) {
+		// The database is unreachable or failing: every request in the
+		// group gets the error (the senders retry); splitting the group
+		// would only multiply the load on a struggling server.
+		for _, r := range group {
+			r.done <- fmt.Errorf("ingest: %w", err)
+		}
 		return
 	}
-	// One request's rows may be what the database refused: commit each
-	// alone so the others are not failed with it.
+	if len(group) == 1 {
+		group[0].done <- fmt.Errorf("%w: %v", ErrRejected, err)
+		return
+	}
+	// One request's rows are what the database refused: commit each alone
+	// so the others are not failed with it.
 	for _, r := range group {
 		g.commit([]*ingestReq{r}, len(r.item.Messages))
 	}
+}
+
+// ErrRejected marks a request whose data the database refused (a value
+// validation let through): retrying cannot help, so it is a client error.
+var ErrRejected = errors.New("rejected by the database")
+
+// dataError reports PostgreSQL data exceptions and integrity violations
+// (SQLSTATE classes 22 and 23): a property of the rows, not of the server.
+func dataError(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (strings.HasPrefix(pg.Code, "22") || strings.HasPrefix(pg.Code, "23"))
 }

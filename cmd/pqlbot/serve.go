@@ -86,8 +86,11 @@ type submitter struct{ g *store.Ingester }
 
 func (s submitter) Submit(ctx context.Context, source string, msgs []events.Message) error {
 	err := s.g.Submit(ctx, source, msgs)
-	if errors.Is(err, store.ErrIngesterClosed) {
+	switch {
+	case errors.Is(err, store.ErrIngesterClosed):
 		return fmt.Errorf("%w: %v", handlers.ErrUnavailable, err)
+	case errors.Is(err, store.ErrRejected):
+		return fmt.Errorf("%w: %v", handlers.ErrRejected, err)
 	}
 	return err
 }

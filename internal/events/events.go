@@ -370,8 +370,8 @@ func optString(raw json.RawMessage, field string) (string, error) {
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return "", bad("%s: must be a string", field)
 	}
-	if !utf8.ValidString(s) {
-		return "", bad("%s: must be valid UTF-8", field)
+	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+		return "", bad("%s: must be valid UTF-8 without NUL", field)
 	}
 	return s, nil
 }
@@ -414,12 +414,66 @@ func optObject(raw json.RawMessage, field string) (json.RawMessage, error) {
 	if err := json.Compact(&buf, raw); err != nil {
 		return nil, bad("%s: malformed JSON", field)
 	}
-	// PostgreSQL jsonb rejects \u0000; refuse it here rather than fail the
-	// whole commit later.
-	if bytes.Contains(buf.Bytes(), []byte(`\u0000`)) {
-		return nil, bad("%s: must not contain \\u0000", field)
+	// PostgreSQL's jsonb refuses what JSON itself allows: NUL, unpaired
+	// surrogates, invalid UTF-8. Refuse them here, naming the field, rather
+	// than fail the whole commit later with an error the sender cannot read.
+	if err := jsonbSafe(buf.Bytes()); err != "" {
+		return nil, bad("%s: %s", field, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// jsonbSafe checks compact JSON text for what jsonb cannot store; it
+// returns a description of the problem, or "".
+func jsonbSafe(b []byte) string {
+	if !utf8.Valid(b) {
+		return "must be valid UTF-8"
+	}
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		i++
+		if i >= len(b) || b[i] != 'u' || i+4 >= len(b) {
+			continue
+		}
+		r := hex4(b[i+1 : i+5])
+		switch {
+		case r == 0:
+			return "must not contain \\u0000"
+		case r >= 0xD800 && r <= 0xDBFF:
+			// A high surrogate must be followed by a low one.
+			if i+10 >= len(b) || b[i+5] != '\\' || b[i+6] != 'u' {
+				return "has an unpaired surrogate escape"
+			}
+			if lo := hex4(b[i+7 : i+11]); lo < 0xDC00 || lo > 0xDFFF {
+				return "has an unpaired surrogate escape"
+			}
+			i += 10
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return "has an unpaired surrogate escape"
+		default:
+			i += 4
+		}
+	}
+	return ""
+}
+
+// hex4 reads four hex digits (already validated as JSON).
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c-'a') + 10
+		case c >= 'A' && c <= 'F':
+			r |= rune(c-'A') + 10
+		}
+	}
+	return r
 }
 
 // NumericSums returns the top-level numeric properties of a JSON object,

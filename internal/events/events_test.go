@@ -124,3 +124,30 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestJSONBUnsafeInputIsRefused(t *testing.T) {
+	cases := []struct{ body, want string }{
+		{`{"userId":"u","event":"a\u0000b"}`, "event: must be valid UTF-8 without NUL"},
+		{`{"userId":"u","event":"e","properties":{"x":"\ud800"}}`, "properties: has an unpaired surrogate escape"},
+		{`{"userId":"u","event":"e","properties":{"x":"\udc00z"}}`, "properties: has an unpaired surrogate escape"},
+		{`{"userId":"u","event":"e","properties":{"x":"\ud800\u0041"}}`, "properties: has an unpaired surrogate escape"},
+		{"{\"userId\":\"u\",\"event\":\"e\",\"traits\":{\"x\":\"\xff\"}}", "traits: must be valid UTF-8"},
+		{`{"userId":"u","event":"e","context":{"x":"\u0000"}}`, "context: must not contain"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.want, func(t *testing.T) {
+			_, err := DecodeSingle(TypeTrack, []byte(tc.body), recv)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+	// What jsonb can store passes: a paired surrogate, an escaped backslash
+	// before a u, ordinary escapes.
+	for _, ok := range []string{
+		`{"userId":"u","event":"e","properties":{"x":"\ud83d\ude00"}}`,
+		`{"userId":"u","event":"e","properties":{"x":"\\u0000 is text here"}}`,
+		`{"userId":"u","event":"e","properties":{"x":"tab\there \u00e9"}}`,
+	} {
+		_, err := DecodeSingle(TypeTrack, []byte(ok), recv)
+		require.NoError(t, err, ok)
+	}
+}
