@@ -47,10 +47,6 @@ func (c *iaClock) Now() time.Time      { return time.Unix(0, c.ns.Load()).UTC() 
 func (c *iaClock) Set(t time.Time)     { c.ns.Store(t.UnixNano()) }
 func (c *iaClock) Add(d time.Duration) { c.ns.Add(int64(d)) }
 
-// iaNotifier adapts the Slack client to the dispatcher's Notifier.
-type iaNotifier struct{ *slackapi.Client }
-
-func (iaNotifier) Classify(err error) (bool, time.Duration, string) { return slackapi.Classify(err) }
 
 // iaEnv is the interactions endpoint over a real store, a fake Slack (Web
 // API and response_urls) and a fake clock.
@@ -107,7 +103,7 @@ func (e *iaEnv) alert(t *testing.T, account string) *alerting.Alert {
 // drain runs a dispatcher until the outbox has nothing due.
 func (e *iaEnv) drain(t *testing.T) {
 	t.Helper()
-	d := &alerting.Dispatcher{Outbox: e.st, Notifier: iaNotifier{e.api}, Render: &alerting.Renderer{Model: e.model},
+	d := &alerting.Dispatcher{Outbox: e.st, Notifier: e.api, Render: &alerting.Renderer{Model: e.model},
 		Log: e.log, Now: e.clock.Now}
 	for range 100 {
 		n, err := d.RunOnce(context.Background())

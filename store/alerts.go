@@ -72,7 +72,9 @@ type querier interface {
 }
 
 func latestAlerts(ctx context.Context, q querier, accountID string) (active, last *alerting.Alert, err error) {
-	last, err = scanAlert(q.QueryRow(ctx, `SELECT `+alertColumns+` FROM alerts WHERE account_id = $1 ORDER BY created_at DESC LIMIT 1`, accountID))
+	// An alert whose post failed for good was never seen: it starts no
+	// cool-down.
+	last, err = scanAlert(q.QueryRow(ctx, `SELECT `+alertColumns+` FROM alerts WHERE account_id = $1 AND delivery <> 'failed' ORDER BY created_at DESC LIMIT 1`, accountID))
 	if errors.Is(err, alerting.ErrNotFound) {
 		return nil, nil, nil
 	}
@@ -226,17 +228,18 @@ func (s *Store) LeaseJobs(ctx context.Context, now time.Time, limit int, lease t
 	return out, nil
 }
 
-// CompleteJob marks a job done.
-func (s *Store) CompleteJob(ctx context.Context, id int64) error {
-	_, err := s.pool.Exec(ctx, `UPDATE slack_outbox SET state = 'done', done_at = now(), leased_until = NULL WHERE id = $1`, id)
+// CompleteJob marks a job done, if this holder still has it.
+func (s *Store) CompleteJob(ctx context.Context, j alerting.Job) error {
+	_, err := s.pool.Exec(ctx, `UPDATE slack_outbox SET state = 'done', done_at = now(), leased_until = NULL
+		WHERE id = $1 AND attempts = $2 AND state = 'pending'`, j.ID, j.Attempts)
 	if err != nil {
-		return fmt.Errorf("complete job %d: %w", id, err)
+		return fmt.Errorf("complete job %d: %w", j.ID, err)
 	}
 	return nil
 }
 
 // CompletePost records where an alert was posted and starts its SLA clock.
-func (s *Store) CompletePost(ctx context.Context, jobID int64, p alerting.Posted) error {
+func (s *Store) CompletePost(ctx context.Context, j alerting.Job, p alerting.Posted) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
 			UPDATE alerts SET delivery = 'posted', delivery_error = NULL, channel_id = $2, message_ts = $3,
@@ -245,7 +248,8 @@ func (s *Store) CompletePost(ctx context.Context, jobID int64, p alerting.Posted
 		if err != nil {
 			return fmt.Errorf("record post of %s: %w", p.AlertID, err)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE slack_outbox SET state = 'done', done_at = now(), leased_until = NULL WHERE id = $1`, jobID); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE slack_outbox SET state = 'done', done_at = now(), leased_until = NULL
+			WHERE id = $1 AND state = 'pending'`, j.ID); err != nil {
 			return err
 		}
 		if tag.RowsAffected() == 0 {
@@ -256,25 +260,34 @@ func (s *Store) CompletePost(ctx context.Context, jobID int64, p alerting.Posted
 }
 
 // RetryJob hands a job back to be tried again no sooner than notBefore.
-func (s *Store) RetryJob(ctx context.Context, id int64, notBefore time.Time, reason string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE slack_outbox SET leased_until = NULL, not_before = $2, last_error = $3 WHERE id = $1`, id, notBefore, reason)
+func (s *Store) RetryJob(ctx context.Context, j alerting.Job, notBefore time.Time, reason string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE slack_outbox SET leased_until = NULL, not_before = $3, last_error = $4
+		WHERE id = $1 AND attempts = $2 AND state = 'pending'`, j.ID, j.Attempts, notBefore, reason)
 	if err != nil {
-		return fmt.Errorf("retry job %d: %w", id, err)
+		return fmt.Errorf("retry job %d: %w", j.ID, err)
 	}
 	return nil
 }
 
-// FailJob gives up on a job that cannot succeed. A failed post fails the
-// alert's delivery and every job queued behind it.
+// FailJob gives up on a job that cannot succeed. A failed post closes its
+// alert (delivery failed), so the account is not held by an alert nobody
+// saw, and fails every job queued behind it.
 func (s *Store) FailJob(ctx context.Context, j alerting.Job, reason string) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE slack_outbox SET state = 'failed', done_at = now(), leased_until = NULL, last_error = $2 WHERE id = $1`, j.ID, reason); err != nil {
+		tag, err := tx.Exec(ctx, `UPDATE slack_outbox SET state = 'failed', done_at = now(), leased_until = NULL, last_error = $3
+			WHERE id = $1 AND attempts = $2 AND state = 'pending'`, j.ID, j.Attempts, reason)
+		if err != nil {
 			return fmt.Errorf("fail job %d: %w", j.ID, err)
 		}
-		if j.Kind != alerting.JobPost {
+		if tag.RowsAffected() == 0 || j.Kind != alerting.JobPost {
 			return nil
 		}
-		if _, err := tx.Exec(ctx, `UPDATE alerts SET delivery = 'failed', delivery_error = $2, updated_at = now() WHERE id = $1`, j.AlertID, reason); err != nil {
+		if _, err := tx.Exec(ctx, `
+			UPDATE alerts SET delivery = 'failed', delivery_error = $2,
+				state = CASE WHEN state IN ('open', 'claimed') THEN 'closed' ELSE state END,
+				closed_by = coalesce(closed_by, 'pqlbot'), closed_at = coalesce(closed_at, now()),
+				close_reason = coalesce(close_reason, 'delivery_failed'), updated_at = now()
+			WHERE id = $1`, j.AlertID, reason); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE slack_outbox SET state = 'failed', done_at = now(), last_error = 'alert post failed' WHERE alert_id = $1 AND state = 'pending'`, j.AlertID); err != nil {
@@ -297,11 +310,18 @@ func (s *Store) DeferChannel(ctx context.Context, channel string, until time.Tim
 // ReleaseJobs hands leased, untried jobs back (shutdown, or a deferred
 // channel). The attempt stays counted: a post released this way merely
 // reconciles against the channel history before posting.
-func (s *Store) ReleaseJobs(ctx context.Context, ids []int64) error {
-	if len(ids) == 0 {
+func (s *Store) ReleaseJobs(ctx context.Context, jobs []alerting.Job) error {
+	if len(jobs) == 0 {
 		return nil
 	}
-	_, err := s.pool.Exec(ctx, `UPDATE slack_outbox SET leased_until = NULL WHERE id = ANY($1) AND state = 'pending'`, ids)
+	ids, attempts := make([]int64, len(jobs)), make([]int32, len(jobs))
+	for i, j := range jobs {
+		ids[i], attempts[i] = j.ID, int32(j.Attempts)
+	}
+	_, err := s.pool.Exec(ctx, `
+		UPDATE slack_outbox o SET leased_until = NULL
+		FROM unnest($1::bigint[], $2::int[]) AS r(id, attempts)
+		WHERE o.id = r.id AND o.attempts = r.attempts AND o.state = 'pending'`, ids, attempts)
 	if err != nil {
 		return fmt.Errorf("release jobs: %w", err)
 	}

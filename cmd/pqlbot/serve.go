@@ -66,11 +66,6 @@ func cmdMigrate(ctx context.Context, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// slackNotifier gives the dispatcher the Slack client plus its error policy.
-type slackNotifier struct{ *slackapi.Client }
-
-func (slackNotifier) Classify(err error) (bool, time.Duration, string) { return slackapi.Classify(err) }
-
 // logResponder answers interaction clicks in the log when Slack is in dry
 // run (there is no Slack to answer through).
 type logResponder struct{ log *slog.Logger }
@@ -183,7 +178,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if !cfg.DryRun() {
 		slackClient = slackapi.New(cfg.SlackBotToken, cfg.SlackAPIURL,
 			slackapi.WithOnCall(func(method, outcome string) { met.SlackCalls.WithLabelValues(method, outcome).Inc() }))
-		dispatcher.Notifier = slackNotifier{slackClient}
+		dispatcher.Notifier = slackClient
 	}
 	workers.Go(func() { dispatcher.Run(wctx) })
 

@@ -68,15 +68,6 @@ func TestDecide(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
-	for a := 1; a < 20; a++ {
-		d := Backoff(a)
-		require.Greater(t, d, time.Duration(0))
-		require.LessOrEqual(t, d, 5*time.Minute)
-	}
-	require.LessOrEqual(t, Backoff(1), time.Second)
-}
-
 func TestTSTime(t *testing.T) {
 	tm, ok := tsTime("1700000000.123456")
 	require.True(t, ok)

@@ -3,10 +3,8 @@ package alerting
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 
 	"github.com/google/uuid"
@@ -57,12 +55,15 @@ type Posted struct {
 // Outbox is the durable queue the dispatcher drains.
 type Outbox interface {
 	LeaseJobs(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]Job, error)
-	CompleteJob(ctx context.Context, id int64) error
-	CompletePost(ctx context.Context, jobID int64, p Posted) error
-	RetryJob(ctx context.Context, id int64, notBefore time.Time, reason string) error
+	// The outcome writes are fenced by the job's attempt number: a holder
+	// whose lease ran out and was taken over cannot overwrite the new
+	// holder's outcome.
+	CompleteJob(ctx context.Context, j Job) error
+	CompletePost(ctx context.Context, j Job, p Posted) error
+	RetryJob(ctx context.Context, j Job, notBefore time.Time, reason string) error
 	FailJob(ctx context.Context, j Job, reason string) error
 	DeferChannel(ctx context.Context, channel string, until time.Time) error
-	ReleaseJobs(ctx context.Context, ids []int64) error
+	ReleaseJobs(ctx context.Context, jobs []Job) error
 	GetAlert(ctx context.Context, id uuid.UUID) (*Alert, error)
 }
 
@@ -74,8 +75,11 @@ type Notifier interface {
 	FindByMetadata(ctx context.Context, channelID, eventType, key, value string, since time.Time) (string, bool, error)
 	FindReplyByMetadata(ctx context.Context, channelID, threadTS, eventType, key, value string) (string, bool, error)
 	Permalink(ctx context.Context, channelID, ts string) (string, error)
-	// Classify says whether a failed call may succeed later, and when.
-	Classify(err error) (retry bool, after time.Duration, reason string)
+	// NextAttempt is the retry policy: whether a call that failed with err
+	// on attempt may succeed later, how long to wait first, and a short
+	// reason ("rate_limited" for 429s). Outages and rate limits retry
+	// without bound: an alert is delayed, never dropped.
+	NextAttempt(err error, attempt int) (retry bool, wait time.Duration, reason string)
 }
 
 // DispatchObserver counts outcomes for metrics.
@@ -101,10 +105,6 @@ type Dispatcher struct {
 	Lease time.Duration
 	Batch int
 	Poll  time.Duration
-	// MaxAttempts bounds retries of errors Slack may not recover from
-	// (unknown ok:false errors); rate limits and outages retry forever.
-	MaxAttempts int
-
 	wake chan struct{}
 }
 
@@ -113,16 +113,15 @@ func (d *Dispatcher) init() {
 		d.Now = time.Now
 	}
 	if d.Lease == 0 {
-		d.Lease = time.Minute
+		// Above the worst call chain of one job: channel lookup, a history
+		// search to reconcile, the post, each with its own deadline.
+		d.Lease = 3 * time.Minute
 	}
 	if d.Batch == 0 {
 		d.Batch = 20
 	}
 	if d.Poll == 0 {
 		d.Poll = 250 * time.Millisecond
-	}
-	if d.MaxAttempts == 0 {
-		d.MaxAttempts = 8
 	}
 	if d.wake == nil {
 		d.wake = make(chan struct{}, 1)
@@ -170,18 +169,18 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	deferred := map[string]bool{}
-	var release []int64
+	var release []Job
 	for i, j := range jobs {
 		if ctx.Err() != nil {
 			// Shutting down: hand back what was not started so another
 			// replica takes it at once instead of after the lease.
 			for _, rest := range jobs[i:] {
-				release = append(release, rest.ID)
+				release = append(release, rest)
 			}
 			break
 		}
 		if deferred[j.Channel] {
-			release = append(release, j.ID)
+			release = append(release, j)
 			continue
 		}
 		if d.work(ctx, j) {
@@ -208,30 +207,26 @@ func (d *Dispatcher) work(ctx context.Context, j Job) (rateLimited bool) {
 	a, err := d.Outbox.GetAlert(octx, j.AlertID)
 	if err != nil {
 		log.Error("load alert", "err", err)
-		_ = d.Outbox.RetryJob(octx, j.ID, d.Now().Add(5*time.Second), err.Error())
+		_ = d.Outbox.RetryJob(octx, j, d.Now().Add(5*time.Second), err.Error())
 		return false
 	}
 	err = d.do(ctx, octx, j, a, log)
 	if err == nil {
 		return false
 	}
-	retry, after, reason := d.Notifier.Classify(err)
-	var rl *slack.RateLimitedError
-	if errors.As(err, &rl) {
+	retry, after, reason := d.Notifier.NextAttempt(err, j.Attempts)
+	if reason == RateLimited {
 		until := d.Now().Add(after)
 		log.Warn("rate limited by Slack", "retry_after", after.String())
 		if derr := d.Outbox.DeferChannel(octx, j.Channel, until); derr != nil {
 			log.Error("defer channel", "err", derr)
 		}
-		_ = d.Outbox.RetryJob(octx, j.ID, until, reason)
+		_ = d.Outbox.RetryJob(octx, j, until, reason)
 		return true
 	}
-	if retry && (after > time.Minute || j.Attempts < d.MaxAttempts || isTransient(reason)) {
-		if after == 0 {
-			after = Backoff(j.Attempts)
-		}
+	if retry {
 		log.Warn("slack call failed; will retry", "err", err, "reason", reason, "retry_in", after.String(), "attempt", j.Attempts)
-		_ = d.Outbox.RetryJob(octx, j.ID, d.Now().Add(after), reason)
+		_ = d.Outbox.RetryJob(octx, j, d.Now().Add(after), reason)
 		return false
 	}
 	log.Error("slack call failed for good", "err", err, "reason", reason, "attempt", j.Attempts)
@@ -241,27 +236,9 @@ func (d *Dispatcher) work(ctx context.Context, j Job) (rateLimited bool) {
 	return false
 }
 
-func isTransient(reason string) bool {
-	switch reason {
-	case "timeout", "server_error", "network", "rate_limited":
-		return true
-	}
-	return false
-}
-
-// Backoff is the delay before retry number attempt: exponential from one
-// second, capped at five minutes, with jitter so replicas do not retry in
-// step.
-func Backoff(attempt int) time.Duration {
-	if attempt < 1 {
-		attempt = 1
-	}
-	d := time.Second << min(attempt-1, 9)
-	if d > 5*time.Minute {
-		d = 5 * time.Minute
-	}
-	return d/2 + rand.N(d/2+1)
-}
+// RateLimited is the reason NextAttempt gives for a 429: the whole channel
+// waits, not just the job.
+const RateLimited = "rate_limited"
 
 func (d *Dispatcher) do(ctx, octx context.Context, j Job, a *Alert, log *slog.Logger) error {
 	switch j.Kind {
@@ -271,25 +248,25 @@ func (d *Dispatcher) do(ctx, octx context.Context, j Job, a *Alert, log *slog.Lo
 		v := d.Render.View(a)
 		if d.DryRun {
 			log.Info("alert updated (dry run)", "state", string(a.State), "text", slackui.AlertText(v))
-			return d.Outbox.CompleteJob(octx, j.ID)
+			return d.Outbox.CompleteJob(octx, j)
 		}
 		if err := d.Notifier.UpdateMessage(ctx, a.ChannelID, a.MessageTS, slackui.AlertBlocks(v, d.Now()), slackui.AlertText(v)); err != nil {
 			return err
 		}
-		return d.Outbox.CompleteJob(octx, j.ID)
+		return d.Outbox.CompleteJob(octx, j)
 	case JobReply:
 		if d.DryRun {
 			log.Info("thread reply (dry run)", "text", j.Text)
-			return d.Outbox.CompleteJob(octx, j.ID)
+			return d.Outbox.CompleteJob(octx, j)
 		}
 		if err := d.note(ctx, j, a.ChannelID, a.MessageTS, decodeBlocks(j.Blocks), a.CreatedAt); err != nil {
 			return err
 		}
-		return d.Outbox.CompleteJob(octx, j.ID)
+		return d.Outbox.CompleteJob(octx, j)
 	case JobEscalation:
 		if d.DryRun {
 			log.Info("escalation (dry run)", "text", j.Text)
-			return d.Outbox.CompleteJob(octx, j.ID)
+			return d.Outbox.CompleteJob(octx, j)
 		}
 		ch, err := d.Notifier.ResolveChannel(ctx, j.Channel)
 		if err != nil {
@@ -309,7 +286,7 @@ func (d *Dispatcher) do(ctx, octx context.Context, j Job, a *Alert, log *slog.Lo
 		if err := d.note(ctx, j, ch, "", blocks, a.CreatedAt); err != nil {
 			return err
 		}
-		return d.Outbox.CompleteJob(octx, j.ID)
+		return d.Outbox.CompleteJob(octx, j)
 	}
 	log.Error("unknown job kind")
 	return d.Outbox.FailJob(octx, j, "unknown job kind "+j.Kind)
@@ -317,7 +294,7 @@ func (d *Dispatcher) do(ctx, octx context.Context, j Job, a *Alert, log *slog.Lo
 
 func (d *Dispatcher) post(ctx, octx context.Context, j Job, a *Alert, log *slog.Logger) error {
 	if a.MessageTS != "" {
-		return d.Outbox.CompleteJob(octx, j.ID)
+		return d.Outbox.CompleteJob(octx, j)
 	}
 	now := d.Now().UTC()
 	p := Posted{AlertID: a.ID, PostedAt: now}
@@ -360,7 +337,7 @@ func (d *Dispatcher) post(ctx, octx context.Context, j Job, a *Alert, log *slog.
 	}
 	p.DueAt = sla.Deadline(p.PostedAt, a.SLA, hours)
 	p.WarnAt = sla.WarnAt(p.PostedAt, a.SLA, d.Render.Model.SLAWarnAt, hours)
-	if err := d.Outbox.CompletePost(octx, j.ID, p); err != nil {
+	if err := d.Outbox.CompletePost(octx, j, p); err != nil {
 		// Slack has the message; the next attempt reconciles by metadata.
 		log.Error("record post", "err", err)
 		return nil

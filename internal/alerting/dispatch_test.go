@@ -17,6 +17,8 @@ import (
 	"github.com/pqlbot/pqlbot/internal/alerting"
 	"github.com/pqlbot/pqlbot/internal/model"
 	"github.com/pqlbot/pqlbot/internal/scoring"
+	"github.com/pqlbot/pqlbot/internal/slackapi"
+	"github.com/pqlbot/pqlbot/internal/slackfake"
 	"github.com/pqlbot/pqlbot/store"
 	"github.com/pqlbot/pqlbot/store/storetest"
 )
@@ -104,19 +106,19 @@ func (f *fakeSlack) Permalink(_ context.Context, ch, ts string) (string, error) 
 	return "https://example.slack.com/archives/" + ch + "/p" + ts, nil
 }
 
-func (f *fakeSlack) Classify(err error) (bool, time.Duration, string) {
+func (f *fakeSlack) NextAttempt(err error, attempt int) (bool, time.Duration, string) {
 	var rl *slack.RateLimitedError
 	if errors.As(err, &rl) {
-		return true, rl.RetryAfter, "rate_limited"
+		return true, rl.RetryAfter, alerting.RateLimited
 	}
 	var se slackErr
 	if errors.As(err, &se) {
 		if se.reason == "channel_not_found" {
 			return true, 5 * time.Minute, se.reason
 		}
-		return se.retry, 0, se.reason
+		return se.retry, time.Duration(attempt) * time.Second, se.reason
 	}
-	return true, 0, "unknown"
+	return true, time.Second, "unknown"
 }
 
 func (f *fakeSlack) count(ch string) int {
@@ -270,10 +272,10 @@ func TestUnknownChannelIsRetriedNotDropped(t *testing.T) {
 // died between Slack accepting the post and the ts being saved.
 type crashingOutbox struct{ *store.Store }
 
-func (crashingOutbox) CompletePost(context.Context, int64, alerting.Posted) error {
+func (crashingOutbox) CompletePost(context.Context, alerting.Job, alerting.Posted) error {
 	return errors.New("process died")
 }
-func (crashingOutbox) RetryJob(context.Context, int64, time.Time, string) error {
+func (crashingOutbox) RetryJob(context.Context, alerting.Job, time.Time, string) error {
 	return errors.New("process died")
 }
 
@@ -288,7 +290,7 @@ func TestCrashAfterSlackAcceptedDoesNotDoublePost(t *testing.T) {
 
 	// After restart, the lease has expired: the job is retried, found by
 	// its metadata, and recorded without a second post.
-	c.Add(2 * time.Minute)
+	c.Add(4 * time.Minute)
 	drain(t, newDispatcher(st, f, c))
 	require.Equal(t, 1, f.count("C_sdr-pql"))
 	got, err := st.GetAlert(context.Background(), a.ID)
@@ -404,4 +406,67 @@ func TestCrashAfterThreadReplyDoesNotRepeatIt(t *testing.T) {
 	c.Add(10 * time.Minute)
 	drain(t, d)
 	require.Len(t, f.posts["C_sdr-pql"], 2, "the alert and one reply, not two")
+}
+
+// Through the real Slack client and its retry policy: a long outage delays
+// the alert, it never fails it.
+func TestLongSlackOutageDelaysButNeverDrops(t *testing.T) {
+	st := storetest.New(t)
+	c := &clock{t: time.Date(2030, 3, 4, 14, 0, 0, 0, time.UTC)}
+	a := createAlert(t, st, model.Default(), "acme", "high", c.Now())
+	fake := slackfake.New(t)
+	fake.AddChannel(slackfake.Channel{ID: "C0SDRPQL", Name: "sdr-pql"})
+	fake.FailNext("chat.postMessage", 12, slackfake.ServerError(503))
+	d := newDispatcher(st, slackapi.New("xoxb-test", fake.APIURL()), c)
+	for range 40 {
+		drain(t, d)
+		c.Add(6 * time.Minute) // past any backoff
+	}
+	require.Len(t, fake.Messages("C0SDRPQL"), 1)
+	got, err := st.GetAlert(context.Background(), a.ID)
+	require.NoError(t, err)
+	require.Equal(t, alerting.DeliveryPosted, got.Delivery)
+}
+
+// A post that can never succeed closes its alert, so the account is not
+// held by an alert nobody saw: its next qualifying score alerts again.
+func TestFailedPostFreesTheAccount(t *testing.T) {
+	st := storetest.New(t)
+	m := model.Default()
+	c := &clock{t: time.Date(2030, 3, 4, 14, 0, 0, 0, time.UTC)}
+	a := createAlert(t, st, m, "acme", "high", c.Now())
+	f := newFake()
+	f.failures = []error{slackErr{retry: false, reason: "invalid_blocks"}}
+	drain(t, newDispatcher(st, f, c))
+	got, err := st.GetAlert(context.Background(), a.ID)
+	require.NoError(t, err)
+	require.Equal(t, alerting.DeliveryFailed, got.Delivery)
+	require.Equal(t, alerting.StateClosed, got.State)
+	require.Equal(t, "delivery_failed", got.CloseReason)
+	again := createAlert(t, st, m, "acme", "high", c.Now().Add(time.Hour))
+	require.NotEqual(t, a.ID, again.ID)
+}
+
+// A dispatcher whose lease ran out cannot overwrite the outcome of the one
+// that took the job over.
+func TestOutcomesAreFencedByLease(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	now := time.Date(2030, 3, 4, 14, 0, 0, 0, time.UTC)
+	createAlert(t, st, model.Default(), "acme", "high", now)
+	first, err := st.LeaseJobs(ctx, now, 1, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, first, 1)
+	second, err := st.LeaseJobs(ctx, now.Add(2*time.Minute), 1, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, second, 1, "the expired lease is taken over")
+	require.NoError(t, st.RetryJob(ctx, first[0], now.Add(time.Hour), "stale holder"))
+	require.NoError(t, st.FailJob(ctx, first[0], "stale holder"))
+	var state string
+	var leased *time.Time
+	var lastErr *string
+	require.NoError(t, st.Pool().QueryRow(ctx, `SELECT state, leased_until, last_error FROM slack_outbox WHERE id = $1`, first[0].ID).Scan(&state, &leased, &lastErr))
+	require.Equal(t, "pending", state)
+	require.NotNil(t, leased, "the new holder keeps its lease")
+	require.Nil(t, lastErr)
 }

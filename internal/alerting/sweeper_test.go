@@ -248,10 +248,6 @@ func TestSweeperRunStopsWithContext(t *testing.T) {
 	require.EqualValues(t, 1, obs.nudged.Load())
 }
 
-// swNotifier adapts the Slack client to the dispatcher's Notifier.
-type swNotifier struct{ *slackapi.Client }
-
-func (swNotifier) Classify(err error) (bool, time.Duration, string) { return slackapi.Classify(err) }
 
 func TestSweepDeliveredBySlack(t *testing.T) {
 	ctx := context.Background()
@@ -263,7 +259,7 @@ func TestSweepDeliveredBySlack(t *testing.T) {
 	c := &swClock{}
 	c.Set(actT0)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	d := &alerting.Dispatcher{Outbox: st, Notifier: swNotifier{slackapi.New("xoxb-test", fake.APIURL())},
+	d := &alerting.Dispatcher{Outbox: st, Notifier: slackapi.New("xoxb-test", fake.APIURL()),
 		Render: &alerting.Renderer{Model: m}, Log: log, Now: c.Now}
 	drainAll := func() {
 		for range 100 {

@@ -233,3 +233,9 @@ func classify(err error) (Class, time.Duration, string) {
 	}
 	return ClassUnknown, 0, "unexpected_error"
 }
+
+// NextAttempt is the package policy as a method, so a *Client is all a
+// dispatcher needs.
+func (c *Client) NextAttempt(err error, attempt int) (retry bool, wait time.Duration, reason string) {
+	return NextAttempt(err, attempt)
+}

@@ -32,7 +32,7 @@ func PostedAlert(tb testing.TB, st *store.Store, account string, postedAt time.T
 	require.Equal(tb, alerting.Create, d.Action)
 	var jobID int64
 	require.NoError(tb, st.Pool().QueryRow(ctx, `SELECT id FROM slack_outbox WHERE alert_id = $1 AND kind = 'post'`, a.ID).Scan(&jobID))
-	require.NoError(tb, st.CompletePost(ctx, jobID, alerting.Posted{
+	require.NoError(tb, st.CompletePost(ctx, alerting.Job{ID: jobID, AlertID: a.ID, Kind: alerting.JobPost}, alerting.Posted{
 		AlertID: a.ID, ChannelID: "C0SDRPQL", TS: fmt.Sprintf("%d.%06d", postedAt.Unix(), time.Now().Nanosecond()/1000),
 		PostedAt: postedAt, DueAt: postedAt.Add(sla), WarnAt: postedAt.Add(sla * 3 / 4),
 	}))
