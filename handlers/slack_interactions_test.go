@@ -47,7 +47,6 @@ func (c *iaClock) Now() time.Time      { return time.Unix(0, c.ns.Load()).UTC() 
 func (c *iaClock) Set(t time.Time)     { c.ns.Store(t.UnixNano()) }
 func (c *iaClock) Add(d time.Duration) { c.ns.Add(int64(d)) }
 
-
 // iaEnv is the interactions endpoint over a real store, a fake Slack (Web
 // API and response_urls) and a fake clock.
 type iaEnv struct {

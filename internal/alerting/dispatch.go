@@ -105,7 +105,7 @@ type Dispatcher struct {
 	Lease time.Duration
 	Batch int
 	Poll  time.Duration
-	wake chan struct{}
+	wake  chan struct{}
 }
 
 func (d *Dispatcher) init() {

@@ -248,7 +248,6 @@ func TestSweeperRunStopsWithContext(t *testing.T) {
 	require.EqualValues(t, 1, obs.nudged.Load())
 }
 
-
 func TestSweepDeliveredBySlack(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.New(t)
