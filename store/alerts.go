@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pqlbot/pqlbot/internal/alerting"
+	"github.com/pqlbot/pqlbot/internal/scoring"
 )
 
 const alertColumns = `id, account_id, tier, segment, score, channel, coalesce(channel_id, ''), owner_role, sla_seconds,
@@ -108,6 +109,17 @@ func (s *Store) DecideAlert(ctx context.Context, accountID string, now time.Time
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, accountLockKey(accountID)); err != nil {
 			return err
 		}
+		// The score may predate a "Not a fit" click: the account row is
+		// the truth.
+		var until *time.Time
+		err := tx.QueryRow(ctx, `SELECT disqualified_until FROM accounts WHERE account_id = $1`, accountID).Scan(&until)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		if until != nil && until.After(now) {
+			d = alerting.Decision{Reason: scoring.ReasonDisqualified}
+			return nil
+		}
 		active, last, err := latestAlerts(ctx, tx, accountID)
 		if err != nil {
 			return err
@@ -117,7 +129,11 @@ func (s *Store) DecideAlert(ctx context.Context, accountID string, now time.Time
 		case alerting.Create:
 			return insertAlert(ctx, tx, d.Alert)
 		case alerting.Upgrade:
-			return upgradeAlert(ctx, tx, d, reply(d), now)
+			applied, err := upgradeAlert(ctx, tx, d, reply(d), now)
+			if err == nil && !applied {
+				d = alerting.Decision{Reason: alerting.ReasonActiveAlert}
+			}
+			return err
 		}
 		return nil
 	})
@@ -144,25 +160,32 @@ func insertAlert(ctx context.Context, tx pgx.Tx, a *alerting.Alert) error {
 	return audit(ctx, tx, a.ID, "pqlbot", "created", map[string]any{"tier": a.Tier, "score": a.Score, "channel": a.Channel})
 }
 
-func upgradeAlert(ctx context.Context, tx pgx.Tx, d alerting.Decision, text string, now time.Time) error {
+// upgradeAlert applies an Upgrade unless the alert stopped being active
+// meanwhile (a rep's click does not take the account lock); it reports
+// whether it did.
+func upgradeAlert(ctx context.Context, tx pgx.Tx, d alerting.Decision, text string, now time.Time) (bool, error) {
 	a := d.Alert
 	expl, err := json.Marshal(a.Explanation)
 	if err != nil {
-		return err
+		return false, err
 	}
-	if _, err := tx.Exec(ctx, `
+	tag, err := tx.Exec(ctx, `
 		UPDATE alerts SET tier = $2, score = $3, segment = $4, explanation = $5, model_version = $6, updated_at = now()
-		WHERE id = $1`, a.ID, a.Tier, a.Score, a.Segment, expl, a.ModelVersion); err != nil {
-		return fmt.Errorf("upgrade alert: %w", err)
+		WHERE id = $1 AND state IN ('open', 'claimed')`, a.ID, a.Tier, a.Score, a.Segment, expl, a.ModelVersion)
+	if err != nil {
+		return false, fmt.Errorf("upgrade alert: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return false, nil
 	}
 	body, _ := json.Marshal(map[string]any{"text": text})
 	if _, err := tx.Exec(ctx, `INSERT INTO slack_outbox (alert_id, kind, channel, body, not_before) VALUES ($1, 'reply', $2, $3, LEAST($4::timestamptz, now()))`, a.ID, a.Channel, body, now); err != nil {
-		return fmt.Errorf("queue upgrade reply: %w", err)
+		return false, fmt.Errorf("queue upgrade reply: %w", err)
 	}
 	if err := queueUpdate(ctx, tx, a.ID, a.Channel, now); err != nil {
-		return err
+		return false, err
 	}
-	return audit(ctx, tx, a.ID, "pqlbot", "upgraded", map[string]any{"from_tier": d.FromTier, "to_tier": a.Tier, "from_score": d.FromScore, "to_score": a.Score})
+	return true, audit(ctx, tx, a.ID, "pqlbot", "upgraded", map[string]any{"from_tier": d.FromTier, "to_tier": a.Tier, "from_score": d.FromScore, "to_score": a.Score})
 }
 
 // queueUpdate asks the dispatcher to re-render an alert's message; one
@@ -198,6 +221,12 @@ func (s *Store) LeaseJobs(ctx context.Context, now time.Time, limit int, lease t
 			SELECT j.id AS due_id FROM slack_outbox j JOIN alerts a ON a.id = j.alert_id
 			WHERE j.state = 'pending' AND j.not_before <= $1 AND (j.leased_until IS NULL OR j.leased_until < $1)
 			  AND (j.kind IN ('post', 'escalation') OR a.message_ts IS NOT NULL)
+			  -- One job at a time per alert message, oldest first: two
+			  -- updates rendered on two replicas could land out of order
+			  -- and leave the message showing an older state.
+			  AND (j.kind = 'escalation' OR NOT EXISTS (
+			        SELECT 1 FROM slack_outbox e
+			        WHERE e.alert_id = j.alert_id AND e.state = 'pending' AND e.kind <> 'escalation' AND e.id < j.id))
 			ORDER BY j.id LIMIT $2
 			FOR UPDATE OF j SKIP LOCKED)
 		UPDATE slack_outbox o SET leased_until = $1::timestamptz + $3::interval, attempts = o.attempts + 1

@@ -470,3 +470,44 @@ func TestOutcomesAreFencedByLease(t *testing.T) {
 	require.NotNil(t, leased, "the new holder keeps its lease")
 	require.Nil(t, lastErr)
 }
+
+// Jobs for one alert message are leased one at a time, oldest first.
+func TestOneJobAtATimePerAlertMessage(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	now := time.Date(2030, 3, 4, 14, 0, 0, 0, time.UTC)
+	a := storetest.PostedAlert(t, st, "acme", now, 24*time.Hour)
+	_, _, err := st.ClaimAlert(ctx, a.ID, "U1", now)
+	require.NoError(t, err)
+	first, err := st.LeaseJobs(ctx, now, 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, first, 1)
+	// A second update is queued while the first is in flight elsewhere.
+	_, _, err = st.ReleaseAlert(ctx, a.ID, "U1", now)
+	require.NoError(t, err)
+	more, err := st.LeaseJobs(ctx, now, 10, time.Minute)
+	require.NoError(t, err)
+	require.Empty(t, more, "the second update waits for the first")
+	require.NoError(t, st.CompleteJob(ctx, first[0]))
+	next, err := st.LeaseJobs(ctx, now, 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, next, 1)
+	require.Greater(t, next[0].ID, first[0].ID)
+}
+
+// A score computed before a "Not a fit" click cannot open a new alert.
+func TestDisqualifiedAccountNeverAlertsEvenOnAStaleScore(t *testing.T) {
+	st := storetest.New(t)
+	m := model.Default()
+	now := time.Date(2030, 3, 4, 14, 0, 0, 0, time.UTC)
+	_, err := st.Pool().Exec(context.Background(), `INSERT INTO accounts (account_id, disqualified_until) VALUES ('acme', $1)`, now.Add(90*24*time.Hour))
+	require.NoError(t, err)
+	res := &scoring.Result{AccountID: "acme", Tier: model.TierHandRaiser, Segment: "smb", Score: 90, Alertable: true, ModelVersion: m.Version}
+	rt, _ := m.Route(model.TierHandRaiser, "smb")
+	res.Route = &rt
+	svc := &alerting.Service{Model: m, Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now }}
+	d, err := svc.Evaluate(context.Background(), res)
+	require.NoError(t, err)
+	require.Equal(t, alerting.None, d.Action)
+	require.Equal(t, scoring.ReasonDisqualified, d.Reason)
+}
