@@ -66,6 +66,23 @@ func cmdMigrate(ctx context.Context, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// waitWithin runs the waits in order until ctx ends, then gives up on them
+// with a log line.
+func waitWithin(ctx context.Context, log *slog.Logger, what string, waits ...func()) {
+	done := make(chan struct{})
+	go func() {
+		for _, w := range waits {
+			w()
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		log.Warn("shutdown budget spent; not waiting longer", "for", what)
+	}
+}
+
 // logResponder answers interaction clicks in the log when Slack is in dry
 // run (there is no Slack to answer through).
 type logResponder struct{ log *slog.Logger }
@@ -237,13 +254,21 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Log:      log.With("component", "events"),
 	}
 	srv.SlackCommands, srv.SlackEvents = slashCommands, slackEvents
+	// Socket Mode has its own stop: on shutdown it must stop taking
+	// requests before the handlers are waited for, like the HTTP server.
+	sockCtx, stopSocket := context.WithCancel(wctx)
+	var sock sync.WaitGroup
+	defer func() {
+		stopSocket()
+		sock.Wait()
+	}()
 	if cfg.SlackAppToken != "" {
 		// Socket Mode: the same services, reached over Slack's websocket;
 		// the HTTP endpoints stay available.
 		api := slack.New(cfg.SlackBotToken, slack.OptionAppLevelToken(cfg.SlackAppToken), slack.OptionAPIURL(cfg.SlackAPIURL))
 		adapter := &socketmode.Adapter{Commands: slashCommands, Events: slackEvents, Interactions: interactions, Log: log.With("component", "socketmode")}
-		workers.Go(func() {
-			if err := adapter.Run(wctx, sm.New(api)); err != nil {
+		sock.Go(func() {
+			if err := adapter.Run(sockCtx, sm.New(api)); err != nil {
 				log.Error("socket mode stopped", "err", err)
 			}
 		})
@@ -271,10 +296,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	// Stop accepting and finish in-flight requests first: they are waiting
 	// on commits the ingester still owes them.
 	shutdownErr := httpSrv.Shutdown(sctx)
+	stopSocket()
+	sock.Wait()
 	ingester.Close()
-	interactions.Wait()
-	slashCommands.Wait()
-	slackEvents.Wait()
+	// Work acknowledged to Slack but still running gets what is left of
+	// the budget, not more.
+	waitWithin(sctx, log, "slack work in flight", interactions.Wait, slashCommands.Wait, slackEvents.Wait)
 	// Workers finish the job in hand and hand back what they had leased.
 	stopWorkers()
 	workers.Wait()
