@@ -209,6 +209,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			return err
 		},
 		OnBatch: func(n int, _ time.Duration) { met.ScoreEvaluations.Add(float64(n)) },
+		// The sweep also retries alert decisions that failed (a score
+		// whose hook did not run): every few minutes, not hourly.
+		SweepInterval: 5 * time.Minute,
 	})
 	ingestWake = rescorer.Notify
 	workers.Go(func() {
