@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -530,18 +533,8 @@ func upsertDaily(ctx context.Context, tx pgx.Tx, daily map[dayKey]*dayAgg, users
 		for k := range daily {
 			keys = append(keys, k)
 		}
-		sort.Slice(keys, func(i, j int) bool {
-			a, b := keys[i], keys[j]
-			if a.acct != b.acct {
-				return a.acct < b.acct
-			}
-			if !a.day.Equal(b.day) {
-				return a.day.Before(b.day)
-			}
-			if a.kind != b.kind {
-				return a.kind < b.kind
-			}
-			return a.name < b.name
+		slices.SortFunc(keys, func(a, b dayKey) int {
+			return cmp.Or(cmp.Compare(a.acct, b.acct), a.day.Compare(b.day), cmp.Compare(a.kind, b.kind), cmp.Compare(a.name, b.name))
 		})
 		accts, kinds, names, sums := make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys))
 		days := make([]time.Time, len(keys))
@@ -569,15 +562,8 @@ func upsertDaily(ctx context.Context, tx pgx.Tx, daily map[dayKey]*dayAgg, users
 		for k := range users {
 			keys = append(keys, k)
 		}
-		sort.Slice(keys, func(i, j int) bool {
-			a, b := keys[i], keys[j]
-			if a.acct != b.acct {
-				return a.acct < b.acct
-			}
-			if !a.day.Equal(b.day) {
-				return a.day.Before(b.day)
-			}
-			return a.user < b.user
+		slices.SortFunc(keys, func(a, b dayUserKey) int {
+			return cmp.Or(cmp.Compare(a.acct, b.acct), a.day.Compare(b.day), cmp.Compare(a.user, b.user))
 		})
 		accts, us := make([]string, len(keys)), make([]string, len(keys))
 		days := make([]time.Time, len(keys))
@@ -605,32 +591,11 @@ func decodeTraits(raw json.RawMessage) map[string]any {
 	return m
 }
 
+// normalizeDomain turns "https://www.Acme.com/x" into "acme.com".
 func normalizeDomain(s string) string {
-	for _, p := range []string{"https://", "http://"} {
-		if len(s) > len(p) && (s[:len(p)] == p) {
-			s = s[len(p):]
-		}
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] == '/' {
-			s = s[:i]
-			break
-		}
-	}
-	if len(s) > 4 && s[:4] == "www." {
-		s = s[4:]
-	}
-	return toLower(s)
-}
-
-func toLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 32
-		}
-	}
-	return string(b)
+	s = strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(s), "https://"), "http://")
+	s, _, _ = strings.Cut(s, "/")
+	return strings.ToLower(strings.TrimPrefix(s, "www."))
 }
 
 func mustJSON[T any](v map[string]T) string {
