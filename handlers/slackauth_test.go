@@ -57,10 +57,3 @@ func TestSlackSignature(t *testing.T) {
 	// SignSlack reproduces Slack's signature.
 	require.Equal(t, docSig, SignSlack(docSecret, at, []byte(docBody)).Get("X-Slack-Signature"))
 }
-
-func TestRequestIDs(t *testing.T) {
-	require.True(t, validRequestID("abc-123_X"))
-	require.False(t, validRequestID(""))
-	require.False(t, validRequestID("a b"))
-	require.False(t, validRequestID(string(make([]byte, 65))))
-}

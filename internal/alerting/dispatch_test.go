@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
 
@@ -383,7 +382,6 @@ func TestUpgradeRepliesInThreadAndUpdates(t *testing.T) {
 	dec, err = svc.Evaluate(context.Background(), res)
 	require.NoError(t, err)
 	require.Equal(t, alerting.None, dec.Action)
-	_ = uuid.Nil
 }
 
 func TestCrashAfterThreadReplyDoesNotRepeatIt(t *testing.T) {
