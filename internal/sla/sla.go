@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pqlbot/pqlbot/internal/words"
 )
 
 // BusinessHours describes when an SLA clock runs: on the open Days, between
@@ -230,37 +232,6 @@ func Remaining(now, due time.Time, bh *BusinessHours) time.Duration {
 	return Elapsed(now, due, bh)
 }
 
-// FormatDuration renders a duration for people at a useful precision:
-// "< 1 min", "35 min", "3 h 12 min", "24 h", "2 d 4 h". Days start at 48 h,
-// so a 24 h SLA reads as configured (and 24 business hours never pass for
-// "1 d"). Smaller units are truncated,
-// not rounded, so "35 min" never means 34 min 40 s. Negative durations get a
-// leading "-"; callers usually format the absolute value and say "over".
-func FormatDuration(d time.Duration) string {
-	if d < 0 {
-		if d == -1<<63 {
-			d++
-		}
-		return "-" + FormatDuration(-d)
-	}
-	switch {
-	case d == 0:
-		return "0 min"
-	case d < time.Minute:
-		return "< 1 min"
-	case d < time.Hour:
-		return fmt.Sprintf("%d min", d/time.Minute)
-	case d < 48*time.Hour:
-		h, m := d/time.Hour, d%time.Hour/time.Minute
-		if m == 0 {
-			return fmt.Sprintf("%d h", h)
-		}
-		return fmt.Sprintf("%d h %d min", h, m)
-	default:
-		days, h := d/(24*time.Hour), d%(24*time.Hour)/time.Hour
-		if h == 0 {
-			return fmt.Sprintf("%d d", days)
-		}
-		return fmt.Sprintf("%d d %d h", days, h)
-	}
-}
+// FormatDuration is words.Duration, the one duration format of every
+// surface, named here for the clock's callers.
+func FormatDuration(d time.Duration) string { return words.Duration(d) }

@@ -1,0 +1,45 @@
+package slackui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/slack-go/slack"
+)
+
+// helpLines documents the grammar; <…> is escaped because it is mrkdwn.
+var helpLines = []struct{ usage, what string }{
+	{"score &lt;domain | account id | email&gt;", "an account's score, tier, signals, latest events and alert state"},
+	{"top [N] [tier]", fmt.Sprintf("the N highest-scoring accounts (default %d, at most %d), optionally in one tier", DefaultTopN, MaxTopN)},
+	{"mine", "your claimed alerts still waiting for a first touch, with the time left"},
+	{"sla [7d | 30d | 90d] [@user | #channel]", "SLA compliance: alerts, % contacted within SLA, time to claim and contact, breaches, per rep"},
+	{"help", "this help"},
+}
+
+// HelpText is the help as mrkdwn text. command is the slash command as the
+// workspace named it ("/pql" when empty); problem, when set, is shown first
+// as what was not understood (usually CommandError.Problem).
+func HelpText(command, problem string) string {
+	cmd := "/pql"
+	if c := strings.TrimSpace(command); strings.HasPrefix(c, "/") && plainNameRe.MatchString(c[1:]) {
+		cmd = c
+	}
+	var b strings.Builder
+	if problem != "" {
+		b.WriteString("⚠️ I didn't understand that: " + escClip(problem, 300) + "\n\n")
+	}
+	b.WriteString("*Usage*")
+	for _, l := range helpLines {
+		fmt.Fprintf(&b, "\n`%s %s` — %s", esc(cmd), l.usage, l.what)
+	}
+	return b.String()
+}
+
+// HelpReply renders HelpText as a reply.
+func HelpReply(command, problem string) Reply {
+	text := "pqlbot help"
+	if problem != "" {
+		text = "I didn't understand that: " + escClip(problem, 300)
+	}
+	return Reply{Text: text, Blocks: []slack.Block{section(HelpText(command, problem))}}
+}
