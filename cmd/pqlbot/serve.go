@@ -277,6 +277,22 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		})
 	}
 
+	if cfg.DebugAddr != "" {
+		dln, err := net.Listen("tcp", cfg.DebugAddr)
+		if err != nil {
+			return fmt.Errorf("listen %s (PQLBOT_DEBUG_ADDR): %w", cfg.DebugAddr, err)
+		}
+		debugSrv := newDebugServer(cfg.DebugAddr)
+		// Profiles are for diagnosis: an open one must not hold up
+		// shutdown, so the listener is closed, not drained.
+		defer debugSrv.Close()
+		log.Info("debug listener (pprof)", "addr", dln.Addr().String())
+		go func() {
+			if err := debugSrv.Serve(dln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("debug listener stopped", "err", err)
+			}
+		}()
+	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)

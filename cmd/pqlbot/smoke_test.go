@@ -55,6 +55,10 @@ func TestSmoke(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	base := "http://" + addr
+	dln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	debugAddr := dln.Addr().String()
+	dln.Close()
 
 	var logBuf bytes.Buffer
 	cmd := exec.Command(bin, "serve")
@@ -67,6 +71,7 @@ func TestSmoke(t *testing.T) {
 		"SLACK_API_URL="+fake.APIURL(),
 		"PQLBOT_ACCOUNT_URL=https://crm.example.com/accounts/{account}",
 		"PQLBOT_SHUTDOWN_TIMEOUT=10s",
+		"PQLBOT_DEBUG_ADDR="+debugAddr,
 	)
 	cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
 	require.NoError(t, cmd.Start())
@@ -131,6 +136,13 @@ func TestSmoke(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, 401, resp.StatusCode)
+
+	// Profiles on the operators' listener only, never on the service port.
+	require.Contains(t, get(t, "http://"+debugAddr+"/debug/pprof/goroutine?debug=1"), "goroutine profile")
+	resp, err = http.Get(base + "/debug/pprof/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 404, resp.StatusCode)
 
 	metrics := get(t, base+"/metrics")
 	require.Contains(t, metrics, "pqlbot_events_ingested_total")

@@ -31,13 +31,16 @@ type Config struct {
 	AccountURL         string        `env:"PQLBOT_ACCOUNT_URL"`
 	ShutdownTimeout    time.Duration `env:"PQLBOT_SHUTDOWN_TIMEOUT, default=20s"`
 	LogLevel           string        `env:"PQLBOT_LOG_LEVEL, default=info"`
+	// DebugAddr is where net/http/pprof listens, apart from the service
+	// port so it is never exposed with it; empty turns it off.
+	DebugAddr string `env:"PQLBOT_DEBUG_ADDR"`
 }
 
 // known lists every PQLBOT_* variable; any other PQLBOT_* variable is a typo
 // that would otherwise be silently ignored.
 var known = map[string]bool{
 	"PQLBOT_WRITE_KEYS": true, "PQLBOT_MODEL_FILE": true, "PQLBOT_ACCOUNT_URL": true,
-	"PQLBOT_SHUTDOWN_TIMEOUT": true, "PQLBOT_LOG_LEVEL": true,
+	"PQLBOT_SHUTDOWN_TIMEOUT": true, "PQLBOT_LOG_LEVEL": true, "PQLBOT_DEBUG_ADDR": true,
 }
 
 // Mode says how strictly Load validates: serve needs everything, other
@@ -73,7 +76,7 @@ func LoadFrom(ctx context.Context, mode Mode, environ []string) (*Config, error)
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return nil, fmt.Errorf("%s: unknown variable (known: PQLBOT_WRITE_KEYS, PQLBOT_MODEL_FILE, PQLBOT_ACCOUNT_URL, PQLBOT_SHUTDOWN_TIMEOUT, PQLBOT_LOG_LEVEL)", unknown[0])
+		return nil, fmt.Errorf("%s: unknown variable (known: PQLBOT_WRITE_KEYS, PQLBOT_MODEL_FILE, PQLBOT_ACCOUNT_URL, PQLBOT_SHUTDOWN_TIMEOUT, PQLBOT_LOG_LEVEL, PQLBOT_DEBUG_ADDR)", unknown[0])
 	}
 	var c Config
 	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &c, Lookuper: envconfig.MapLookuper(m)}); err != nil {
@@ -120,6 +123,12 @@ func (c *Config) validate(mode Mode) error {
 	}
 	if c.SlackAppToken != "" && !strings.HasPrefix(c.SlackAppToken, "xapp-") {
 		return errors.New("SLACK_APP_TOKEN: must be an app-level token (xapp-...)")
+	}
+	if c.DebugAddr != "" && !strings.Contains(c.DebugAddr, ":") {
+		return errors.New("PQLBOT_DEBUG_ADDR: must be host:port or :port")
+	}
+	if c.DebugAddr != "" && c.DebugAddr == c.HTTPAddr {
+		return errors.New("PQLBOT_DEBUG_ADDR: must differ from HTTP_ADDR (profiles are for operators, not the service port)")
 	}
 	if c.AccountURL != "" && !strings.Contains(c.AccountURL, "{account}") {
 		return errors.New("PQLBOT_ACCOUNT_URL: must contain {account}")

@@ -30,6 +30,9 @@ func TestLoad(t *testing.T) {
 		{"bad slack url", ModeServe, []string{"SLACK_API_URL=localhost"}, "SLACK_API_URL: must be an http(s) URL"},
 		{"account url placeholder", ModeServe, []string{"PQLBOT_ACCOUNT_URL=https://crm/x"}, "PQLBOT_ACCOUNT_URL: must contain {account}"},
 		{"bad log level", ModeServe, []string{"PQLBOT_LOG_LEVEL=loud"}, "PQLBOT_LOG_LEVEL"},
+		{"debug listener", ModeServe, []string{"PQLBOT_DEBUG_ADDR=127.0.0.1:6060"}, ""},
+		{"debug address shape", ModeServe, []string{"PQLBOT_DEBUG_ADDR=6060"}, "PQLBOT_DEBUG_ADDR: must be host:port"},
+		{"debug address is not the service port", ModeServe, []string{"PQLBOT_DEBUG_ADDR=:8080"}, "PQLBOT_DEBUG_ADDR: must differ from HTTP_ADDR"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
