@@ -178,11 +178,12 @@ func referenceFacts(msgs []segMsg, account string, m *model.Model) *scoring.Fact
 			f.ActiveUsers = append(f.ActiveUsers, scoring.UserDay{Day: k.day, UserID: msg.User})
 		}
 		for _, s := range m.Signals {
-			if len(s.Where) == 0 || s.Event != msg.Name || s.BucketKind != msg.Type {
+			need := s.Rule.Needs()
+			if len(need.Where) == 0 || need.Name != msg.Name || need.Kind != msg.Type {
 				continue
 			}
 			match := true
-			for wk, wv := range s.Where {
+			for wk, wv := range need.Where {
 				if msg.Props[wk] != wv {
 					match = false
 				}

@@ -114,8 +114,8 @@ func (r *Renderer) fitFacts(ex *scoring.Result) []slackui.Fact {
 	}
 	traitOf := map[string]string{}
 	for _, s := range r.Model.Signals {
-		if s.Kind == model.KindTrait && s.Trait != nil {
-			traitOf[s.Name] = s.Trait.Trait
+		if t, ok := s.Rule.(*model.TraitRule); ok {
+			traitOf[s.Name] = t.Cond.Trait
 		}
 	}
 	for _, s := range ex.Signals {

@@ -53,28 +53,6 @@ const (
 	BucketPage  = "page"
 )
 
-// SignalKind says how a signal is evaluated.
-type SignalKind string
-
-// Signal kinds.
-const (
-	// KindCount fires when at least MinCount events (or page views) named
-	// Name happened in the window, optionally only those matching Where.
-	KindCount SignalKind = "count"
-	// KindSum fires when the numeric property Sum, summed over the events
-	// named Name in the window, reaches MinSum.
-	KindSum SignalKind = "sum"
-	// KindDistinctUsers fires when at least DistinctUsers different users
-	// were active in the account in the window.
-	KindDistinctUsers SignalKind = "distinct_users"
-	// KindTrait fires when the account trait condition holds.
-	KindTrait SignalKind = "trait"
-	// KindVelocity fires when the account's score, without velocity
-	// signals, reached Velocity.MinScore within Velocity.Days of its first
-	// event.
-	KindVelocity SignalKind = "velocity"
-)
-
 // Model is a validated, compiled scoring model. Treat it as read-only: it is
 // shared by every goroutine that scores.
 type Model struct {
@@ -98,48 +76,6 @@ type Model struct {
 	SLAWarnAt         float64        `json:"sla_warn_at"`
 	EscalationChannel string         `json:"escalation_channel"`
 	BusinessHours     *BusinessHours `json:"business_hours"`
-}
-
-// Signal is one scoring rule. Exactly the fields of its Kind are set.
-type Signal struct {
-	Name     string     `json:"name"`
-	Category string     `json:"category"`
-	Kind     SignalKind `json:"kind"`
-	Points   int        `json:"points"`
-	// WindowDays is the number of UTC days looked at; 0 means all history.
-	WindowDays int `json:"window_days"`
-
-	// BucketKind (track or page) and Event name the roll-up series for
-	// KindCount and KindSum.
-	BucketKind string `json:"bucket_kind,omitempty"`
-	Event      string `json:"event,omitempty"`
-	// MinCount is the KindCount threshold (default 1).
-	MinCount int64 `json:"min_count,omitempty"`
-	// Sum names the numeric property summed for KindSum; MinSum is the
-	// threshold.
-	Sum    string  `json:"sum,omitempty"`
-	MinSum float64 `json:"min_sum,omitempty"`
-	// Where restricts KindCount and KindSum to events whose properties
-	// contain these top-level values (JSON containment: string, number or
-	// bool). Such signals are fed from Facts.Filtered, not the roll-ups.
-	Where map[string]any `json:"where,omitempty"`
-
-	// DistinctUsers is the KindDistinctUsers threshold.
-	DistinctUsers int `json:"distinct_users,omitempty"`
-
-	// Trait is the KindTrait condition.
-	Trait *Condition `json:"trait,omitempty"`
-
-	// Velocity is the KindVelocity rule.
-	Velocity *Velocity `json:"velocity,omitempty"`
-}
-
-// Velocity is score_within_days_of_signup: the score (without velocity
-// signals) reached MinScore within the first Days UTC days of the account,
-// counting the day of its first event as day 1.
-type Velocity struct {
-	Days     int `json:"days"`
-	MinScore int `json:"min_score"`
 }
 
 // Tier is a score band. Tiers are sorted by strictly descending MinScore.
@@ -373,20 +309,18 @@ func (m *Model) FactsSpec() FactsSpec {
 	}
 	spec.UserDays = m.RecencyDays
 	for _, s := range m.Signals {
-		spec.MaxDays = max(spec.MaxDays, s.WindowDays)
-		switch s.Kind {
-		case KindCount, KindSum:
-			if len(s.Where) > 0 {
-				spec.Filters = append(spec.Filters, Filter{Signal: s.Name, Kind: s.BucketKind, Name: s.Event, Where: s.Where, Days: s.WindowDays, Sum: s.Sum})
-			} else {
-				addSeries(s.BucketKind, s.Event, s.WindowDays, s.Kind == KindSum)
-			}
-		case KindDistinctUsers:
-			spec.UserDays = needDays(spec.UserDays, true, s.WindowDays)
-		case KindVelocity:
-			spec.VelocityDays = max(spec.VelocityDays, s.Velocity.Days)
-			spec.MaxDays = max(spec.MaxDays, s.Velocity.Days)
+		n := s.Rule.Needs()
+		spec.MaxDays = max(spec.MaxDays, s.WindowDays, n.AfterSignup)
+		switch {
+		case n.Name != "" && len(n.Where) > 0:
+			spec.Filters = append(spec.Filters, Filter{Signal: s.Name, Kind: n.Kind, Name: n.Name, Where: n.Where, Days: s.WindowDays, Sum: n.Sum})
+		case n.Name != "":
+			addSeries(n.Kind, n.Name, s.WindowDays, n.Sum != "")
 		}
+		if n.Users {
+			spec.UserDays = needDays(spec.UserDays, true, s.WindowDays)
+		}
+		spec.VelocityDays = max(spec.VelocityDays, n.AfterSignup)
 	}
 	for _, h := range m.HandRaisers {
 		addSeries(BucketTrack, h, m.RecencyDays, false)

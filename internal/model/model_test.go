@@ -50,20 +50,23 @@ func TestDefault(t *testing.T) {
 		{Trait: "email_domain", Op: OpNotIn, List: ListFreeEmail},
 	}, m.Gates)
 	require.Len(t, m.Signals, 9)
-	require.Equal(t, Signal{Name: "Core workflow completed", Category: "usage", Kind: KindCount, Points: 25, WindowDays: 7,
-		BucketKind: BucketTrack, Event: "Workflow Completed", MinCount: 3}, m.Signals[0])
-	require.Equal(t, Signal{Name: "Pricing page 2+ visits", Category: "intent", Kind: KindCount, Points: 20, WindowDays: 7,
-		BucketKind: BucketPage, Event: "Pricing", MinCount: 2}, m.Signals[2])
-	require.Equal(t, Signal{Name: "Crossed 100 records", Category: "usage", Kind: KindSum, Points: 15, WindowDays: 30,
-		BucketKind: BucketTrack, Event: "Records Imported", Sum: "records", MinSum: 100}, m.Signals[3])
-	require.Equal(t, Signal{Name: "Production integration", Category: "usage", Kind: KindCount, Points: 10,
-		BucketKind: BucketTrack, Event: "Integration Connected", MinCount: 1, Where: map[string]any{"type": "production_database"}}, m.Signals[4])
-	require.Equal(t, Signal{Name: "3+ active users", Category: "usage", Kind: KindDistinctUsers, Points: 10, WindowDays: 7, DistinctUsers: 3}, m.Signals[5])
-	require.Equal(t, Signal{Name: "Target company size", Category: "fit", Kind: KindTrait, Points: 10,
-		Trait: &Condition{Trait: "employees", Op: OpGTE, Number: 50}}, m.Signals[6])
+	require.Equal(t, Signal{Name: "Core workflow completed", Category: "usage", Points: 25, WindowDays: 7,
+		Rule: &CountRule{BucketKind: BucketTrack, Event: "Workflow Completed", MinCount: 3}}, m.Signals[0])
+	require.Equal(t, Signal{Name: "Pricing page 2+ visits", Category: "intent", Points: 20, WindowDays: 7,
+		Rule: &CountRule{BucketKind: BucketPage, Event: "Pricing", MinCount: 2}}, m.Signals[2])
+	require.Equal(t, Signal{Name: "Crossed 100 records", Category: "usage", Points: 15, WindowDays: 30,
+		Rule: &SumRule{BucketKind: BucketTrack, Event: "Records Imported", Sum: "records", MinSum: 100}}, m.Signals[3])
+	require.Equal(t, Signal{Name: "Production integration", Category: "usage", Points: 10,
+		Rule: &CountRule{BucketKind: BucketTrack, Event: "Integration Connected", MinCount: 1, Where: map[string]any{"type": "production_database"}}}, m.Signals[4])
+	require.Equal(t, Signal{Name: "3+ active users", Category: "usage", Points: 10, WindowDays: 7, Rule: &DistinctUsersRule{Min: 3}}, m.Signals[5])
+	require.Equal(t, Signal{Name: "Target company size", Category: "fit", Points: 10,
+		Rule: &TraitRule{Cond: &Condition{Trait: "employees", Op: OpGTE, Number: 50}}}, m.Signals[6])
 	require.Equal(t, -15, m.Signals[7].Points)
-	require.Equal(t, Signal{Name: "Fast start", Category: "velocity", Kind: KindVelocity, Points: 10,
-		Velocity: &Velocity{Days: 3, MinScore: 50}}, m.Signals[8])
+	require.Equal(t, Signal{Name: "Fast start", Category: "velocity", Points: 10,
+		Rule: &VelocityRule{Velocity: Velocity{Days: 3, MinScore: 50}}}, m.Signals[8])
+	for i, kind := range []SignalKind{KindCount, KindCount, KindCount, KindSum, KindCount, KindDistinctUsers, KindTrait, KindCount, KindVelocity} {
+		require.Equal(t, kind, m.Signals[i].Kind(), m.Signals[i].Name)
+	}
 	require.Equal(t, []string{"Demo Requested", "Upgrade Started", "Sales Contact Requested"}, m.HandRaisers)
 	require.Equal(t, []Tier{{"high", 70}, {"mid", 50}, {"low", 0}}, m.Tiers)
 	require.Equal(t, []Segment{

@@ -2,9 +2,6 @@ package scoring
 
 import (
 	"fmt"
-	"math"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -59,12 +56,11 @@ func Evaluate(m *model.Model, f *Facts, now time.Time) Result {
 
 	idx := newFactIndex(m, f)
 	defer idx.release()
-	users := idx.usersAsOf(today, 0)
-	r.Score = measure(m, idx, today, r.Signals, users)
-	r.ActiveUsers = users.distinct(m.RecencyDays)
-	r.Score += velocity(m, f, idx, today, r.Signals)
+	r.Score = measure(m, idx, today, r.Signals)
+	r.ActiveUsers = idx.DistinctUsers(m.RecencyDays, today)
 	for i := range r.Signals {
-		r.Signals[i].Detail = detail(&m.Signals[i], &r.Signals[i], f)
+		idx.buf = m.Signals[i].Rule.AppendDetail(idx.buf[:0], &m.Signals[i], &idx.meas[i])
+		r.Signals[i].Detail = string(idx.buf)
 	}
 
 	r.Gates = make([]GateResult, len(m.Gates))
@@ -178,122 +174,4 @@ func isText(v any, present bool) string {
 		return "(unknown)"
 	}
 	return "(is " + model.FormatValue(v) + ")"
-}
-
-func appendWindow(b []byte, days int) []byte {
-	switch days {
-	case 0:
-		return append(b, "ever"...)
-	case 1:
-		return append(b, "today"...)
-	}
-	b = append(b, "in "...)
-	b = strconv.AppendInt(b, int64(days), 10)
-	return append(b, " days"...)
-}
-
-func appendNum(b []byte, f float64) []byte {
-	return strconv.AppendFloat(b, math.Round(f*100)/100, 'f', -1, 64)
-}
-
-func appendWhere(b []byte, where map[string]any) []byte {
-	if len(where) == 0 {
-		return b
-	}
-	keys := make([]string, 0, len(where))
-	for k := range where {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	b = append(b, " with "...)
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ", "...)
-		}
-		b = append(b, k...)
-		b = append(b, '=')
-		b = append(b, model.FormatValue(where[k])...)
-	}
-	return b
-}
-
-// detail is the human sentence behind a signal result. It runs for every
-// signal of every evaluation, so it appends instead of using fmt.
-func detail(s *model.Signal, res *SignalResult, f *Facts) string {
-	b := make([]byte, 0, 96)
-	switch s.Kind {
-	case model.KindCount:
-		// "5× Workflow Completed in 7 days (needs 3)"
-		b = strconv.AppendInt(b, res.Count, 10)
-		b = append(b, "× "...)
-		if s.BucketKind == model.BucketPage {
-			b = append(b, "page "...)
-		}
-		b = append(b, s.Event...)
-		b = appendWhere(b, s.Where)
-		b = append(b, ' ')
-		b = appendWindow(b, s.WindowDays)
-		b = append(b, " (needs "...)
-		b = strconv.AppendInt(b, s.MinCount, 10)
-	case model.KindSum:
-		// "180 records from Records Imported in 30 days (needs 100)"
-		b = appendNum(b, res.Sum)
-		b = append(b, ' ')
-		b = append(b, s.Sum...)
-		b = append(b, " from "...)
-		b = append(b, s.Event...)
-		b = appendWhere(b, s.Where)
-		b = append(b, ' ')
-		b = appendWindow(b, s.WindowDays)
-		b = append(b, " (needs "...)
-		b = appendNum(b, s.MinSum)
-	case model.KindDistinctUsers:
-		// "4 active users in 7 days (needs 3)"
-		b = strconv.AppendInt(b, int64(res.Users), 10)
-		if res.Users == 1 {
-			b = append(b, " active user "...)
-		} else {
-			b = append(b, " active users "...)
-		}
-		b = appendWindow(b, s.WindowDays)
-		b = append(b, " (needs "...)
-		b = strconv.AppendInt(b, int64(s.DistinctUsers), 10)
-	case model.KindTrait:
-		// "employees is 250 (needs ≥ 50)"
-		c := s.Trait
-		b = append(b, c.Trait...)
-		if res.Actual == nil {
-			b = append(b, " unknown"...)
-		} else {
-			b = append(b, " is "...)
-			b = append(b, model.FormatValue(res.Actual)...)
-		}
-		b = append(b, " (needs "...)
-		b = append(b, opText(c.Op)...)
-		b = append(b, ' ')
-		b = append(b, c.Wanted()...)
-	case model.KindVelocity:
-		if f.FirstEventAt.IsZero() {
-			return fmt.Sprintf("no events yet (needs %d in the first %d days)", s.Velocity.MinScore, s.Velocity.Days)
-		}
-		return fmt.Sprintf("reached %d in the first %d days (needs %d)", res.Reached, s.Velocity.Days, s.Velocity.MinScore)
-	}
-	b = append(b, ')')
-	return string(b)
-}
-
-func opText(op model.Op) string {
-	switch op {
-	case model.OpGTE:
-		return "≥"
-	case model.OpLTE:
-		return "≤"
-	case model.OpEQ:
-		return "="
-	case model.OpIn:
-		return "one of"
-	case model.OpNotIn:
-		return "none of"
-	}
-	return string(op)
 }

@@ -13,6 +13,7 @@ import (
 // pooled: the re-scorer evaluates thousands of accounts a second, and the
 // scratch space would otherwise be most of the garbage it makes.
 type factIndex struct {
+	m     *model.Model
 	facts *Facts
 	// series[k] holds the days of series k, indexing into src[k];
 	// sigSeries[i] is the series of signal i (-1 when it reads none);
@@ -33,7 +34,21 @@ type factIndex struct {
 	backing  []entry
 	fseries  [][]entry // the filtered series' own arrays, by position
 	ids      map[string]int32
-	latest   [2][]int64
+	// users caches the active-user windows of the last two days asked
+	// for: today's, and the velocity re-score's.
+	users    [2]userWindow
+	nextSlot int
+	// early memoises EarlyScore per days; meas holds each signal's
+	// measurement for its detail.
+	early  [4]earlyScore
+	nEarly int
+	meas   []model.Measurement
+	buf    []byte
+}
+
+type earlyScore struct {
+	days  int
+	score int
 }
 
 // entry is one day of a series. It holds no pointers, so the backing array
@@ -63,7 +78,8 @@ func resize[T any](s []T, n int) []T {
 
 func newFactIndex(m *model.Model, f *Facts) *factIndex {
 	idx := indexPool.Get().(*factIndex)
-	idx.facts = f
+	idx.m, idx.facts = m, f
+	idx.users[0].valid, idx.users[1].valid, idx.nextSlot, idx.nEarly = false, false, 0, 0
 	idx.sigSeries = resize(idx.sigSeries, len(m.Signals))
 	idx.handSeries = resize(idx.handSeries, len(m.HandRaisers))
 	idx.keys = idx.keys[:0]
@@ -78,16 +94,15 @@ func newFactIndex(m *model.Model, f *Facts) *factIndex {
 		return len(idx.keys) - 1
 	}
 	for i := range m.Signals {
-		s := &m.Signals[i]
+		n := m.Signals[i].Rule.Needs()
 		idx.sigSeries[i] = -1
-		if s.Kind != model.KindCount && s.Kind != model.KindSum {
-			continue
-		}
-		if len(s.Where) > 0 {
+		switch {
+		case n.Name == "":
+		case len(n.Where) > 0:
 			idx.filtered = append(idx.filtered, i)
-			continue
+		default:
+			idx.sigSeries[i] = keyOf(n.Kind, n.Name)
 		}
-		idx.sigSeries[i] = keyOf(s.BucketKind, s.Event)
 	}
 	for k, h := range m.HandRaisers {
 		idx.handSeries[k] = keyOf(model.BucketTrack, h)
@@ -144,11 +159,12 @@ func newFactIndex(m *model.Model, f *Facts) *factIndex {
 	}
 	for n, i := range idx.filtered {
 		s := &m.Signals[i]
+		need := s.Rule.Needs()
 		k := len(keys) + n
 		bs := f.Filtered[s.Name]
 		es := idx.fseries[n][:0]
 		for j := range bs {
-			if bs[j].Name == s.Event && bs[j].Kind == s.BucketKind {
+			if bs[j].Name == need.Name && bs[j].Kind == need.Kind {
 				es = append(es, entry{day: dayOf(bs[j].Day), count: bs[j].Count, i: int32(j)})
 			}
 		}
@@ -174,7 +190,8 @@ func newFactIndex(m *model.Model, f *Facts) *factIndex {
 // release returns idx to the pool, dropping every reference to the facts
 // so the pool does not keep them alive.
 func (idx *factIndex) release() {
-	idx.facts = nil
+	idx.m, idx.facts = nil, nil
+	clear(idx.meas)
 	clear(idx.src)
 	clear(idx.ids)
 	indexPool.Put(idx)
@@ -183,14 +200,23 @@ func (idx *factIndex) release() {
 // userWindow answers "how many distinct users were active in the N days
 // ending on end" for several N.
 type userWindow struct {
+	valid  bool
 	end    int64
 	latest []int64 // per user: the last active day up to end, or MinInt64
 }
 
-// usersAsOf builds the window in scratch slot (0 for now, 1 for velocity).
-func (idx *factIndex) usersAsOf(end int64, slot int) userWindow {
-	idx.latest[slot] = resize(idx.latest[slot], idx.nUsers)
-	u := userWindow{end: end, latest: idx.latest[slot]}
+// usersAsOf returns the window ending on day end, from the cache when one
+// of the last two days asked for was end.
+func (idx *factIndex) usersAsOf(end int64) *userWindow {
+	for i := range idx.users {
+		if u := &idx.users[i]; u.valid && u.end == end {
+			return u
+		}
+	}
+	u := &idx.users[idx.nextSlot]
+	idx.nextSlot ^= 1
+	u.valid, u.end = true, end
+	u.latest = resize(u.latest, idx.nUsers)
 	for i := range u.latest {
 		u.latest[i] = math.MinInt64
 	}
@@ -202,7 +228,7 @@ func (idx *factIndex) usersAsOf(end int64, slot int) userWindow {
 	return u
 }
 
-func (u userWindow) distinct(window int) int {
+func (u *userWindow) distinct(window int) int {
 	n := 0
 	for _, d := range u.latest {
 		if d != math.MinInt64 && inWindow(d, u.end, window) {
@@ -212,123 +238,82 @@ func (u userWindow) distinct(window int) int {
 	return n
 }
 
-// outcome is what one non-velocity signal measured as of a day.
-type outcome struct {
-	count  int64
-	sum    float64
-	users  int
-	actual any
-	fired  bool
+// SeriesTotal implements model.FactReader.
+func (idx *factIndex) SeriesTotal(i, window int, end int64, prop string) (int64, float64) {
+	k := idx.sigSeries[i]
+	if k < 0 {
+		return 0, 0
+	}
+	src := idx.src[k]
+	var n int64
+	var sum float64
+	for _, e := range idx.series[k] {
+		if !inWindow(e.day, end, window) {
+			continue
+		}
+		n += e.count
+		if prop != "" {
+			sum += src[e.i].Sums[prop]
+		}
+	}
+	return n, sum
 }
 
-// evalSignal measures signal i as of day end.
-func (idx *factIndex) evalSignal(s *model.Signal, i int, end int64, users userWindow) outcome {
-	var o outcome
-	switch s.Kind {
-	case model.KindCount, model.KindSum:
-		k := idx.sigSeries[i]
-		src := idx.src[k]
-		for _, e := range idx.series[k] {
-			if !inWindow(e.day, end, s.WindowDays) {
+// DistinctUsers implements model.FactReader.
+func (idx *factIndex) DistinctUsers(window int, end int64) int {
+	return idx.usersAsOf(end).distinct(window)
+}
+
+// Trait implements model.FactReader.
+func (idx *factIndex) Trait(name string) (any, bool) { return idx.facts.trait(name) }
+
+// EarlyScore implements model.FactReader: a re-score as of an early day of
+// the account's life, with every rule that does not read the score. Each
+// distinct days is computed once per evaluation.
+func (idx *factIndex) EarlyScore(days int, end int64) (int, bool) {
+	if idx.facts.FirstEventAt.IsZero() {
+		return 0, false
+	}
+	for _, e := range idx.early[:idx.nEarly] {
+		if e.days == days {
+			return e.score, true
+		}
+	}
+	asOf := min(end, dayOf(idx.facts.FirstEventAt)+int64(days)-1)
+	score := 0
+	for i := range idx.m.Signals {
+		s := &idx.m.Signals[i]
+		if !s.Rule.ReadsScore() && s.Rule.Measure(s, i, idx, asOf).Fired {
+			score += s.Points
+		}
+	}
+	if idx.nEarly < len(idx.early) {
+		idx.early[idx.nEarly] = earlyScore{days, score}
+		idx.nEarly++
+	}
+	return score, true
+}
+
+// measure measures every signal as of day end into out (the rules that read
+// the score last) and returns the points of those that fired.
+func measure(m *model.Model, idx *factIndex, end int64, out []SignalResult) int {
+	idx.meas = resize(idx.meas, len(m.Signals))
+	score := 0
+	for _, last := range [2]bool{false, true} {
+		for i := range m.Signals {
+			s := &m.Signals[i]
+			if s.Rule.ReadsScore() != last {
 				continue
 			}
-			o.count += e.count
-			if s.Kind == model.KindSum {
-				o.sum += src[e.i].Sums[s.Sum]
+			o := s.Rule.Measure(s, i, idx, end)
+			idx.meas[i] = o
+			res := &out[i]
+			res.Name, res.Category, res.Kind, res.Points, res.WindowDays = s.Name, s.Category, s.Rule.Kind(), s.Points, s.WindowDays
+			res.Threshold, res.Fired = o.Threshold, o.Fired
+			res.Count, res.Sum, res.Users, res.Reached, res.Actual = o.Count, o.Sum, o.Users, o.Reached, o.Actual
+			if o.Fired {
+				score += s.Points
 			}
-		}
-		if s.Kind == model.KindCount {
-			o.fired = o.count >= s.MinCount
-		} else {
-			o.fired = o.count > 0 && o.sum >= s.MinSum
-		}
-	case model.KindDistinctUsers:
-		o.users = users.distinct(s.WindowDays)
-		o.fired = o.users >= s.DistinctUsers
-	case model.KindTrait:
-		v, ok := idx.facts.trait(s.Trait.Trait)
-		if ok {
-			o.actual = v
-		}
-		o.fired = s.Trait.Match(v, ok)
-	}
-	return o
-}
-
-// measure fills the numbers and Fired of every non-velocity signal as of
-// day end and returns the points they add up to.
-func measure(m *model.Model, idx *factIndex, end int64, out []SignalResult, users userWindow) int {
-	score := 0
-	for i := range m.Signals {
-		s := &m.Signals[i]
-		res := &out[i]
-		res.Name, res.Category, res.Kind, res.Points, res.WindowDays = s.Name, s.Category, s.Kind, s.Points, s.WindowDays
-		switch s.Kind {
-		case model.KindCount:
-			res.Threshold = float64(s.MinCount)
-		case model.KindSum:
-			res.Threshold = s.MinSum
-		case model.KindDistinctUsers:
-			res.Threshold = float64(s.DistinctUsers)
-		case model.KindVelocity:
-			res.Threshold = float64(s.Velocity.MinScore)
-			continue
-		}
-		o := idx.evalSignal(s, i, end, users)
-		res.Count, res.Sum, res.Users, res.Actual, res.Fired = o.count, o.sum, o.users, o.actual, o.fired
-		if o.fired {
-			score += s.Points
-		}
-	}
-	return score
-}
-
-// scoreAsOf is the score without velocity signals as of day end.
-func scoreAsOf(m *model.Model, idx *factIndex, end int64, users userWindow) int {
-	score := 0
-	for i := range m.Signals {
-		s := &m.Signals[i]
-		if s.Kind != model.KindVelocity && idx.evalSignal(s, i, end, users).fired {
-			score += s.Points
-		}
-	}
-	return score
-}
-
-// velocity evaluates the velocity signals and returns their points. Each
-// distinct `days` is a re-score as of that day of the account's life.
-func velocity(m *model.Model, f *Facts, idx *factIndex, today int64, out []SignalResult) int {
-	if f.FirstEventAt.IsZero() {
-		return 0
-	}
-	first := dayOf(f.FirstEventAt)
-	score := 0
-	type memo struct{ days, score int }
-	var done [4]memo
-	nDone := 0
-	for i := range m.Signals {
-		s := &m.Signals[i]
-		if s.Kind != model.KindVelocity {
-			continue
-		}
-		early, found := 0, false
-		for _, d := range done[:nDone] {
-			if d.days == s.Velocity.Days {
-				early, found = d.score, true
-			}
-		}
-		if !found {
-			asOf := min(today, first+int64(s.Velocity.Days)-1)
-			early = scoreAsOf(m, idx, asOf, idx.usersAsOf(asOf, 1))
-			if nDone < len(done) {
-				done[nDone] = memo{s.Velocity.Days, early}
-				nDone++
-			}
-		}
-		out[i].Reached = early
-		out[i].Fired = early >= s.Velocity.MinScore
-		if out[i].Fired {
-			score += s.Points
 		}
 	}
 	return score

@@ -1,0 +1,75 @@
+package model
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func kindModel(signal string) string {
+	return fmt.Sprintf("version: v\nsignals:\n  - {name: s, points: 5, %s}\ntiers: [{name: t, min_score: 1}]\nroutes: [{tier: t, channel: \"#a\"}]\n", signal)
+}
+
+// TestKindsTable checks every kind in the table: its example parses into a
+// rule of that kind that measures and explains itself, and every key some
+// other kind takes is refused on it, naming the kind. A kind that forgets a
+// key, or accepts one it does not read, fails here.
+func TestKindsTable(t *testing.T) {
+	for _, k := range kinds {
+		t.Run(string(k.kind), func(t *testing.T) {
+			m, err := Parse([]byte(kindModel(k.example)))
+			require.NoError(t, err)
+			require.Len(t, m.Signals, 1)
+			s := &m.Signals[0]
+			require.Equal(t, k.kind, s.Kind())
+			b, err := s.MarshalJSON()
+			require.NoError(t, err)
+			require.Contains(t, string(b), `"kind":"`+string(k.kind)+`"`)
+			for _, key := range signalKeys {
+				if contains(commonSignalKeys, key) || contains(k.keys, key) {
+					continue
+				}
+				_, err := Parse([]byte(kindModel(k.example + ", " + key + ": 1")))
+				require.Error(t, err, key)
+				want := "signals[0]." + key + ": not used by " + string(k.kind) + " signals"
+				switch {
+				case contains(selectorKeys, key):
+					want = "a signal takes only one of"
+				case isMark(key):
+					// The key turns the signal into another kind, which
+					// refuses one of the example's keys instead.
+					want = ": not used by "
+				}
+				require.Contains(t, err.Error(), want, key)
+			}
+		})
+	}
+}
+
+// TestKindSelection: a selector shared by kinds (event) picks the kind with
+// its mark present (sum), else the kind without marks (count).
+func TestKindSelection(t *testing.T) {
+	for yaml, want := range map[string]SignalKind{
+		"event: A":                                             KindCount,
+		"page: Pricing, min_count: 2":                          KindCount,
+		"event: A, sum: n, min_sum: 1":                         KindSum,
+		"page: P, sum: n, min_sum: 1":                          KindSum,
+		"distinct_users: 2":                                    KindDistinctUsers,
+		"trait: plan, eq: trial":                               KindTrait,
+		"score_within_days_of_signup: {days: 1, min_score: 1}": KindVelocity,
+	} {
+		m, err := Parse([]byte(kindModel(yaml)))
+		require.NoError(t, err, yaml)
+		require.Equal(t, want, m.Signals[0].Kind(), yaml)
+	}
+}
+
+func isMark(key string) bool {
+	for _, k := range kinds {
+		if contains(k.marks, key) {
+			return true
+		}
+	}
+	return false
+}
