@@ -259,10 +259,10 @@ func TestThreadTexts(t *testing.T) {
 		{"not owner", NotOwnerText("U0REP1"), "Only <@U0REP1>, who claimed this alert, can do that."},
 		{"not owner without id", NotOwnerText(""), "Only someone, who claimed this alert, can do that."},
 		{"not fit question", NotFitReasonText("Acme <Inc>"), "Why is Acme &lt;Inc&gt; not a fit?"},
-		{"alert text open", AlertText(cases["alert_open"]), "PQL high: Acme Inc (acme.com), score 82, mid_market — SDR, SLA 24 h"},
-		{"alert text breached", AlertText(cases["alert_breached"]), "PQL high: Acme Inc (acme.com), score 82, mid_market — SDR, SLA 24 h — SLA breached"},
-		{"alert text claimed", AlertText(cases["alert_claimed"]), "PQL high: Acme Inc (acme.com), score 82, mid_market — SDR, SLA 24 h — claimed"},
-		{"alert text minimal", AlertText(cases["alert_minimal"]), "PQL mid: acct_min, score 50"},
+		{"alert text open", AlertText(cases["alert_open"]), "PQL high: Acme Inc (acme.com), score 82, mid\u200b_\u200bmarket — SDR, SLA 24 h"},
+		{"alert text breached", AlertText(cases["alert_breached"]), "PQL high: Acme Inc (acme.com), score 82, mid\u200b_\u200bmarket — SDR, SLA 24 h — SLA breached"},
+		{"alert text claimed", AlertText(cases["alert_claimed"]), "PQL high: Acme Inc (acme.com), score 82, mid\u200b_\u200bmarket — SDR, SLA 24 h — claimed"},
+		{"alert text minimal", AlertText(cases["alert_minimal"]), "PQL mid: acct\u200b_\u200bmin, score 50"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

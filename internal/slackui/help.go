@@ -26,7 +26,7 @@ func HelpText(command, problem string) string {
 	}
 	var b strings.Builder
 	if problem != "" {
-		b.WriteString("⚠️ I didn't understand that: " + escClip(problem, 300) + "\n\n")
+		b.WriteString("⚠️ I didn't understand that: " + escProblem(problem, 300) + "\n\n")
 	}
 	b.WriteString("*Usage*")
 	for _, l := range helpLines {
@@ -39,7 +39,7 @@ func HelpText(command, problem string) string {
 func HelpReply(command, problem string) Reply {
 	text := "pqlbot help"
 	if problem != "" {
-		text = "I didn't understand that: " + escClip(problem, 300)
+		text = "I didn't understand that: " + escProblem(problem, 300)
 	}
 	return Reply{Text: text, Blocks: []slack.Block{section(HelpText(command, problem))}}
 }

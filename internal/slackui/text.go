@@ -19,9 +19,23 @@ const (
 	maxValueLen  = 150
 )
 
+// zwsp (U+200B) is put on both sides of a mrkdwn formatting character in
+// user data. Slack has no escape for * _ ~ and backticks; a delimiter
+// without a word boundary next to it opens nothing, and the reader sees the
+// character unchanged.
+const zwsp = "\u200b"
+
 // esc escapes text for Slack mrkdwn so that user-supplied values can never
-// become mentions, <!channel>, or links.
-func esc(s string) string {
+// become mentions, <!channel>, links, or bold, italic, strike-through and
+// code: & < > become entities and * _ ~ ` are fenced with zero-width spaces.
+func esc(s string) string { return escape(s, false) }
+
+// escProblem escapes a parse problem (CommandError.Problem): pqlbot's own
+// words with the user's input in code spans (quote already took any
+// backtick out of it), so backticks stay and everything else is escaped.
+func escProblem(s string, n int) string { return escape(clip(s, n), true) }
+
+func escape(s string, keepCode bool) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	var b strings.Builder
 	b.Grow(len(s))
@@ -33,6 +47,16 @@ func esc(s string) string {
 			b.WriteString("&lt;")
 		case '>':
 			b.WriteString("&gt;")
+		case '`':
+			if !keepCode {
+				b.WriteString(zwsp + "`" + zwsp)
+			} else {
+				b.WriteRune(r)
+			}
+		case '*', '_', '~':
+			b.WriteString(zwsp)
+			b.WriteRune(r)
+			b.WriteString(zwsp)
 		case '\n', '\r', '\t':
 			b.WriteByte(' ')
 		default:
