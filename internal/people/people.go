@@ -72,8 +72,9 @@ func For(m *model.Model, accountID string, now time.Time) Query {
 	q := Query{AccountID: accountID, Now: now.UTC(), WindowDays: m.RecencyDays, Limit: Max}
 	q.HandRaisers = slices.Clone(m.HandRaisers)
 	for _, s := range m.Signals {
-		if s.Event != "" && (s.Kind == model.KindCount || s.Kind == model.KindSum) && !slices.Contains(q.Notable, s.Event) {
-			q.Notable = append(q.Notable, s.Event)
+		// Any kind that reads a named event or page series scores it.
+		if n := s.Rule.Needs().Name; n != "" && !slices.Contains(q.Notable, n) {
+			q.Notable = append(q.Notable, n)
 		}
 	}
 	for _, h := range m.HandRaisers {
