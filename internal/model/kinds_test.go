@@ -73,3 +73,14 @@ func isMark(key string) bool {
 	}
 	return false
 }
+
+func TestTargets(t *testing.T) {
+	require.Equal(t, DefaultTargets, Default().Targets)
+	require.Equal(t, Targets{CapturedMin: 0.60, FlaggedMin: 0.15, FlaggedMax: 0.25, WonRateMin: 0.20}, DefaultTargets)
+	m, err := Parse([]byte(kindModel("event: A") + "targets: {captured_min: 0.7, flagged_max: 0.3}\n"))
+	require.NoError(t, err)
+	require.Equal(t, Targets{CapturedMin: 0.7, FlaggedMin: 0.15, FlaggedMax: 0.3, WonRateMin: 0.20}, m.Targets)
+	plain, err := Parse([]byte(kindModel("event: A")))
+	require.NoError(t, err)
+	require.Equal(t, plain.Hash, m.Hash, "targets change no score, so not the hash")
+}

@@ -76,6 +76,9 @@ type Model struct {
 	SLAWarnAt         float64        `json:"sla_warn_at"`
 	EscalationChannel string         `json:"escalation_channel"`
 	BusinessHours     *BusinessHours `json:"business_hours"`
+	// Targets judge the model in backtests; they change no score, so they
+	// are left out of the hash.
+	Targets Targets `json:"-"`
 }
 
 // Tier is a score band. Tiers are sorted by strictly descending MinScore.

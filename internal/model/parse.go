@@ -356,6 +356,7 @@ func (p *parser) duration(f *fields, key string, def time.Duration) time.Duratio
 var topKeys = []string{
 	"version", "recency_days", "gates", "signals", "hand_raisers", "tiers", "segments", "routes",
 	"realert_after", "suppress", "disqualified_for", "sla_warn_at", "escalation_channel", "business_hours",
+	"targets",
 }
 
 func (p *parser) model(doc *yaml.Node) *Model {
@@ -424,6 +425,7 @@ func (p *parser) model(doc *yaml.Node) *Model {
 	if n := f.get("business_hours"); n != nil {
 		m.BusinessHours = p.businessHours(n)
 	}
+	m.Targets = p.targets(f.get("targets"))
 	if !f.has("tiers") && !f.has("hand_raisers") {
 		p.errorf("tiers", root, "required: at least one tier (or hand_raisers), or no account can ever alert")
 	}
