@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -17,7 +18,7 @@ commands:
   serve               run the HTTP server and background workers
   migrate             apply database migrations and exit
   model check FILE    validate a scoring model
-  score ACCOUNT       explain an account's score (account id, domain or user email)
+  score ACCOUNT       an account as /pql score shows it (domain, name, account id or user email)
 `
 
 func main() {
@@ -43,11 +44,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return cmdModelCheck(args[2], stdout, stderr)
 	case "score":
-		if len(args) != 2 {
+		if len(args) < 2 {
 			fmt.Fprint(stderr, "usage: pqlbot score ACCOUNT\n")
 			return 2
 		}
-		return cmdScore(ctx, args[1], stdout, stderr)
+		return cmdScore(ctx, strings.Join(args[1:], " "), stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

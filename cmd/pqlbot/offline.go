@@ -1,18 +1,16 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"strings"
-	"time"
 
-	"github.com/pqlbot/pqlbot/internal/alerting"
+	"github.com/pqlbot/pqlbot/internal/commands"
 	"github.com/pqlbot/pqlbot/internal/config"
 	"github.com/pqlbot/pqlbot/internal/model"
-	"github.com/pqlbot/pqlbot/internal/scoring"
-	"github.com/pqlbot/pqlbot/store"
+	"github.com/pqlbot/pqlbot/internal/slackui"
 )
 
 // loadModel reads PQLBOT_MODEL_FILE, or the built-in example when unset.
@@ -45,9 +43,14 @@ func cmdModelCheck(path string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// cmdScore is /pql score for a terminal: the account's score evaluated now
-// from its facts, explained, with its alert state.
+// cmdScore is /pql score for a terminal: the same grammar, the same lookup
+// and the same view (commands.Service.ScoreView), rendered as text.
 func cmdScore(ctx context.Context, query string, stdout, stderr io.Writer) int {
+	cmd, err := slackui.ParseCommand("score " + query)
+	if err != nil {
+		fmt.Fprintf(stderr, "pqlbot: %v\n", err)
+		return 2
+	}
 	cfg, st, err := openStore(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "pqlbot: %v\n", err)
@@ -59,73 +62,23 @@ func cmdScore(ctx context.Context, query string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pqlbot: %v\n", err)
 		return 1
 	}
-	out, err := explainAccount(ctx, st, m, query, time.Now().UTC())
-	if errors.Is(err, store.ErrNotFound) {
-		fmt.Fprintf(stderr, "pqlbot: no account matches %q (try an account id, a domain or a user's email)\n", query)
+	svc := &commands.Service{Store: st, Model: m, AccountURL: cfg.AccountURL}
+	v, err := svc.ScoreView(ctx, cmd)
+	var amb *commands.AmbiguousError
+	switch {
+	case errors.Is(err, commands.ErrAccountNotFound):
+		fmt.Fprintf(stderr, "pqlbot: no account matches %q (try a domain, an account name, an account id or a user's email)\n", query)
 		return 1
-	}
-	if err != nil {
+	case errors.As(err, &amb):
+		fmt.Fprintf(stderr, "pqlbot: %s; which one?\n", amb.Error())
+		for _, c := range amb.Candidates {
+			fmt.Fprintf(stderr, "  %s (%s) · id %s · score %d\n", c.Name, cmp.Or(c.Domain, "no domain"), c.AccountID, c.Score)
+		}
+		return 1
+	case err != nil:
 		fmt.Fprintf(stderr, "pqlbot: %v\n", err)
 		return 1
 	}
-	fmt.Fprint(stdout, out)
+	fmt.Fprint(stdout, slackui.ScoreText(v))
 	return 0
-}
-
-func explainAccount(ctx context.Context, st *store.Store, m *model.Model, query string, now time.Time) (string, error) {
-	id, err := st.FindAccount(ctx, query)
-	if err != nil {
-		return "", err
-	}
-	facts, err := st.LoadFacts(ctx, []string{id}, m.FactsSpec(), now)
-	if err != nil {
-		return "", err
-	}
-	f, ok := facts[id]
-	if !ok {
-		return "", store.ErrNotFound
-	}
-	res := scoring.Evaluate(m, f, now)
-	var b strings.Builder
-	b.WriteString(scoring.Explain(res))
-	active, last, err := st.LatestAlerts(ctx, id)
-	if err != nil {
-		return "", err
-	}
-	switch {
-	case active != nil:
-		fmt.Fprintf(&b, "\nAlert: %s\n", alertLine(active))
-	case last != nil:
-		fmt.Fprintf(&b, "\nLast alert: %s\n", alertLine(last))
-		if until := alerting.CoolingDownUntil(m, last); res.Alertable && now.Before(until) {
-			fmt.Fprintf(&b, "Cooling down: alerts again at this tier after %s (realert_after %s), sooner on a higher tier\n",
-				until.Format("2006-01-02 15:04 MST"), model.FormatDuration(m.RealertAfter))
-		}
-	default:
-		b.WriteString("\nAlert: none yet\n")
-	}
-	return b.String(), nil
-}
-
-func alertLine(a *alerting.Alert) string {
-	s := fmt.Sprintf("%s, score %d, %s, created %s", a.Tier, a.Score, a.Channel, a.CreatedAt.Format("2006-01-02 15:04 MST"))
-	switch a.State {
-	case alerting.StateClaimed:
-		s += ", claimed by " + a.ClaimedBy
-	case alerting.StateContacted:
-		s += ", contacted by " + a.ContactedBy
-	case alerting.StateClosed:
-		s += ", closed as not a fit (" + a.CloseReason + ")"
-	default:
-		s += ", open"
-	}
-	if !a.BreachedAt.IsZero() {
-		s += ", SLA breached"
-	} else if !a.DueAt.IsZero() && a.State.Active() {
-		s += ", due " + a.DueAt.Format("2006-01-02 15:04 MST")
-	}
-	if a.Delivery == alerting.DeliveryFailed {
-		s += ", delivery failed: " + a.DeliveryError
-	}
-	return s
 }

@@ -56,6 +56,10 @@ type Store interface {
 	// LookupAccount resolves a score target (domain, account id or user
 	// email) to an account id, or ErrAccountNotFound.
 	LookupAccount(ctx context.Context, query string) (string, error)
+	// MatchAccounts finds accounts by name, case-insensitive: exact
+	// matches first, then names starting with name, then names containing
+	// it; at most limit, each with its stored score.
+	MatchAccounts(ctx context.Context, name string, limit int) ([]AccountMatch, error)
 	// AccountScore returns the account's latest stored score, or
 	// ErrNotScored when it was never scored.
 	AccountScore(ctx context.Context, accountID string) (*scoring.Result, error)
@@ -80,6 +84,17 @@ type Store interface {
 	// UnclaimedAlerts returns posted alerts nobody has claimed, oldest
 	// first.
 	UnclaimedAlerts(ctx context.Context, limit int) ([]AlertRow, error)
+}
+
+// AccountMatch is an account a name lookup found.
+type AccountMatch struct {
+	AccountID string
+	Name      string
+	Domain    string
+	Score     int
+	Tier      string
+	// Exact: the name equals the query, ignoring case.
+	Exact bool
 }
 
 // Event is one raw event of an account, as `score` lists it.
@@ -217,7 +232,7 @@ func (s *Service) Handle(ctx context.Context, req Request) slackui.Reply {
 	var reply slackui.Reply
 	switch cmd.Kind {
 	case slackui.CommandScore:
-		reply, err = s.score(ctx, cmd)
+		reply, err = s.score(ctx, cmd, req)
 	case slackui.CommandTop:
 		reply, err = s.top(ctx, cmd)
 	case slackui.CommandMine:

@@ -75,6 +75,9 @@ func TestRepliesGolden(t *testing.T) {
 		{"score_cooling_down", alice, "score umbrella.com"},
 		{"score_suppressed", alice, "score hooli.xyz"},
 		{"score_unknown", alice, "score nosuchcompany.com"},
+		{"score_name_pick", alice, "score acme"},
+		{"score_name_exact", alice, "score acme systems"},
+		{"score_name_prefix", alice, "score Wayne"},
 		{"top_default", alice, "top"},
 		{"top_3_high", alice, "top 3 high"},
 		{"top_hand_raiser", alice, "top hand-raiser"},
@@ -176,7 +179,7 @@ func TestMalformedInput(t *testing.T) {
 		{"mine with args", "mine please", "takes no arguments"},
 		{"very long text", "score " + strings.Repeat("a", 5000), "too long"},
 		{"very long multibyte text", strings.Repeat("🚀", 600), "too long"},
-		{"control characters", "score \x00\x01", "not a domain, account id or email"},
+		{"control characters", "score \x00\x01", "not a domain, account name, account id or email"},
 		{"invalid utf-8", "top \xff\xfe", "is not a tier name"},
 	}
 	for _, c := range cases {

@@ -82,6 +82,7 @@ func seed(t testing.TB, st *store.Store) fixture {
 		{"grp_old4", "Massive Dynamic", "massive.io", 900, "trial", []string{"nina@massive.io"}},
 		{"grp_fresh", "Stark Industries", "stark.com", 150, "trial", []string{"pepper@stark.com"}},
 		{"grp_wayne", "Wayne Enterprises", "wayne.com", 90, "trial", []string{"lucius@wayne.com"}},
+		{"grp_acmesys", "Acme Systems", "acmesystems.com", 30, "trial", []string{"wile@acmesystems.com"}},
 	}
 	var track []tracked
 	add := func(acct string, user int, name string, page bool, props string, ats ...time.Time) {
@@ -109,6 +110,8 @@ func seed(t testing.TB, st *store.Store) fixture {
 	// Hooli: a paying customer, suppressed.
 	add("grp_hooli", 0, "Workflow Completed", false, "", day(1, 10), day(2, 10), day(3, 10))
 	add("grp_hooli", 0, "Integration Connected", false, `{"type": "production_database"}`, day(2, 9))
+	// Acme Systems: a second "Acme", a little activity, below threshold.
+	add("grp_acmesys", 0, "Workflow Completed", false, "", day(1, 10))
 	// The others were active weeks ago.
 	for _, id := range []string{"grp_old1", "grp_old2", "grp_old3", "grp_old4"} {
 		add(id, 0, "Workflow Completed", false, "", day(30, 10))

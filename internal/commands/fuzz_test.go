@@ -25,6 +25,13 @@ func (m memStore) LookupAccount(_ context.Context, q string) (string, error) {
 	return "", commands.ErrAccountNotFound
 }
 
+func (m memStore) MatchAccounts(_ context.Context, name string, _ int) ([]commands.AccountMatch, error) {
+	if name == "acme" {
+		return []commands.AccountMatch{{AccountID: "grp_acme", Name: "Acme <!channel>"}, {AccountID: "grp_acme2", Name: "Acme *Two*", Domain: "acme2.com"}}, nil
+	}
+	return nil, nil
+}
+
 func (m memStore) AccountScore(context.Context, string) (*scoring.Result, error) {
 	return &scoring.Result{AccountID: "grp_acme", Name: "Acme <!channel>", Domain: "acme.com", Score: 72, Tier: "high", Segment: "smb",
 		At: m.now, Alertable: true, Route: &model.Route{Tier: "high", Channel: "#sdr-pql", SLA: 24 * time.Hour, Notify: true}}, nil
@@ -68,7 +75,7 @@ func (m memStore) UnclaimedAlerts(context.Context, int) ([]commands.AlertRow, er
 // FuzzHandle: whatever is typed after /pql, the reply has a fallback text
 // and blocks Slack accepts, and nothing panics.
 func FuzzHandle(f *testing.F) {
-	for _, seed := range []string{"", "help", "score acme.com", "score <mailto:a@b.co|a@b.co>", "top 5 high", "top hand-raiser",
+	for _, seed := range []string{"", "help", "score acme.com", "score acme", "score Acme Inc", "score <mailto:a@b.co|a@b.co>", "top 5 high", "top hand-raiser",
 		"mine", "sla", "sla 30d <@U0ALICE01|alice>", "sla <#C0SALES01|sales> 90d", "sla #sales", "sla @bob", "frobnicate", "score \x00"} {
 		f.Add(seed)
 	}

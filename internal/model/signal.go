@@ -303,7 +303,8 @@ func appendNum(b []byte, f float64) []byte {
 	return strconv.AppendFloat(b, math.Round(f*100)/100, 'f', -1, 64)
 }
 
-// appendWhere appends " with type=production_database".
+// appendWhere appends an event filter as a rep reads it: " (type:
+// production database)", not the model's type=production_database.
 func appendWhere(b []byte, where map[string]any) []byte {
 	if len(where) == 0 {
 		return b
@@ -313,14 +314,14 @@ func appendWhere(b []byte, where map[string]any) []byte {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	b = append(b, " with "...)
+	b = append(b, " ("...)
 	for i, k := range keys {
 		if i > 0 {
 			b = append(b, ", "...)
 		}
-		b = append(b, k...)
-		b = append(b, '=')
-		b = append(b, FormatValue(where[k])...)
+		b = append(b, strings.ReplaceAll(k, "_", " ")...)
+		b = append(b, ": "...)
+		b = append(b, strings.ReplaceAll(FormatValue(where[k]), "_", " ")...)
 	}
-	return b
+	return append(b, ')')
 }

@@ -142,12 +142,13 @@ func reasons(m *model.Model, f *Facts, r *Result, now time.Time, today int64, ga
 	}
 	for _, s := range m.Suppress {
 		if v, ok := f.trait(s.Trait); s.Match(v, ok) {
-			out = append(out, Reason{Code: ReasonSuppressed, Text: "suppressed: " + s.String() + " " + isText(v, ok)})
+			rule := s
+			out = append(out, Reason{Code: ReasonSuppressed, Text: "suppressed: " + s.String() + " " + isText(v, ok), Rule: &rule, Actual: v})
 		}
 	}
 	if f.DisqualifiedUntil.After(now) {
 		out = append(out, Reason{Code: ReasonDisqualified, Text: "marked not a fit; disqualified until " +
-			f.DisqualifiedUntil.UTC().Format("2006-01-02 15:04 MST")})
+			f.DisqualifiedUntil.UTC().Format("2006-01-02 15:04 MST"), Until: f.DisqualifiedUntil.UTC()})
 	}
 	return out
 }

@@ -80,7 +80,7 @@ func TestSignalKinds(t *testing.T) {
 				Buckets:  []Bucket{track("Integration Connected", 0, 4)},
 				Filtered: map[string][]Bucket{"where": {track("Integration Connected", 200, 1)}},
 			},
-			detail: "1× Integration Connected with type=production_database ever (needs 1)"},
+			detail: "1× Integration Connected (type: production database) ever (needs 1)"},
 		{name: "where ignores unfiltered events", signal: "where",
 			facts: Facts{Buckets: []Bucket{track("Integration Connected", 0, 4)}}},
 		{name: "where with sum", signal: "where sum", fired: true, count: 2, sum: 12,
@@ -402,8 +402,8 @@ func TestReasonTexts(t *testing.T) {
 	require.Equal(t, []Reason{
 		{Code: "below_threshold", Text: "score 20 is tier low, which has no route; mid needs 50 (30 more)"},
 		{Code: "not_recent", Text: "last event 2026-11-02 (20 days ago), outside the 14-day recency window"},
-		{Code: "suppressed", Text: "suppressed: plan in [paid, enterprise] (is paid)"},
-		{Code: "disqualified", Text: "marked not a fit; disqualified until 2027-01-15 12:00 UTC"},
+		{Code: "suppressed", Text: "suppressed: plan in [paid, enterprise] (is paid)", Rule: &m.Suppress[0], Actual: "paid"},
+		{Code: "disqualified", Text: "marked not a fit; disqualified until 2027-01-15 12:00 UTC", Until: time.Date(2027, 1, 15, 12, 0, 0, 0, time.UTC)},
 	}, r.Reasons)
 
 	m = mustModel(t, "signals: [{name: s, event: E, points: -5}]\ntiers: [{name: a, min_score: 0}]\nroutes: [{tier: a, channel: '#a'}]\n")

@@ -89,10 +89,18 @@ const (
 	ReasonDisqualified   = "disqualified"
 )
 
-// Reason is one cause of an account not alerting.
+// Reason is one cause of an account not alerting. Text is for operators
+// (it names model keys); the structured fields let a lookup say it in a
+// rep's words.
 type Reason struct {
 	Code string `json:"code"`
 	Text string `json:"text"`
+	// Rule is the suppress rule that matched (suppressed) and Actual the
+	// account's value for its trait.
+	Rule   *model.Condition `json:"rule,omitempty"`
+	Actual any              `json:"actual,omitempty"`
+	// Until is when a disqualification ends (disqualified).
+	Until time.Time `json:"until,omitzero"`
 }
 
 // GateResult is one fit gate's outcome.

@@ -30,6 +30,8 @@ const (
 	TargetDomain    TargetKind = "domain"
 	TargetEmail     TargetKind = "email"
 	TargetAccountID TargetKind = "account_id"
+	// TargetName is several words: an account name.
+	TargetName TargetKind = "name"
 )
 
 // Grammar limits.

@@ -28,6 +28,8 @@ func TestParseCommand(t *testing.T) {
 		{"score 0012345", Command{Kind: CommandScore, Target: "0012345", TargetKind: TargetAccountID, Raw: "0012345"}},
 		{"score 1.2.3", Command{Kind: CommandScore, Target: "1.2.3", TargetKind: TargetAccountID, Raw: "1.2.3"}},
 		{"score Org-ABC", Command{Kind: CommandScore, Target: "Org-ABC", TargetKind: TargetAccountID, Raw: "Org-ABC"}},
+		{"score  Acme   Systems ", Command{Kind: CommandScore, Target: "Acme Systems", TargetKind: TargetName, Raw: "Acme Systems"}},
+		{"score Dev's workspace", Command{Kind: CommandScore, Target: "Dev's workspace", TargetKind: TargetName, Raw: "Dev's workspace"}},
 		{"top", Command{Kind: CommandTop, N: 10}},
 		{"top 5", Command{Kind: CommandTop, N: 5}},
 		{"top 5 High", Command{Kind: CommandTop, N: 5, Tier: "high"}},
@@ -65,11 +67,12 @@ func TestParseCommandErrors(t *testing.T) {
 		name, in, want string
 	}{
 		{"unknown subcommand", "scroe acme.com", "unknown subcommand `scroe`"},
-		{"score without target", "score", "`score` needs a domain, account id or email"},
-		{"score two targets", "score acme.com globex.com", "`score` takes one domain, account id or email, got `acme.com globex.com`"},
+		{"score without target", "score", "`score` needs a domain, account name, account id or email"},
+		{"score two targets", "score acme.com globex.com", "`score` takes one domain, account id or email (or an account name), got `acme.com globex.com`"},
+		{"score huge name", "score Acme " + strings.Repeat("a", 300), "too long for an account name"},
 		{"bad email", "score bob@", "`bob@` is not a valid email address"},
 		{"bad url", "score http://", "`http://` is not a valid domain"},
-		{"huge target", "score " + strings.Repeat("a", 300), "is not a domain, account id or email"},
+		{"huge target", "score " + strings.Repeat("a", 300), "is not a domain, account name, account id or email"},
 		{"top zero", "top 0", "between 1 and 25, got `0`"},
 		{"top too many", "top 1000", "between 1 and 25, got `1000`"},
 		{"top negative", "top -3", "between 1 and 25, got `-3`"},
@@ -152,7 +155,7 @@ func TestHelp(t *testing.T) {
 	_, err := ParseCommand("sla 14d <@U1>")
 	require.Error(t, err)
 	goldenReply(t, "help_with_problem", HelpReply("/leads", err.Error()))
-	require.Contains(t, HelpText("/leads", ""), "`/leads score &lt;domain | account id | email&gt;`")
+	require.Contains(t, HelpText("/leads", ""), "`/leads score &lt;domain | name | account id | email&gt;`")
 	require.Contains(t, HelpText("not a command <!channel>", ""), "`/pql top [N] [tier]`", "a bad command name falls back to /pql")
 	require.NotContains(t, HelpText("", "<!channel> `x`"), "<!channel>")
 }

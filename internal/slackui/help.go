@@ -9,10 +9,10 @@ import (
 
 // helpLines documents the grammar; <…> is escaped because it is mrkdwn.
 var helpLines = []struct{ usage, what string }{
-	{"score &lt;domain | account id | email&gt;", "an account's score, tier, signals, latest events and alert state"},
-	{"top [N] [tier]", fmt.Sprintf("the N highest-scoring accounts (default %d, at most %d), optionally in one tier", DefaultTopN, MaxTopN)},
+	{"score &lt;domain | name | account id | email&gt;", "an account: alerting or why not, its alert, who to contact, signals, fit and latest events"},
+	{"top [N] [tier]", fmt.Sprintf("the N accounts to work first (default %d, at most %d): open hand-raisers, open alerts, then by score; optionally in one tier", DefaultTopN, MaxTopN)},
 	{"mine", "your claimed alerts still waiting for a first touch, with the time left"},
-	{"sla [7d | 30d | 90d] [@user | #channel]", "SLA compliance: alerts, % contacted within SLA, time to claim and contact, breaches, per rep"},
+	{"sla [7d | 30d | 90d] [@user | #channel]", "SLA: alerts contacted within SLA (x/y), time to claim and to contact, open breaches, a row per rep"},
 	{"help", "this help"},
 }
 

@@ -33,7 +33,9 @@ func fullScore() ScoreView {
 			{At: now.Add(-2 * time.Hour), Name: "Pricing", User: "ann@acme.com"},
 			{At: now.Add(-26 * time.Hour), Name: "Teammate Invited"},
 		},
-		Alert: &AlertSummary{AlertID: a.AlertID, Tier: "high", State: StateClaimed, PostedAt: posted, DueAt: a.DueAt, ClaimedBy: "U0REP1", Channel: "C0SDR", Permalink: permalink},
+		Headline: Headline{Status: ScoreAlerting, Short: "alerting", Text: "Alerting: claimed, waiting for a first contact."},
+		Alert: &AlertSummary{AlertID: a.AlertID, Tier: "high", Score: 80, State: StateClaimed, PostedAt: posted, DueAt: a.DueAt, ClaimedBy: "U0REP1", ClaimedAt: posted.Add(20 * time.Minute),
+			Left: 3*time.Hour + 12*time.Minute, Channel: "C0SDR", Permalink: permalink},
 	}
 }
 
@@ -46,7 +48,9 @@ func notAlertingScore() ScoreView {
 			{Name: "employees ≥ 10", Passed: false, Detail: "4"},
 			{Name: "email domain not a free provider", Passed: false, Detail: "gmail.com"},
 		},
-		NotAlerting: []string{"gate failed: employees ≥ 10 (4)", "gate failed: email domain is a free provider (gmail.com)", "below threshold: 35 < 50 (mid)"},
+		Headline: Headline{Status: ScoreExcluded, Short: "excluded", Text: "Excluded: fails the fit gate “at least 10 employees” (has 4).",
+			More: []string{"Excluded: fails the fit gate “a work email domain (not a free email provider)” (gmail.com is a free email provider).", "Below threshold: score 35; 35 points short of high (70)."}},
+		Last: &AlertSummary{Tier: "high", State: StateClosedNotFit, CloseReason: ReasonTooSmall, PostedAt: posted.Add(-40 * 24 * time.Hour)},
 	}
 }
 
@@ -115,7 +119,8 @@ func replyCases(t testing.TB) map[string]Reply {
 	return map[string]Reply{
 		"score":               ScoreReply(fullScore()),
 		"score_not_alerting":  ScoreReply(notAlertingScore()),
-		"score_bare":          ScoreReply(ScoreView{AccountID: "acct_0", Score: 0}),
+		"score_bare":          ScoreReply(ScoreView{AccountID: "acct_0", Score: 0, Headline: Headline{Status: ScoreNotScored, Short: "not scored yet", Text: "It has not been scored yet; try again in a minute."}}),
+		"score_pick":          ScorePickReply("/pql", "acme", []Candidate{{AccountID: "a1", Name: "Acme Inc", Domain: "acme.com", Score: 82, Tier: "high"}, {AccountID: "grp 2", Name: "Acme Systems", Score: 12, Tier: "low"}}, true),
 		"score_not_found":     ScoreNotFoundReply("nosuch.example"),
 		"top":                 TopReply(topRows(), ""),
 		"top_tier":            TopReply(topRows()[1:3], "high"),
@@ -178,7 +183,7 @@ func TestRepliesWithinLimitsAtScale(t *testing.T) {
 		Breaches: breaches, Reps: reps, ByTier: splits, BySegment: splits, NotFitReasons: reasons}
 	score := fullScore()
 	score.AccountName = long("name")
-	score.NotAlerting = []string{long("r"), long("r"), long("r"), long("r"), long("r"), long("r"), long("r"), long("r"), long("r"), long("r")}
+	score.Headline.More = []string{long("r"), long("r"), long("r"), long("r"), long("r"), long("r"), long("r"), long("r"), long("r"), long("r")}
 	for range 200 {
 		score.Signals = append(score.Signals, SignalLine{Name: long("s"), Points: 5, Detail: long("d")})
 		score.Unfired = append(score.Unfired, SignalLine{Name: long("u"), Points: 5, Detail: long("d")})
