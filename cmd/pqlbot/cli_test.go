@@ -133,6 +133,10 @@ func TestScoreSameFactsInSlackAndTerminal(t *testing.T) {
 	for _, f := range v.Fit {
 		facts = append(facts, f.Label, f.Value)
 	}
+	require.NotEmpty(t, v.People)
+	for _, p := range v.People {
+		facts = append(facts, p.Email, slackui.ActionPhrase(p.Action, p.ActionKind))
+	}
 	for _, f := range facts {
 		require.Contains(t, text, f, "terminal")
 		require.Contains(t, slackText, f, "Slack")

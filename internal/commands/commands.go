@@ -24,6 +24,7 @@ import (
 
 	"github.com/pqlbot/pqlbot/internal/alerting"
 	"github.com/pqlbot/pqlbot/internal/model"
+	"github.com/pqlbot/pqlbot/internal/people"
 	"github.com/pqlbot/pqlbot/internal/scoring"
 	"github.com/pqlbot/pqlbot/internal/slackui"
 )
@@ -63,6 +64,9 @@ type Store interface {
 	// AccountScore returns the account's latest stored score, or
 	// ErrNotScored when it was never scored.
 	AccountScore(ctx context.Context, accountID string) (*scoring.Result, error)
+	// People returns who to contact at an account: the hand-raiser first,
+	// then the most active users of the window.
+	People(ctx context.Context, q people.Query) ([]people.Person, error)
 	// LatestEvents returns the account's newest events, newest first.
 	LatestEvents(ctx context.Context, accountID string, limit int) ([]Event, error)
 	// LatestAlerts returns the account's active alert and its most recent

@@ -10,6 +10,7 @@ import (
 	"github.com/pqlbot/pqlbot/internal/alerting"
 	"github.com/pqlbot/pqlbot/internal/commands"
 	"github.com/pqlbot/pqlbot/internal/model"
+	"github.com/pqlbot/pqlbot/internal/people"
 	"github.com/pqlbot/pqlbot/internal/scoring"
 	"github.com/pqlbot/pqlbot/internal/slackui"
 )
@@ -30,6 +31,10 @@ func (m memStore) MatchAccounts(_ context.Context, name string, _ int) ([]comman
 		return []commands.AccountMatch{{AccountID: "grp_acme", Name: "Acme <!channel>"}, {AccountID: "grp_acme2", Name: "Acme *Two*", Domain: "acme2.com"}}, nil
 	}
 	return nil, nil
+}
+
+func (m memStore) People(context.Context, people.Query) ([]people.Person, error) {
+	return []people.Person{{UserID: "u1", Name: "Ann <@U1>", Email: "ann@acme.com", HandRaiser: true, Action: "Demo Requested", ActionKind: people.ActionTrack, ActionAt: m.now}}, nil
 }
 
 func (m memStore) AccountScore(context.Context, string) (*scoring.Result, error) {

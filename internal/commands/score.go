@@ -11,6 +11,7 @@ import (
 
 	"github.com/pqlbot/pqlbot/internal/alerting"
 	"github.com/pqlbot/pqlbot/internal/model"
+	"github.com/pqlbot/pqlbot/internal/people"
 	"github.com/pqlbot/pqlbot/internal/scoring"
 	"github.com/pqlbot/pqlbot/internal/sla"
 	"github.com/pqlbot/pqlbot/internal/slackui"
@@ -124,7 +125,13 @@ func (s *Service) ScoreView(ctx context.Context, cmd slackui.Command) (slackui.S
 	if err != nil {
 		return slackui.ScoreView{}, fmt.Errorf("alerts of %s: %w", id, err)
 	}
-	return s.scoreView(res, events, active, last), nil
+	ps, err := s.Store.People(ctx, people.For(s.Model, id, s.now()))
+	if err != nil {
+		return slackui.ScoreView{}, fmt.Errorf("people of %s: %w", id, err)
+	}
+	v := s.scoreView(res, events, active, last)
+	v.People = ps
+	return v, nil
 }
 
 func (s *Service) scoreView(res *scoring.Result, events []Event, active, last *alerting.Alert) slackui.ScoreView {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pqlbot/pqlbot/internal/people"
 )
 
 const permalink = "https://acme.slack.com/archives/C0SDR/p1795442400000100"
@@ -34,6 +36,10 @@ func fullScore() ScoreView {
 			{At: now.Add(-26 * time.Hour), Name: "Teammate Invited"},
 		},
 		Headline: Headline{Status: ScoreAlerting, Short: "alerting", Text: "Alerting: claimed, waiting for a first contact."},
+		People: []people.Person{
+			{UserID: "u1", Name: "Hiro Walsh", Title: "IT Administrator", Email: "hiro@acme.com", HandRaiser: true, Action: "Sales Contact Requested", ActionKind: people.ActionTrack, ActionAt: now.Add(-2 * time.Hour)},
+			{UserID: "u2", Name: "Ann Lee", Email: "ann@acme.com", Action: "Workflow Completed", ActionKind: people.ActionTrack, ActionAt: now.Add(-10 * time.Minute), Events: 12},
+		},
 		Alert: &AlertSummary{AlertID: a.AlertID, Tier: "high", Score: 80, State: StateClaimed, PostedAt: posted, DueAt: a.DueAt, ClaimedBy: "U0REP1", ClaimedAt: posted.Add(20 * time.Minute),
 			Left: 3*time.Hour + 12*time.Minute, Channel: "C0SDR", Permalink: permalink},
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/pqlbot/pqlbot/internal/people"
 	"github.com/pqlbot/pqlbot/internal/words"
 )
 
@@ -124,6 +125,9 @@ type ScoreView struct {
 	// the latest alert otherwise. At most one is set.
 	Alert *AlertSummary
 	Last  *AlertSummary
+
+	// People are who to contact, the hand-raiser first.
+	People []people.Person
 
 	// Signals fired; Unfired did not, with Points what they would add.
 	// Details are in a rep's words.
@@ -248,6 +252,9 @@ func ScoreReply(v ScoreView) Reply {
 	if v.Alert != nil {
 		blocks = append(blocks, section(alertSectionText(v.Alert)))
 	}
+	if txt := PeopleText("*Who to contact*", v.People); txt != "" {
+		blocks = append(blocks, section(txt))
+	}
 	if v.Headline.Status == ScoreNotScored {
 		return Reply{Text: escClip(v.name(), maxNameLen) + ": " + escClip(v.Headline.Text, 200), Blocks: append(blocks, scoreContext(v))}
 	}
@@ -354,6 +361,12 @@ func ScoreText(v ScoreView) string {
 		}
 		line("%s", s)
 	}
+	if len(v.People) > 0 {
+		line("\nWho to contact")
+		for _, p := range v.People {
+			line("  %s", personPlain(p))
+		}
+	}
 	if v.Headline.Status == ScoreNotScored {
 		line("\n%s", textFooter(v))
 		return b.String()
@@ -429,6 +442,31 @@ func textFooter(v ScoreView) string {
 		foot = append(foot, v.AccountURL)
 	}
 	return strings.Join(foot, " · ")
+}
+
+// personPlain is a person for a terminal: "Hiro Walsh, IT Administrator
+// · hiro@acme.io — requested sales contact 2026-11-28 14:00 UTC".
+func personPlain(p people.Person) string {
+	s := p.Name
+	if s == "" {
+		s = "user " + p.UserID
+	}
+	if p.HandRaiser {
+		s = "✋ " + s
+	}
+	if p.Title != "" {
+		s += ", " + p.Title
+	}
+	if p.Email != "" {
+		s += " · " + p.Email
+	}
+	if p.Action != "" {
+		s += " — " + ActionPhrase(p.Action, p.ActionKind)
+		if !p.ActionAt.IsZero() {
+			s += " " + p.ActionAt.UTC().Format("2006-01-02 15:04 UTC")
+		}
+	}
+	return s
 }
 
 // plainUser and plainChannel name a user or channel in a terminal, where a
