@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+
+	"github.com/pqlbot/pqlbot/internal/metrics"
 )
 
 // Readiness is what /readyz asks.
@@ -68,7 +70,16 @@ func (s *Server) Routes() http.Handler {
 	handle("POST /slack/interactions", s.SlackInteractions)
 	handle("POST /slack/events", s.SlackEvents)
 	handle("GET /metrics", s.Metrics)
-	return mux
+	// Requests no endpoint serves (404, 405) are still observed, under one
+	// bounded route label, so a misconfigured SDK or probe is visible.
+	unmatched := wrap(metrics.RouteUnmatched, mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern == "" {
+			unmatched.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -213,8 +213,9 @@ func audit(ctx context.Context, tx pgx.Tx, alertID uuid.UUID, actor, action stri
 }
 
 // LeaseJobs takes up to limit due outbox jobs for lease, skipping rows
-// another dispatcher holds. A lease that expires (the holder died) makes the
-// job due again; its attempt count tells the next holder to reconcile.
+// another dispatcher holds. The holder renews the lease while it works
+// (RenewJobs); a lease that expires (the holder died) makes the job due
+// again, and its attempt count tells the next holder to reconcile.
 func (s *Store) LeaseJobs(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]alerting.Job, error) {
 	rows, err := s.pool.Query(ctx, `
 		WITH due AS MATERIALIZED (
@@ -255,6 +256,32 @@ func (s *Store) LeaseJobs(ctx context.Context, now time.Time, limit int, lease t
 		return nil, fmt.Errorf("lease outbox jobs: %w", err)
 	}
 	return out, nil
+}
+
+// RenewJobs extends, to until, the lease on those of jobs this holder still
+// has (same attempt, still pending and leased) and returns their ids: a job
+// missing from the answer was finished, handed back or taken over.
+func (s *Store) RenewJobs(ctx context.Context, jobs []alerting.Job, until time.Time) ([]int64, error) {
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	ids, attempts := make([]int64, len(jobs)), make([]int32, len(jobs))
+	for i, j := range jobs {
+		ids[i], attempts[i] = j.ID, int32(j.Attempts)
+	}
+	rows, err := s.pool.Query(ctx, `
+		UPDATE slack_outbox o SET leased_until = $3
+		FROM unnest($1::bigint[], $2::int[]) AS r(id, attempts)
+		WHERE o.id = r.id AND o.attempts = r.attempts AND o.state = 'pending' AND o.leased_until IS NOT NULL
+		RETURNING o.id`, ids, attempts, until)
+	if err != nil {
+		return nil, fmt.Errorf("renew job leases: %w", err)
+	}
+	held, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("renew job leases: %w", err)
+	}
+	return held, nil
 }
 
 // CompleteJob marks a job done, if this holder still has it.

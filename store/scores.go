@@ -169,6 +169,38 @@ func (s *Store) MarkHooked(ctx context.Context, accountIDs []string, at time.Tim
 	return nil
 }
 
+// RenewHooks extends, to until, the lease on the undecided scores saved at
+// at: the re-scorer calls it while their alert decisions run, and once more
+// with a later until to put off the retry of decisions that failed. A
+// newer score or one already decided keeps its own state.
+func (s *Store) RenewHooks(ctx context.Context, accountIDs []string, at, until time.Time) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE account_scores SET hook_lease_until = $3 WHERE account_id = ANY($1) AND scored_at = $2 AND NOT hooked`, accountIDs, at, until); err != nil {
+		return fmt.Errorf("renew score hook leases: %w", err)
+	}
+	return nil
+}
+
+// RequeueUndecided queues again every account whose score is undecided and
+// whose owner stopped renewing its lease: the lease ran out at now, or was
+// never renewed and the score is older than lease. It takes the lease
+// itself in the same statement, so replicas running this together queue
+// each account once, and a replica that dies right after is covered by
+// the durable queue row. It returns how many accounts it queued.
+func (s *Store) RequeueUndecided(ctx context.Context, now time.Time, lease time.Duration) (int, error) {
+	tag, err := s.pool.Exec(ctx, `
+		WITH orphan AS (
+			UPDATE account_scores SET hook_lease_until = $1::timestamptz + $2::interval
+			WHERE NOT hooked AND GREATEST(hook_lease_until, scored_at + $2::interval) < $1
+			RETURNING account_id)
+		INSERT INTO rescore_queue (account_id)
+		SELECT account_id FROM orphan ORDER BY account_id
+		ON CONFLICT DO NOTHING`, now, lease)
+	if err != nil {
+		return 0, fmt.Errorf("queue undecided scores: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // GetScore returns the stored current score of an account, or ErrNotFound.
 func (s *Store) GetScore(ctx context.Context, accountID string) (*scoring.Result, error) {
 	var doc []byte
@@ -256,9 +288,10 @@ func (s *Store) FindAccount(ctx context.Context, query string) (string, error) {
 //     re-scores everything once the new version runs);
 //   - active within the longest window (plus a day) and not yet scored
 //     today: a UTC day boundary moved its windows;
-//   - disqualified until a moment that has passed since it was scored;
-//   - scored over a minute ago but its OnScored hook never succeeded.
+//   - disqualified until a moment that has passed since it was scored.
 //
+// Scores whose alert decision never ran are RequeueUndecided's, which
+// runs every few seconds.
 // It returns how many accounts it queued. Safe to run on every replica.
 func (s *Store) EnqueueStale(ctx context.Context, now time.Time, m *model.Model) (int, error) {
 	today := utcDay(now)
@@ -270,7 +303,6 @@ func (s *Store) EnqueueStale(ctx context.Context, now time.Time, m *model.Model)
 		   OR s.model_hash <> $1
 		   OR (a.last_event_at >= $2 AND s.scored_at < $3)
 		   OR (a.disqualified_until <= $4 AND s.scored_at < a.disqualified_until)
-		   OR (NOT s.hooked AND s.scored_at < $4 - interval '1 minute')
 		ORDER BY a.account_id
 		ON CONFLICT DO NOTHING`, m.Hash, cutoff, today, now)
 	if err != nil {

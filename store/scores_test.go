@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pqlbot/pqlbot/internal/model"
@@ -256,7 +257,7 @@ func TestEnqueueStale(t *testing.T) {
 		track("t3", "u3", "dormant", "Logged In", scoreNow.Add(-60*day)),        // nothing can change any more
 		track("t4", "u4", "oldmodel", "Logged In", scoreNow.Add(-60*day)),       // scored under another model
 		track("t5", "u5", "undisqualified", "Logged In", scoreNow.Add(-60*day)), // disqualification ended
-		track("t6", "u6", "unhooked", "Logged In", scoreNow.Add(-60*day)),       // hook never ran
+		track("t6", "u6", "unhooked", "Logged In", scoreNow.Add(-60*day)),       // hook never ran: RequeueUndecided's
 		track("t7", "u7", "neverscored", "Logged In", scoreNow.Add(-60*day)),    // no score at all
 		track("t8", "u8", "edge", "Logged In", scoreNow.Add(-32*day)),           // past the longest window (30 days) and its margin
 	})
@@ -283,7 +284,7 @@ func TestEnqueueStale(t *testing.T) {
 
 	n, err := st.EnqueueStale(ctx, scoreNow, m)
 	require.NoError(t, err)
-	want := []string{"neverscored", "oldmodel", "undisqualified", "unhooked", "yesterday"}
+	want := []string{"neverscored", "oldmodel", "undisqualified", "yesterday"}
 	require.Equal(t, len(want), n)
 	require.Equal(t, want, queued(t, st))
 
@@ -328,7 +329,7 @@ func TestTopScores(t *testing.T) {
 
 // TestWorkerEndToEnd runs the real worker against the real store: events
 // queue accounts, Drain scores them and runs the hook once per score, and a
-// failing hook is retried by the next sweep.
+// failing hook is retried after the retry delay.
 func TestWorkerEndToEnd(t *testing.T) {
 	st := storetest.New(t)
 	m := model.Default()
@@ -357,10 +358,15 @@ func TestWorkerEndToEnd(t *testing.T) {
 	require.Equal(t, map[string]int{"acme": 1, "zeta": 1, "quiet": 1}, calls)
 	require.Equal(t, 2, countRows(t, st, `SELECT count(*) FROM account_scores WHERE hooked`))
 
-	// Two minutes later the sweep queues the un-hooked account again.
+	// Before the retry delay nothing is taken over; after it the undecided
+	// account is queued again.
 	failFor = ""
-	clock = scoreNow.Add(2 * time.Minute)
-	queuedN, err := w.Sweep(ctx)
+	clock = scoreNow.Add(20 * time.Second)
+	queuedN, err := w.RequeueUndecided(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 0, queuedN)
+	clock = scoreNow.Add(31 * time.Second)
+	queuedN, err = w.RequeueUndecided(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 1, queuedN)
 	n, err = w.Drain(ctx)
@@ -390,3 +396,55 @@ func TestWorkerEndToEnd(t *testing.T) {
 }
 
 func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestRequeueUndecided: an undecided score is taken over only once its
+// owner stopped renewing the lease, by one replica however many look.
+func TestRequeueUndecided(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	lease := 10 * time.Second
+	save := func(id string, at time.Time) {
+		_, err := st.SaveScore(ctx, scoring.Result{AccountID: id, At: at})
+		require.NoError(t, err)
+	}
+	save("decided", scoreNow.Add(-time.Hour))
+	require.NoError(t, st.MarkHooked(ctx, []string{"decided"}, scoreNow.Add(-time.Hour)))
+	save("fresh", scoreNow.Add(-5*time.Second))   // saved, never renewed, younger than the lease
+	save("never", scoreNow.Add(-11*time.Second))  // owner died before its first renewal
+	save("renewed", scoreNow.Add(-time.Minute))   // owner alive: renewed a moment ago
+	save("abandoned", scoreNow.Add(-time.Minute)) // owner died: its last renewal ran out
+	save("newer", scoreNow.Add(-time.Minute))     // renewed for an older score: does not count
+	require.NoError(t, st.RenewHooks(ctx, []string{"renewed"}, scoreNow.Add(-time.Minute), scoreNow.Add(7*time.Second)))
+	require.NoError(t, st.RenewHooks(ctx, []string{"abandoned"}, scoreNow.Add(-time.Minute), scoreNow.Add(-time.Second)))
+	require.NoError(t, st.RenewHooks(ctx, []string{"newer"}, scoreNow.Add(-2*time.Minute), scoreNow.Add(time.Hour)))
+	_, err := st.Pool().Exec(ctx, `DELETE FROM rescore_queue`)
+	require.NoError(t, err)
+
+	counts := make(chan int, 8)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			n, err := st.RequeueUndecided(ctx, scoreNow, lease)
+			assert.NoError(t, err)
+			counts <- n
+		})
+	}
+	wg.Wait()
+	close(counts)
+	total := 0
+	for n := range counts {
+		total += n
+	}
+	require.Equal(t, 3, total, "each abandoned account queued by exactly one caller")
+	require.Equal(t, []string{"abandoned", "never", "newer"}, queued(t, st))
+
+	// Taking over is a lease too: nobody takes them again until it lapses.
+	_, err = st.Pool().Exec(ctx, `DELETE FROM rescore_queue`)
+	require.NoError(t, err)
+	n, err := st.RequeueUndecided(ctx, scoreNow.Add(time.Second), lease)
+	require.NoError(t, err)
+	require.Equal(t, 0, n)
+	n, err = st.RequeueUndecided(ctx, scoreNow.Add(lease+time.Second), lease)
+	require.NoError(t, err)
+	require.Equal(t, 5, n, "the three again, and fresh and renewed, whose owners stopped renewing")
+}

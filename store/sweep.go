@@ -11,6 +11,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/pqlbot/pqlbot/internal/alerting"
+	"github.com/pqlbot/pqlbot/internal/failpoint"
 )
 
 // DueNudges marks up to limit open, unclaimed, posted alerts whose warn
@@ -103,6 +104,10 @@ func (s *Store) sweep(ctx context.Context, update string, now time.Time, limit i
 		taken, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*alerting.Alert, error) { return scanAlert(r) })
 		if err != nil {
 			return err
+		}
+		if len(taken) > 0 {
+			// The crash test freezes a sweeper here, holding the rows.
+			failpoint.Pause("sla-swept")
 		}
 		for _, a := range taken {
 			if err := each(tx, a); err != nil {

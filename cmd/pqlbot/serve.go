@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -83,6 +84,20 @@ func waitWithin(ctx context.Context, log *slog.Logger, what string, waits ...fun
 	}
 }
 
+// startingHandler answers every request while serve connects and
+// migrates: 503, so a startupProbe (and a load balancer) waits, with a body
+// saying why.
+func startingHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Retry-After", "5")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, `{"status":"starting","error":"connecting to the database and applying migrations"}`+"\n")
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
+
 // logResponder answers interaction clicks in the log when Slack is in dry
 // run (there is no Slack to answer through).
 type logResponder struct{ log *slog.Logger }
@@ -122,6 +137,49 @@ func cmdServe(ctx context.Context, stderr io.Writer) int {
 }
 
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	// Bind before anything slow (connecting, migrating, possibly waiting on
+	// another replica's migration lock): a port in use fails at once, and
+	// probes get a clear 503 "starting" instead of a hanging connection.
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
+	}
+	var routes atomic.Pointer[http.Handler]
+	routes.Store(ptr(startingHandler()))
+	httpSrv := &http.Server{
+		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*routes.Load()).ServeHTTP(w, r) }),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+	// Until the graceful shutdown below takes over: a start-up failure
+	// closes the listener.
+	started := false
+	defer func() {
+		if !started {
+			_ = httpSrv.Close()
+		}
+	}()
+	log.Info("listening; starting", "addr", ln.Addr().String())
+	if cfg.DebugAddr != "" {
+		dln, err := net.Listen("tcp", cfg.DebugAddr)
+		if err != nil {
+			return fmt.Errorf("listen %s (PQLBOT_DEBUG_ADDR): %w", cfg.DebugAddr, err)
+		}
+		debugSrv := newDebugServer(cfg.DebugAddr)
+		// Profiles are for diagnosis: an open one must not hold up
+		// shutdown, so the listener is closed, not drained.
+		defer debugSrv.Close()
+		log.Info("debug listener (pprof)", "addr", dln.Addr().String())
+		go func() {
+			if err := debugSrv.Serve(dln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("debug listener stopped", "err", err)
+			}
+		}()
+	}
+
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
@@ -169,12 +227,6 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Metrics: met.Handler(),
 		Wrap:    met.Instrument,
 	}
-	httpSrv := &http.Server{
-		Addr:              cfg.HTTPAddr,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-	}
 	// Background workers run until shutdown; each is safe beside the same
 	// workers on other replicas.
 	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
@@ -190,6 +242,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Log:      log.With("component", "dispatcher"),
 		DryRun:   cfg.DryRun(),
 		Observer: obs,
+		Lease:    cfg.Lease,
 	}
 	var slackClient *slackapi.Client
 	if !cfg.DryRun() {
@@ -209,9 +262,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			return err
 		},
 		OnBatch: func(n int, _ time.Duration) { met.ScoreEvaluations.Add(float64(n)) },
-		// The sweep also retries alert decisions that failed (a score
-		// whose hook did not run): every few minutes, not hourly.
+		// Day boundaries and expired disqualifications; scores left
+		// undecided are taken over every third of the lease instead.
 		SweepInterval: 5 * time.Minute,
+		HookLease:     cfg.Lease,
 	})
 	ingestWake = rescorer.Notify
 	workers.Go(func() {
@@ -222,6 +276,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	sweeper := &alerting.Sweeper{
 		Store: st, Model: m, Render: render, Log: log.With("component", "sla"),
 		Wake: dispatcher.Wake, Observer: obs,
+		// The recovery rule: a nudge or breach is recorded within a third
+		// of a lease of coming due, whichever replicas are alive.
+		Interval: cfg.Lease / 3,
 	}
 	workers.Go(func() { sweeper.Run(wctx) })
 
@@ -277,31 +334,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		})
 	}
 
-	if cfg.DebugAddr != "" {
-		dln, err := net.Listen("tcp", cfg.DebugAddr)
-		if err != nil {
-			return fmt.Errorf("listen %s (PQLBOT_DEBUG_ADDR): %w", cfg.DebugAddr, err)
-		}
-		debugSrv := newDebugServer(cfg.DebugAddr)
-		// Profiles are for diagnosis: an open one must not hold up
-		// shutdown, so the listener is closed, not drained.
-		defer debugSrv.Close()
-		log.Info("debug listener (pprof)", "addr", dln.Addr().String())
-		go func() {
-			if err := debugSrv.Serve(dln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("debug listener stopped", "err", err)
-			}
-		}()
-	}
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
-	}
 	// Routes are built once every endpoint is wired.
-	httpSrv.Handler = srv.Routes()
-	log.Info("listening", "addr", ln.Addr().String(), "slack_dry_run", cfg.DryRun())
-	errc := make(chan error, 1)
-	go func() { errc <- httpSrv.Serve(ln) }()
+	routes.Store(ptr(srv.Routes()))
+	started = true
+	log.Info("serving", "addr", ln.Addr().String(), "slack_dry_run", cfg.DryRun())
 
 	select {
 	case <-ctx.Done():

@@ -3,6 +3,7 @@ package alerting
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/slack-go/slack"
 
+	"github.com/pqlbot/pqlbot/internal/failpoint"
 	"github.com/pqlbot/pqlbot/internal/sla"
 	"github.com/pqlbot/pqlbot/internal/slackui"
 )
@@ -55,6 +57,9 @@ type Posted struct {
 // Outbox is the durable queue the dispatcher drains.
 type Outbox interface {
 	LeaseJobs(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]Job, error)
+	// RenewJobs extends the lease on those of jobs this holder still has
+	// and returns their ids.
+	RenewJobs(ctx context.Context, jobs []Job, until time.Time) ([]int64, error)
 	// The outcome writes are fenced by the job's attempt number: a holder
 	// whose lease ran out and was taken over cannot overwrite the new
 	// holder's outcome.
@@ -100,8 +105,9 @@ type Dispatcher struct {
 	// DryRun logs each alert as one JSON line instead of posting it.
 	DryRun   bool
 	Observer DispatchObserver
-	// Lease bounds how long a job is held; it must exceed a Slack call's
-	// timeout.
+	// Lease is how long a job stays with a dispatcher after its last
+	// renewal: a dead replica's jobs are taken over this long after it
+	// died. Renewals run every third of it while the batch is worked.
 	Lease time.Duration
 	Batch int
 	Poll  time.Duration
@@ -113,9 +119,7 @@ func (d *Dispatcher) init() {
 		d.Now = time.Now
 	}
 	if d.Lease == 0 {
-		// Above the worst call chain of one job: channel lookup, a history
-		// search to reconcile, the post, each with its own deadline.
-		d.Lease = 3 * time.Minute
+		d.Lease = 10 * time.Second
 	}
 	if d.Batch == 0 {
 		d.Batch = 20
@@ -164,10 +168,13 @@ func (d *Dispatcher) Run(ctx context.Context) {
 // RunOnce leases one batch and works it, returning how many jobs it leased.
 func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	d.init()
-	jobs, err := d.Outbox.LeaseJobs(ctx, d.Now(), d.Batch, d.Lease)
+	leasedAt := d.Now()
+	jobs, err := d.Outbox.LeaseJobs(ctx, leasedAt, d.Batch, d.Lease)
 	if err != nil || len(jobs) == 0 {
 		return 0, err
 	}
+	leases := d.keepLeases(ctx, jobs, leasedAt)
+	defer leases.stop()
 	deferred := map[string]bool{}
 	var release []Job
 	for i, j := range jobs {
@@ -175,15 +182,24 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 			// Shutting down: hand back what was not started so another
 			// replica takes it at once instead of after the lease.
 			for _, rest := range jobs[i:] {
-				release = append(release, rest)
+				if leases.held(rest) {
+					release = append(release, rest)
+				}
 			}
 			break
 		}
 		if deferred[j.Channel] {
 			release = append(release, j)
+			leases.end(j)
 			continue
 		}
-		if d.work(ctx, j) {
+		jctx, held := leases.begin(ctx, j)
+		if !held {
+			continue
+		}
+		limited := d.work(jctx, j)
+		leases.end(j)
+		if limited {
 			deferred[j.Channel] = true
 		}
 	}
@@ -212,6 +228,10 @@ func (d *Dispatcher) work(ctx context.Context, j Job) (rateLimited bool) {
 	}
 	err = d.do(ctx, octx, j, a, log)
 	if err == nil {
+		return false
+	}
+	if errors.Is(context.Cause(ctx), errLeaseLost) {
+		log.Warn("outbox lease lost mid-job; its next holder reconciles", "err", err)
 		return false
 	}
 	retry, after, reason := d.Notifier.NextAttempt(err, j.Attempts)
@@ -333,6 +353,7 @@ func (d *Dispatcher) post(ctx, octx context.Context, j Job, a *Alert, log *slog.
 				return err
 			}
 			p.TS = ts
+			failpoint.Pause("posted")
 		}
 	}
 	p.DueAt = sla.Deadline(p.PostedAt, a.SLA, hours)
@@ -367,8 +388,11 @@ func (d *Dispatcher) note(ctx context.Context, j Job, channelID, threadTS string
 		}
 	}
 	meta := &slack.SlackMetadata{EventType: NoteEventType, EventPayload: map[string]any{"job_id": key, "alert_id": j.AlertID.String(), "kind": j.Kind}}
-	_, err := d.Notifier.PostMessage(ctx, channelID, blocks, j.Text, threadTS, meta)
-	return err
+	if _, err := d.Notifier.PostMessage(ctx, channelID, blocks, j.Text, threadTS, meta); err != nil {
+		return err
+	}
+	failpoint.Pause("noted")
+	return nil
 }
 
 func decodeBlocks(raw json.RawMessage) []slack.Block {

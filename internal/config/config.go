@@ -30,7 +30,12 @@ type Config struct {
 	SlackAPIURL        string        `env:"SLACK_API_URL, default=https://slack.com/api/"`
 	AccountURL         string        `env:"PQLBOT_ACCOUNT_URL"`
 	ShutdownTimeout    time.Duration `env:"PQLBOT_SHUTDOWN_TIMEOUT, default=20s"`
-	LogLevel           string        `env:"PQLBOT_LOG_LEVEL, default=info"`
+	// Lease is the one recovery rule: work a replica holds (undecided
+	// scores, Slack jobs) is taken over this long after its last
+	// heartbeat. Heartbeats, the look for abandoned work and the SLA sweep
+	// all run every third of it, so a crash costs about 1⅓ leases.
+	Lease    time.Duration `env:"PQLBOT_LEASE, default=10s"`
+	LogLevel string        `env:"PQLBOT_LOG_LEVEL, default=info"`
 	// DebugAddr is where net/http/pprof listens, apart from the service
 	// port so it is never exposed with it; empty turns it off.
 	DebugAddr string `env:"PQLBOT_DEBUG_ADDR"`
@@ -40,7 +45,10 @@ type Config struct {
 // that would otherwise be silently ignored.
 var known = map[string]bool{
 	"PQLBOT_WRITE_KEYS": true, "PQLBOT_MODEL_FILE": true, "PQLBOT_ACCOUNT_URL": true,
-	"PQLBOT_SHUTDOWN_TIMEOUT": true, "PQLBOT_LOG_LEVEL": true, "PQLBOT_DEBUG_ADDR": true,
+	"PQLBOT_SHUTDOWN_TIMEOUT": true, "PQLBOT_LOG_LEVEL": true, "PQLBOT_DEBUG_ADDR": true, "PQLBOT_LEASE": true,
+	// Test only (internal/failpoint): not a Config field, never in a
+	// manifest.
+	"PQLBOT_TEST_PAUSE_DIR": true,
 }
 
 // Mode says how strictly Load validates: serve needs everything, other
@@ -76,7 +84,7 @@ func LoadFrom(ctx context.Context, mode Mode, environ []string) (*Config, error)
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return nil, fmt.Errorf("%s: unknown variable (known: PQLBOT_WRITE_KEYS, PQLBOT_MODEL_FILE, PQLBOT_ACCOUNT_URL, PQLBOT_SHUTDOWN_TIMEOUT, PQLBOT_LOG_LEVEL, PQLBOT_DEBUG_ADDR)", unknown[0])
+		return nil, fmt.Errorf("%s: unknown variable (known: PQLBOT_WRITE_KEYS, PQLBOT_MODEL_FILE, PQLBOT_ACCOUNT_URL, PQLBOT_SHUTDOWN_TIMEOUT, PQLBOT_LEASE, PQLBOT_LOG_LEVEL, PQLBOT_DEBUG_ADDR)", unknown[0])
 	}
 	var c Config
 	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &c, Lookuper: envconfig.MapLookuper(m)}); err != nil {
@@ -135,6 +143,12 @@ func (c *Config) validate(mode Mode) error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		return errors.New("PQLBOT_SHUTDOWN_TIMEOUT: must be positive")
+	}
+	if c.Lease < 3*time.Second || c.Lease > 10*time.Minute {
+		// Below 3 s a heartbeat (every third) is too close to a slow
+		// database round trip; above 10 minutes a crash delays alerts for
+		// longer than anyone would want.
+		return errors.New("PQLBOT_LEASE: must be between 3s and 10m")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

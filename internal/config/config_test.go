@@ -33,6 +33,9 @@ func TestLoad(t *testing.T) {
 		{"debug listener", ModeServe, []string{"PQLBOT_DEBUG_ADDR=127.0.0.1:6060"}, ""},
 		{"debug address shape", ModeServe, []string{"PQLBOT_DEBUG_ADDR=6060"}, "PQLBOT_DEBUG_ADDR: must be host:port"},
 		{"debug address is not the service port", ModeServe, []string{"PQLBOT_DEBUG_ADDR=:8080"}, "PQLBOT_DEBUG_ADDR: must differ from HTTP_ADDR"},
+		{"lease too short", ModeServe, []string{"PQLBOT_LEASE=1s"}, "PQLBOT_LEASE: must be between 3s and 10m"},
+		{"lease too long", ModeServe, []string{"PQLBOT_LEASE=1h"}, "PQLBOT_LEASE: must be between 3s and 10m"},
+		{"test pause dir is known", ModeServe, []string{"PQLBOT_TEST_PAUSE_DIR=/tmp/x"}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -44,6 +47,7 @@ func TestLoad(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, ":8080", c.HTTPAddr)
 			require.Equal(t, 20*time.Second, c.ShutdownTimeout)
+			require.Equal(t, 10*time.Second, c.Lease)
 			require.Equal(t, "https://slack.com/api/", c.SlackAPIURL)
 			if tc.mode == ModeServe {
 				require.Equal(t, []string{"k1", "k2"}, c.WriteKeys)

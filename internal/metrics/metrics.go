@@ -12,7 +12,10 @@ package metrics
 import (
 	"errors"
 	"net/http"
+	"runtime"
+	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -81,10 +84,18 @@ type Metrics struct {
 	SLANudges prometheus.Counter
 	// SLABreaches counts alerts that passed their SLA deadline unanswered.
 	SLABreaches prometheus.Counter
-	// HTTPDuration observes request latency by registered route pattern,
-	// method and status code.
+	// HTTPDuration observes request latency by route (the registered
+	// pattern's path, or RouteUnmatched), method and status code.
 	HTTPDuration *prometheus.HistogramVec
+	// BuildInfo is 1, labelled with what is running: dashboards join on
+	// it to tell versions apart during a rollout.
+	BuildInfo *prometheus.GaugeVec
 }
+
+// RouteUnmatched is the route label of requests no endpoint serves (404,
+// 405): a misconfigured SDK or probe shows up without the raw path ever
+// becoming a label.
+const RouteUnmatched = "unmatched"
 
 // New builds a Metrics on a fresh registry that also carries the Go runtime
 // and process collectors.
@@ -142,6 +153,10 @@ func New() *Metrics {
 			// The Slack endpoints must answer inside 3 s: keep resolution there.
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2, 3, 5, 10},
 		}, []string{"route", "method", "code"}),
+		BuildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "pqlbot_build_info",
+			Help: "Always 1; labelled with the running build's version, VCS revision and Go version.",
+		}, []string{"version", "revision", "goversion"}),
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -150,8 +165,10 @@ func New() *Metrics {
 		m.IngestBatchSize, m.IngestCommitSeconds,
 		m.ScoreEvaluations, m.AlertsByTierState,
 		m.SlackCalls, m.SLANudges, m.SLABreaches,
-		m.HTTPDuration,
+		m.HTTPDuration, m.BuildInfo,
 	)
+	version, revision, goVersion := buildInfo()
+	m.BuildInfo.WithLabelValues(version, revision, goVersion).Set(1)
 	// Pre-create the series whose label values are known, so dashboards
 	// and rate() see a 0 instead of a missing series before the first event.
 	for _, t := range []string{"track", "identify", "group", "page"} {
@@ -206,8 +223,12 @@ func SlackOutcome(err error) string {
 // Instrument wraps h so that every request's duration is observed in
 // HTTPDuration under route, its method and the status code it answered.
 // route must be the pattern h is registered under (e.g. "POST /v1/batch"),
-// never the request's URL, so that the label set stays bounded.
+// or RouteUnmatched, never the request's URL, so that the label set stays
+// bounded. A method in the pattern is dropped: the method label has it.
 func (m *Metrics) Instrument(route string, h http.Handler) http.Handler {
+	if _, path, ok := strings.Cut(route, " "); ok {
+		route = strings.TrimSpace(path)
+	}
 	obs := m.HTTPDuration.MustCurryWith(prometheus.Labels{"route": route})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -234,6 +255,33 @@ func (m *Metrics) Instrument(route string, h http.Handler) http.Handler {
 		}
 		observe(sw.code)
 	})
+}
+
+// buildInfo reads what the Go toolchain stamped into the binary: the main
+// module's version ("(devel)" for a plain go build), the VCS revision
+// (with "-dirty" when built from a modified tree) and the Go version.
+func buildInfo() (version, revision, goVersion string) {
+	version, revision, goVersion = "unknown", "unknown", runtime.Version()
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return
+	}
+	if bi.Main.Version != "" {
+		version = bi.Main.Version
+	}
+	dirty := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			revision = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if dirty && revision != "unknown" {
+		revision += "-dirty"
+	}
+	return
 }
 
 // method maps a request method to a label value; anything unusual becomes

@@ -56,7 +56,7 @@ func TestNamesArePrefixed(t *testing.T) {
 	// Touch every vector so it has a series and is gathered.
 	m.AlertsByTierState.WithLabelValues("high", "posted").Inc()
 	m.SlackCall("chat.postMessage", nil)
-	m.HTTPDuration.WithLabelValues("GET /healthz", "GET", "200").Observe(0.001)
+	m.HTTPDuration.WithLabelValues("/healthz", "GET", "200").Observe(0.001)
 	families, err := m.Registry().Gather()
 	require.NoError(t, err)
 	var ours []string
@@ -72,7 +72,7 @@ func TestNamesArePrefixed(t *testing.T) {
 		"pqlbot_events_ingested_total", "pqlbot_events_duplicate_total", "pqlbot_events_rejected_total",
 		"pqlbot_ingest_batch_size", "pqlbot_ingest_commit_seconds", "pqlbot_score_evaluations_total",
 		"pqlbot_alerts_total", "pqlbot_slack_api_calls_total", "pqlbot_sla_nudges_total",
-		"pqlbot_sla_breaches_total", "pqlbot_http_request_duration_seconds",
+		"pqlbot_sla_breaches_total", "pqlbot_http_request_duration_seconds", "pqlbot_build_info",
 	}, ours)
 }
 
@@ -200,7 +200,7 @@ func TestInstrumentUsesPatternNotURL(t *testing.T) {
 	}
 	require.Equal(t, 1, testutil.CollectAndCount(m.HTTPDuration))
 	hist := histogram(t, m, "pqlbot_http_request_duration_seconds",
-		map[string]string{"route": pattern, "method": "POST", "code": "200"})
+		map[string]string{"route": "/v1/{kind}", "method": "POST", "code": "200"})
 	require.Equal(t, uint64(4), hist.GetSampleCount())
 }
 
@@ -213,7 +213,7 @@ func TestInstrumentPanic(t *testing.T) {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/boom", nil))
 	})
 	hist := histogram(t, m, "pqlbot_http_request_duration_seconds",
-		map[string]string{"route": "GET /boom", "code": "500"})
+		map[string]string{"route": "/boom", "code": "500"})
 	require.Equal(t, uint64(1), hist.GetSampleCount())
 }
 
@@ -228,4 +228,12 @@ func TestInstrumentKeepsResponseController(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/stream", nil))
 	require.NoError(t, flushErr)
 	require.True(t, rec.Flushed)
+}
+
+func TestBuildInfo(t *testing.T) {
+	m := New()
+	require.Equal(t, 1, testutil.CollectAndCount(m.BuildInfo), "exactly one series")
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	require.Regexp(t, `pqlbot_build_info\{goversion="go[^"]+",revision="[^"]+",version="[^"]+"\} 1`, rec.Body.String())
 }

@@ -6,17 +6,22 @@
 // Each batch is taken, scored and saved in one database transaction (the
 // store's ScoreQueued), so a crash mid-batch loses nothing: the queue rows
 // come back. Replicas share the queue through FOR UPDATE SKIP LOCKED. After
-// the batch commits, OnScored runs for each result (alert decisions); a
-// result whose hook has not succeeded stays marked in the store and the
-// sweep queues the account again, so the hook runs at least once per score.
+// the batch commits, OnScored runs for each result (alert decisions). The
+// saved scores stay marked undecided until their hook succeeds, under a
+// short lease the worker renews while the hooks run; every replica looks
+// for undecided scores whose lease ran out (their owner died) every third
+// of the lease and queues them again, so the hook runs at least once per
+// score and a crash between score and decision costs about one lease.
 package rescore
 
 import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
+	"github.com/pqlbot/pqlbot/internal/failpoint"
 	"github.com/pqlbot/pqlbot/internal/model"
 	"github.com/pqlbot/pqlbot/internal/scoring"
 )
@@ -40,6 +45,12 @@ type Store interface {
 	ScoreQueued(ctx context.Context, limit int, spec model.FactsSpec, now time.Time, score func(*scoring.Facts) scoring.Result) ([]Scored, error)
 	// MarkHooked records that OnScored ran for the results saved at.
 	MarkHooked(ctx context.Context, accountIDs []string, at time.Time) error
+	// RenewHooks extends the lease on the undecided results saved at.
+	RenewHooks(ctx context.Context, accountIDs []string, at, until time.Time) error
+	// RequeueUndecided queues the accounts whose results are undecided and
+	// whose lease ran out at now (or that are older than lease and were
+	// never renewed); it returns how many it queued.
+	RequeueUndecided(ctx context.Context, now time.Time, lease time.Duration) (int, error)
 	// EnqueueStale queues the accounts whose score may differ from the
 	// stored one at now under m; it returns how many it queued.
 	EnqueueStale(ctx context.Context, now time.Time, m *model.Model) (int, error)
@@ -55,11 +66,19 @@ type Options struct {
 	// SweepInterval is how often stale accounts are queued (default 1h);
 	// the first sweep runs when Run starts.
 	SweepInterval time.Duration
+	// HookLease is how long undecided results stay with this worker after
+	// its last renewal (default 10s): a replica that dies before deciding
+	// costs about this much. Renewals and the look for other replicas'
+	// abandoned results run every third of it.
+	HookLease time.Duration
+	// HookRetry is how long a result whose hook failed waits before it is
+	// queued again (default 30s, at least HookLease).
+	HookRetry time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// OnScored is called after each saved score, in order, once the batch
-	// has committed. An error leaves the result marked un-hooked, and the
-	// next sweep re-scores the account so the hook runs again: it must be
+	// has committed. An error leaves the result undecided, and it is
+	// re-scored after HookRetry so the hook runs again: it must be
 	// idempotent.
 	OnScored func(ctx context.Context, res scoring.Result, prev *scoring.Result) error
 	// OnBatch observes each committed batch (metrics).
@@ -87,6 +106,13 @@ func New(store Store, m *model.Model, log *slog.Logger, opts Options) *Worker {
 	if opts.SweepInterval <= 0 {
 		opts.SweepInterval = time.Hour
 	}
+	if opts.HookLease <= 0 {
+		opts.HookLease = 10 * time.Second
+	}
+	if opts.HookRetry <= 0 {
+		opts.HookRetry = 30 * time.Second
+	}
+	opts.HookRetry = max(opts.HookRetry, opts.HookLease)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -106,13 +132,17 @@ func (w *Worker) Notify() {
 }
 
 // Run sweeps for stale accounts, then drains the queue until ctx ends,
-// sweeping again every SweepInterval. Work in flight when ctx ends is rolled
-// back and stays queued for the next worker. Errors are logged and retried;
-// Run returns nil when ctx ends.
+// sweeping again every SweepInterval and taking over undecided results
+// whose owner is gone every third of HookLease. Work in flight when ctx
+// ends is rolled back and stays queued for the next worker. Errors are
+// logged and retried; Run returns nil when ctx ends.
 func (w *Worker) Run(ctx context.Context) error {
 	w.sweep(ctx)
+	w.requeueUndecided(ctx)
 	sweep := time.NewTicker(w.opts.SweepInterval)
 	defer sweep.Stop()
+	orphans := time.NewTicker(w.opts.HookLease / 3)
+	defer orphans.Stop()
 	poll := time.NewTimer(w.opts.PollInterval)
 	defer poll.Stop()
 	failures := 0
@@ -149,6 +179,8 @@ func (w *Worker) Run(ctx context.Context) error {
 		case <-poll.C:
 		case <-sweep.C:
 			w.sweep(ctx)
+		case <-orphans.C:
+			w.requeueUndecided(ctx)
 		}
 	}
 }
@@ -172,7 +204,14 @@ func (w *Worker) Batch(ctx context.Context) (int, error) {
 	if w.opts.OnBatch != nil {
 		w.opts.OnBatch(len(scored), time.Since(start))
 	}
+	ids := make([]string, len(scored))
+	for i := range scored {
+		ids[i] = scored[i].Result.AccountID
+	}
+	stopRenewing := w.renewHooks(ctx, ids, now)
+	failpoint.Pause("scored")
 	hooked := make([]string, 0, len(scored))
+	var failed []string
 	var hookErr error
 	for i := range scored {
 		s := &scored[i]
@@ -181,18 +220,25 @@ func (w *Worker) Batch(ctx context.Context) (int, error) {
 				if ctx.Err() != nil {
 					break
 				}
-				w.log.Error("score hook failed; the sweep retries it", "account_id", s.Result.AccountID, "err", err)
+				w.log.Error("score hook failed; it is retried", "account_id", s.Result.AccountID, "err", err, "retry_in", w.opts.HookRetry.String())
 				hookErr = errors.Join(hookErr, err)
+				failed = append(failed, s.Result.AccountID)
 				continue
 			}
 		}
 		hooked = append(hooked, s.Result.AccountID)
 	}
+	stopRenewing()
+	// A fresh context: the hooks ran, recording that must not be cut short
+	// by shutdown, or another replica would run them again needlessly.
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if len(failed) > 0 {
+		if err := w.store.RenewHooks(mctx, failed, now, w.opts.Now().Add(w.opts.HookRetry)); err != nil {
+			w.log.Error("put off the retry of failed score hooks", "err", err)
+		}
+	}
 	if len(hooked) > 0 {
-		// A fresh context: the hooks ran, recording that must not be cut
-		// short by shutdown, or the sweep would run them again needlessly.
-		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
 		if err := w.store.MarkHooked(mctx, hooked, now); err != nil {
 			return len(scored), err
 		}
@@ -201,6 +247,59 @@ func (w *Worker) Batch(ctx context.Context) (int, error) {
 		w.log.Warn("some score hooks failed", "failed", len(scored)-len(hooked), "batch", len(scored))
 	}
 	return len(scored), nil
+}
+
+// renewHooks renews the lease on the results saved at now, at once and
+// then every third of HookLease, until the returned stop is called. A
+// renewal that fails is retried at the next tick: the lease outlives two
+// missed renewals.
+func (w *Worker) renewHooks(ctx context.Context, ids []string, at time.Time) (stop func()) {
+	renew := func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opts.HookLease/3)
+		defer cancel()
+		if err := w.store.RenewHooks(rctx, ids, at, w.opts.Now().Add(w.opts.HookLease)); err != nil {
+			w.log.Warn("renew score hook lease", "err", err)
+		}
+	}
+	renew()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(w.opts.HookLease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				renew()
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
+// RequeueUndecided queues the results other workers saved but never
+// decided, once their lease ran out; Run calls it every third of HookLease.
+func (w *Worker) RequeueUndecided(ctx context.Context) (int, error) {
+	return w.store.RequeueUndecided(ctx, w.opts.Now(), w.opts.HookLease)
+}
+
+func (w *Worker) requeueUndecided(ctx context.Context) {
+	n, err := w.RequeueUndecided(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.log.Error("queue undecided scores", "err", err)
+		}
+		return
+	}
+	if n > 0 {
+		w.log.Warn("queued scores another worker left undecided", "accounts", n)
+		w.Notify()
+	}
 }
 
 // Drain scores batches until the queue is empty (tests, benchmarks, the

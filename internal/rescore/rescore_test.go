@@ -26,6 +26,15 @@ type fakeStore struct {
 	stale    []string
 	failNext error
 	batches  chan int
+
+	renewals     []renewal
+	orphans      []string
+	orphanChecks int
+}
+
+type renewal struct {
+	ids       []string
+	at, until time.Time
 }
 
 func newFake(ids ...string) *fakeStore {
@@ -73,6 +82,23 @@ func (f *fakeStore) MarkHooked(ctx context.Context, ids []string, at time.Time) 
 	return nil
 }
 
+func (f *fakeStore) RenewHooks(ctx context.Context, ids []string, at, until time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.renewals = append(f.renewals, renewal{ids: append([]string(nil), ids...), at: at, until: until})
+	return nil
+}
+
+func (f *fakeStore) RequeueUndecided(ctx context.Context, now time.Time, lease time.Duration) (int, error) {
+	f.mu.Lock()
+	f.orphanChecks++
+	orphans := f.orphans
+	f.orphans = nil
+	f.mu.Unlock()
+	f.push(orphans...)
+	return len(orphans), nil
+}
+
 func (f *fakeStore) EnqueueStale(ctx context.Context, now time.Time, m *model.Model) (int, error) {
 	f.mu.Lock()
 	f.sweeps++
@@ -106,7 +132,12 @@ func TestBatchScoresHooksAndMarks(t *testing.T) {
 	require.Equal(t, 2, n)
 	require.Equal(t, []string{"a", "b"}, hooked)
 	require.Contains(t, st.hooked, "a")
-	require.NotContains(t, st.hooked, "b", "a failed hook stays un-hooked for the sweep")
+	require.NotContains(t, st.hooked, "b", "a failed hook stays undecided, to be retried")
+	at := testNow.Truncate(time.Microsecond)
+	require.Equal(t, []renewal{
+		{ids: []string{"a", "b"}, at: at, until: testNow.Add(10 * time.Second)},
+		{ids: []string{"b"}, at: at, until: testNow.Add(30 * time.Second)},
+	}, st.renewals, "the batch is leased before its hooks run; a failed hook is retried after HookRetry")
 	require.Equal(t, testNow.Truncate(time.Microsecond), st.hooked["a"], "marked at the stored (microsecond) instant")
 	require.Equal(t, testNow.Truncate(time.Microsecond), st.scores["a"].At)
 	require.Equal(t, model.Default().Hash, st.scores["a"].ModelHash)
@@ -190,6 +221,69 @@ func TestRunSweepsPeriodically(t *testing.T) {
 		defer st.mu.Unlock()
 		return st.sweeps >= 3
 	}, 5*time.Second, 5*time.Millisecond)
+	cancel()
+	require.NoError(t, <-done)
+}
+
+// TestLeaseRenewedWhileHooksRun: a slow hook does not let the lease lapse,
+// so no other replica takes over work whose owner is alive.
+func TestLeaseRenewedWhileHooksRun(t *testing.T) {
+	st := newFake("slow")
+	release := make(chan struct{})
+	w := New(st, model.Default(), discard(), Options{
+		HookLease: 300 * time.Millisecond,
+		OnScored: func(context.Context, scoring.Result, *scoring.Result) error {
+			<-release
+			return nil
+		},
+	})
+	done := make(chan error)
+	go func() { _, err := w.Batch(context.Background()); done <- err }()
+	require.Eventually(t, func() bool {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		return len(st.renewals) >= 3
+	}, 5*time.Second, 10*time.Millisecond, "renewed every third of the lease while the hook runs")
+	close(release)
+	require.NoError(t, <-done)
+	st.mu.Lock()
+	n := len(st.renewals)
+	st.mu.Unlock()
+	time.Sleep(250 * time.Millisecond)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	require.Equal(t, n, len(st.renewals), "renewals stop with the hooks")
+	require.Contains(t, st.hooked, "slow")
+}
+
+// TestRunTakesOverUndecidedScores: Run looks for abandoned undecided
+// scores at start and every third of the lease, and scores what it queued
+// at once.
+func TestRunTakesOverUndecidedScores(t *testing.T) {
+	st := newFake()
+	st.orphans = []string{"o1"}
+	scored := make(chan string, 10)
+	w := New(st, model.Default(), discard(), Options{
+		PollInterval: time.Hour, // only Notify wakes it
+		HookLease:    150 * time.Millisecond,
+		OnScored: func(_ context.Context, r scoring.Result, _ *scoring.Result) error {
+			scored <- r.AccountID
+			return nil
+		},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- w.Run(ctx) }()
+	require.Equal(t, "o1", <-scored)
+	st.mu.Lock()
+	st.orphans = []string{"o2"}
+	st.mu.Unlock()
+	select {
+	case id := <-scored:
+		require.Equal(t, "o2", id)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the periodic look for abandoned scores did not run")
+	}
 	cancel()
 	require.NoError(t, <-done)
 }

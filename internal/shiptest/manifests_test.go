@@ -106,6 +106,7 @@ type container struct {
 		Protocol      string `yaml:"protocol"`
 	} `yaml:"ports"`
 	Env            []envVar `yaml:"env"`
+	StartupProbe   probe    `yaml:"startupProbe"`
 	ReadinessProbe probe    `yaml:"readinessProbe"`
 	LivenessProbe  probe    `yaml:"livenessProbe"`
 	Lifecycle      struct {
@@ -432,6 +433,7 @@ func TestDeployment(t *testing.T) {
 		require.Equal(t, port.ContainerPort, m.resolvePort(t, m.service.Spec.Ports[0].TargetPort), "Service targetPort")
 		require.Equal(t, port.ContainerPort, m.resolvePort(t, c.ReadinessProbe.HTTPGet.Port), "readiness port")
 		require.Equal(t, port.ContainerPort, m.resolvePort(t, c.LivenessProbe.HTTPGet.Port), "liveness port")
+		require.Equal(t, port.ContainerPort, m.resolvePort(t, c.StartupProbe.HTTPGet.Port), "startup port")
 
 		ann := d.Spec.Template.Metadata.Annotations
 		require.Equal(t, "true", ann["prometheus.io/scrape"])
@@ -442,10 +444,21 @@ func TestDeployment(t *testing.T) {
 	t.Run("probes", func(t *testing.T) {
 		require.Equal(t, "/readyz", c.ReadinessProbe.HTTPGet.Path)
 		require.Equal(t, "/healthz", c.LivenessProbe.HTTPGet.Path)
-		for name, p := range map[string]probe{"readiness": c.ReadinessProbe, "liveness": c.LivenessProbe} {
+		for name, p := range map[string]probe{"readiness": c.ReadinessProbe, "liveness": c.LivenessProbe, "startup": c.StartupProbe} {
 			require.Positive(t, p.PeriodSeconds, name)
 			require.Positive(t, p.FailureThreshold, name)
 		}
+		// serve answers 503 on every path while it connects and migrates
+		// (cmd/pqlbot TestServeAnswersStartingWhileConnecting): the
+		// startupProbe on the liveness path holds liveness off meanwhile,
+		// long enough for a migration that waits on another replica's lock.
+		require.Equal(t, c.LivenessProbe.HTTPGet.Path, c.StartupProbe.HTTPGet.Path, "the startup probe guards the liveness check")
+		window := func(p probe) time.Duration {
+			return time.Duration(p.InitialDelaySeconds+p.PeriodSeconds*p.FailureThreshold) * time.Second
+		}
+		require.GreaterOrEqual(t, window(c.StartupProbe), 3*time.Minute, "startup window for migrations")
+		require.Greater(t, window(c.StartupProbe), window(c.LivenessProbe))
+		require.Zero(t, c.LivenessProbe.InitialDelaySeconds, "the startup probe replaces the liveness delay")
 	})
 
 	t.Run("resources", func(t *testing.T) {
@@ -513,6 +526,14 @@ func TestDeployment(t *testing.T) {
 		for _, k := range []string{"database-url", "write-keys", "slack-bot-token", "slack-signing-secret", "slack-app-token"} {
 			require.True(t, referenced[k], "Secret key %s is not wired to the container", k)
 		}
+		// What a mode does not need is optional, so that mode's Secret may
+		// leave it out instead of the pod failing CreateContainerConfigError.
+		for _, e := range c.Env {
+			switch e.Name {
+			case "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN":
+				require.True(t, e.ValueFrom.SecretKeyRef.Optional, "%s must be optional", e.Name)
+			}
+		}
 		// Secrets never travel as plain values.
 		for _, e := range c.Env {
 			switch e.Name {
@@ -546,6 +567,27 @@ func TestDeployment(t *testing.T) {
 		require.Equal(t, "/etc/pqlbot/model.yaml", cfg.ModelFile)
 		require.Equal(t, path.Join(mount.MountPath, item.Path), cfg.ModelFile, "PQLBOT_MODEL_FILE must be the mounted file")
 	})
+}
+
+// A Socket Mode Secret (app token, no signing secret) starts pqlbot: the
+// optional key stays unset and validation accepts it.
+func TestSocketModeSecretWithoutSigningSecret(t *testing.T) {
+	m := loadManifests(t)
+	data := map[string]string{}
+	for k, v := range m.secret.StringData {
+		if k != "slack-signing-secret" {
+			data[k] = v
+		}
+	}
+	data["slack-app-token"] = "xapp-1-CHANGE-ME"
+	m.secret.StringData = data
+	env := m.environ(t)
+	for _, kv := range env {
+		require.False(t, strings.HasPrefix(kv, "SLACK_SIGNING_SECRET="), "an optional key missing from the Secret leaves the variable unset")
+	}
+	cfg := m.loadConfig(t)
+	require.Empty(t, cfg.SlackSigningSecret)
+	require.NotEmpty(t, cfg.SlackAppToken)
 }
 
 // loadConfig runs the Deployment's environment through internal/config.
