@@ -42,6 +42,7 @@ fuzz: ## run each fuzz target for 30s
 	$(GO) test ./internal/slackui -run '^$$' -fuzz FuzzParseCommand -fuzztime 30s
 	$(GO) test ./internal/slackapi -run '^$$' -fuzz FuzzParseTS -fuzztime 30s
 	$(GO) test ./internal/commands -run '^$$' -fuzz FuzzHandle -fuzztime 30s
+	$(GO) test ./internal/outcomes -run '^$$' -fuzz FuzzParseCSV -fuzztime 30s
 
 demo: ## replay the bundled demo dataset into a running `make run`
 	$(GO) run ./cmd/pqldemo $(DEMO_FLAGS)

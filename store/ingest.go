@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pqlbot/pqlbot/internal/events"
+	"github.com/pqlbot/pqlbot/internal/model"
 )
 
 // SourceOf maps a write key to the value stored in events.source: a short
@@ -48,10 +49,19 @@ type IngestResult struct {
 // Roll-ups count only rows this transaction inserted, so a redelivered
 // message is never counted twice.
 func (s *Store) Ingest(ctx context.Context, items []IngestItem) (IngestResult, error) {
+	return s.IngestWithOutcomes(ctx, items, nil)
+}
+
+// IngestWithOutcomes is Ingest that also records, in the same transaction,
+// the outcomes that rules (the model's `outcomes`) find in what it stored:
+// track events they name and group calls changing a trait they watch. It
+// also gives imported outcomes waiting for an account to the accounts this
+// commit created or gave a domain.
+func (s *Store) IngestWithOutcomes(ctx context.Context, items []IngestItem, rules []model.OutcomeRule) (IngestResult, error) {
 	var res IngestResult
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		res, err = ingestTx(ctx, tx, items)
+		res, err = ingestTx(ctx, tx, items, rules)
 		return err
 	})
 	return res, err
@@ -84,8 +94,9 @@ type userDelta struct {
 	account string
 }
 
-func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem) (IngestResult, error) {
+func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem, rules []model.OutcomeRule) (IngestResult, error) {
 	var res IngestResult
+	scope := newOutcomeScope(rules)
 	// Flatten and drop repeats inside this commit; the unique constraint
 	// handles repeats across commits.
 	seen := make(map[[2]string]bool)
@@ -273,6 +284,7 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem) (IngestResult,
 			d := acctOf(m.GroupID)
 			d.first = minTime(d.first, m.Timestamp)
 			if t := decodeTraits(m.Traits); len(t) > 0 {
+				scope.group(m.GroupID, t)
 				if d.traits == nil {
 					d.traits = make(map[string]any)
 				}
@@ -299,6 +311,9 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem) (IngestResult,
 		default:
 			if kind := m.Kind(); kind != "" && f.acct != "" {
 				addActivity(f.acct, kind, m.Name, m.UserKey(), m.Timestamp, m.Sums)
+				if m.Type == events.TypeTrack {
+					scope.track(f.acct, m.Name)
+				}
 			}
 		}
 	}
@@ -332,6 +347,9 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem) (IngestResult,
 			if kind := m.Kind(); kind != "" {
 				addActivity(acct, kind, nm, user, at.UTC(), events.NumericSums(props))
 			}
+			if typ == events.TypeTrack {
+				scope.track(acct, nm)
+			}
 		}
 		if err := rows.Err(); err != nil {
 			return res, fmt.Errorf("attribute earlier events: %w", err)
@@ -363,6 +381,9 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem) (IngestResult,
 		return res, err
 	}
 	if err := upsertDaily(ctx, tx, daily, dailyUsers); err != nil {
+		return res, err
+	}
+	if err := recordOutcomes(ctx, tx, rules, scope, accts); err != nil {
 		return res, err
 	}
 	queue := make(map[string]bool, len(accts))

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pqlbot/pqlbot/internal/events"
+	"github.com/pqlbot/pqlbot/internal/model"
 )
 
 // ErrIngesterClosed is returned for requests submitted after shutdown began.
@@ -25,6 +26,8 @@ type IngesterOptions struct {
 	// OnCommit is called after every successful commit (metrics, waking
 	// the re-scorer). It must not block.
 	OnCommit func(res IngestResult, events int, took time.Duration)
+	// Outcomes are the model's outcome rules, recorded in each commit.
+	Outcomes []model.OutcomeRule
 }
 
 // Ingester is a group-commit batcher: concurrent requests share a
@@ -131,7 +134,7 @@ func (g *Ingester) commit(group []*ingestReq, n int) {
 	var res IngestResult
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		res, err = g.s.Ingest(ctx, items)
+		res, err = g.s.IngestWithOutcomes(ctx, items, g.opts.Outcomes)
 		if err == nil || !retryable(err) {
 			break
 		}

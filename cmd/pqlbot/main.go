@@ -19,6 +19,9 @@ commands:
   migrate             apply database migrations and exit
   model check FILE    validate a scoring model
   score ACCOUNT       an account as /pql score shows it (domain, name, account id or user email)
+  outcomes import [--skip-bad] FILE.csv
+                      outcomes from a CRM export (account,outcome,at[,amount])
+  outcomes derive     re-derive outcomes from stored events with the model's rules
 `
 
 func main() {
@@ -49,6 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return cmdScore(ctx, strings.Join(args[1:], " "), stdout, stderr)
+	case "outcomes":
+		return cmdOutcomes(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

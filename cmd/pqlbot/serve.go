@@ -207,6 +207,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	// picked up by its first poll.
 	var ingestWake func()
 	ingester := store.NewIngester(st, store.IngesterOptions{
+		Outcomes: m.OutcomeRules(),
 		OnCommit: func(res store.IngestResult, n int, took time.Duration) {
 			met.ObserveCommit(n, took)
 			met.EventsDuplicate.Add(float64(res.Duplicates))
@@ -281,6 +282,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Interval: cfg.Lease / 3,
 	}
 	workers.Go(func() { sweeper.Run(wctx) })
+	// Outcomes recorded under other rules are re-derived from stored
+	// events: in the background, as a full pass over a large history takes
+	// a while and ingest records new ones meanwhile.
+	workers.Go(func() { deriveOutcomesAtStart(wctx, st, m, log) })
 
 	actions := &alerting.Actions{Store: st, Model: m, Log: log.With("component", "actions"), Wake: dispatcher.Wake, Observer: obs}
 	var responder handlers.Responder = logResponder{log.With("component", "responder")}

@@ -79,6 +79,11 @@ type Model struct {
 	// Targets judge the model in backtests; they change no score, so they
 	// are left out of the hash.
 	Targets Targets `json:"-"`
+	// Outcomes and Digest (nil when absent) say how the program is judged
+	// and reported; like Targets they change no score, so they are left
+	// out of the hash (outcome re-derivation hashes its own rules).
+	Outcomes *Outcomes `json:"-"`
+	Digest   *Digest   `json:"-"`
 }
 
 // Tier is a score band. Tiers are sorted by strictly descending MinScore.
@@ -190,6 +195,19 @@ func (m *Model) Summary() string {
 		}
 		fmt.Fprintf(&b, "business hours: %s %s-%s %s\n", strings.Join(days, ","),
 			clock(bh.From), clock(bh.To), bh.Timezone)
+	}
+	if o := m.Outcomes; o != nil {
+		fmt.Fprintf(&b, "outcomes: %s, counted %d days after an alert\n", plural(len(o.Rules), "rule"), o.WindowDays)
+		for _, r := range o.Rules {
+			fmt.Fprintf(&b, "  %s\n", r)
+		}
+	}
+	if d := m.Digest; d != nil {
+		when := "Mondays"
+		if d.Every == DigestMonthly {
+			when = "the 1st of each month"
+		}
+		fmt.Fprintf(&b, "digest: %s, %s at %02d:00\n", d.Channel, when, DigestHour)
 	}
 	b.WriteString("routes:\n")
 	for _, r := range m.Routes {

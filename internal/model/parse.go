@@ -357,6 +357,7 @@ var topKeys = []string{
 	"version", "recency_days", "gates", "signals", "hand_raisers", "tiers", "segments", "routes",
 	"realert_after", "suppress", "disqualified_for", "sla_warn_at", "escalation_channel", "business_hours",
 	"targets",
+	"outcomes", "digest",
 }
 
 func (p *parser) model(doc *yaml.Node) *Model {
@@ -426,6 +427,12 @@ func (p *parser) model(doc *yaml.Node) *Model {
 		m.BusinessHours = p.businessHours(n)
 	}
 	m.Targets = p.targets(f.get("targets"))
+	if n := f.get("outcomes"); n != nil {
+		m.Outcomes = p.outcomes(n)
+	}
+	if n := f.get("digest"); n != nil {
+		m.Digest = p.digest(n)
+	}
 	if !f.has("tiers") && !f.has("hand_raisers") {
 		p.errorf("tiers", root, "required: at least one tier (or hand_raisers), or no account can ever alert")
 	}
