@@ -219,7 +219,8 @@ func audit(ctx context.Context, tx pgx.Tx, alertID uuid.UUID, actor, action stri
 func (s *Store) LeaseJobs(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]alerting.Job, error) {
 	rows, err := s.pool.Query(ctx, `
 		WITH due AS MATERIALIZED (
-			SELECT j.id AS due_id FROM slack_outbox j JOIN alerts a ON a.id = j.alert_id
+			-- A lease still set on a due job ran out: its holder died or hung.
+			SELECT j.id AS due_id, j.leased_until IS NOT NULL AS taken_over FROM slack_outbox j JOIN alerts a ON a.id = j.alert_id
 			WHERE j.state = 'pending' AND j.not_before <= $1 AND (j.leased_until IS NULL OR j.leased_until < $1)
 			  AND (j.kind IN ('post', 'escalation') OR a.message_ts IS NOT NULL)
 			  -- One job at a time per alert message, oldest first: two
@@ -232,7 +233,7 @@ func (s *Store) LeaseJobs(ctx context.Context, now time.Time, limit int, lease t
 			FOR UPDATE OF j SKIP LOCKED)
 		UPDATE slack_outbox o SET leased_until = $1::timestamptz + $3::interval, attempts = o.attempts + 1
 		FROM due WHERE o.id = due_id
-		RETURNING o.id, o.alert_id, o.kind, o.channel, coalesce(o.body, '{}'), o.attempts`, now, limit, lease)
+		RETURNING o.id, o.alert_id, o.kind, o.channel, coalesce(o.body, '{}'), o.attempts, due.taken_over`, now, limit, lease)
 	if err != nil {
 		return nil, fmt.Errorf("lease outbox jobs: %w", err)
 	}
@@ -241,7 +242,7 @@ func (s *Store) LeaseJobs(ctx context.Context, now time.Time, limit int, lease t
 	for rows.Next() {
 		var j alerting.Job
 		var body []byte
-		if err := rows.Scan(&j.ID, &j.AlertID, &j.Kind, &j.Channel, &body, &j.Attempts); err != nil {
+		if err := rows.Scan(&j.ID, &j.AlertID, &j.Kind, &j.Channel, &body, &j.Attempts, &j.TakenOver); err != nil {
 			return nil, err
 		}
 		var b struct {

@@ -24,5 +24,6 @@ func (o observer) AlertDecided(action, tier string) {
 func (o observer) AlertTransition(tier, transition string) {
 	o.m.AlertsByTierState.WithLabelValues(tier, transition).Inc()
 }
-func (o observer) Nudged()   { o.m.SLANudges.Inc() }
-func (o observer) Breached() { o.m.SLABreaches.Inc() }
+func (o observer) JobTakenOver(string) { o.m.Takeovers.WithLabelValues(metrics.WorkOutbox).Inc() }
+func (o observer) Nudged()             { o.m.SLANudges.Inc() }
+func (o observer) Breached()           { o.m.SLABreaches.Inc() }

@@ -105,6 +105,11 @@ func TestRecoveryThreeReplicas(t *testing.T) {
 			}
 		}
 	}
+	// The survivors said what they took over (pqlbot_takeovers_total counts
+	// the same, per replica).
+	logs := h.allLogs()
+	require.Contains(t, logs, `"msg":"queued scores another worker left undecided"`)
+	require.Contains(t, logs, `"msg":"took over an outbox job whose holder stopped renewing its lease"`)
 	for _, p := range h.pauses {
 		report = append(report, fmt.Sprintf("killed %s at %q (%s)", p.replica, p.point, p.evidence))
 	}
@@ -345,6 +350,16 @@ func (c *cluster) evidence(point string) string {
 			count(`SELECT count(*) FROM slack_outbox WHERE kind IN ('reply', 'escalation') AND state = 'done'`))
 	}
 	return ""
+}
+
+func (c *cluster) allLogs() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var b strings.Builder
+	for _, r := range c.replicas {
+		b.WriteString(r.all.String())
+	}
+	return b.String()
 }
 
 func (c *cluster) notes() int {

@@ -144,8 +144,18 @@ func TestSmoke(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, 404, resp.StatusCode)
 
+	// A path nobody serves (an SDK pointed at the wrong URL) is counted,
+	// under a bounded label.
+	resp, err = http.Post(base+"/v2/track", "application/json", strings.NewReader("{}"))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 404, resp.StatusCode)
+
 	metrics := get(t, base+"/metrics")
 	require.Contains(t, metrics, "pqlbot_events_ingested_total")
+	require.Regexp(t, `pqlbot_build_info\{goversion="go[^"]+",revision="[^"]+",version="[^"]+"\} 1`, metrics)
+	require.Contains(t, metrics, `pqlbot_http_request_duration_seconds_count{code="200",method="POST",route="/slack/interactions"}`)
+	require.Contains(t, metrics, `pqlbot_http_request_duration_seconds_count{code="404",method="POST",route="unmatched"} 1`)
 	require.Contains(t, metrics, `pqlbot_slack_api_calls_total{method="chat.postMessage",outcome="ok"} 1`)
 
 	// SIGTERM: drains and exits cleanly within the budget.

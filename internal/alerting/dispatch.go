@@ -41,6 +41,9 @@ type Job struct {
 	Text     string
 	Blocks   json.RawMessage
 	Attempts int
+	// TakenOver: the previous holder's lease ran out (it died or hung)
+	// and this dispatcher took the job over.
+	TakenOver bool
 }
 
 // Posted records a successful alert post.
@@ -90,6 +93,9 @@ type Notifier interface {
 // DispatchObserver counts outcomes for metrics.
 type DispatchObserver interface {
 	AlertPosted(tier string)
+	// JobTakenOver counts jobs taken over from a holder whose lease ran
+	// out: a replica died or hung mid-job.
+	JobTakenOver(kind string)
 }
 
 // Dispatcher delivers outbox jobs to Slack. Any number of dispatchers may
@@ -172,6 +178,14 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	jobs, err := d.Outbox.LeaseJobs(ctx, leasedAt, d.Batch, d.Lease)
 	if err != nil || len(jobs) == 0 {
 		return 0, err
+	}
+	for _, j := range jobs {
+		if j.TakenOver {
+			d.Log.Warn("took over an outbox job whose holder stopped renewing its lease", "job", j.ID, "kind", j.Kind, "alert_id", j.AlertID.String(), "attempt", j.Attempts)
+			if d.Observer != nil {
+				d.Observer.JobTakenOver(j.Kind)
+			}
+		}
 	}
 	leases := d.keepLeases(ctx, jobs, leasedAt)
 	defer leases.stop()

@@ -38,6 +38,12 @@ func (s *slowSlack) PostMessage(ctx context.Context, ch string, b []slack.Block,
 	}
 }
 
+// takeovers records what a dispatcher reports taken over.
+type takeovers struct{ takenOver []string }
+
+func (o *takeovers) AlertPosted(string)       {}
+func (o *takeovers) JobTakenOver(kind string) { o.takenOver = append(o.takenOver, kind) }
+
 func realClockDispatcher(st alerting.Outbox, n alerting.Notifier, lease time.Duration) *alerting.Dispatcher {
 	d := newDispatcher(st, n, nil)
 	d.Now, d.Lease = time.Now, lease
@@ -51,6 +57,8 @@ func TestSlowSlackKeepsTheLease(t *testing.T) {
 	a := createAlert(t, st, model.Default(), "acme", "high", time.Now())
 	slow := &slowSlack{fakeSlack: newFake(), delay: 1200 * time.Millisecond}
 	holder := realClockDispatcher(st, slow, 300*time.Millisecond)
+	holderObs := &takeovers{}
+	holder.Observer = holderObs
 	done := make(chan error, 1)
 	go func() { _, err := holder.RunOnce(context.Background()); done <- err }()
 
@@ -70,6 +78,7 @@ func TestSlowSlackKeepsTheLease(t *testing.T) {
 		}
 	}
 	require.Equal(t, 1, slow.count("C_sdr-pql"))
+	require.Empty(t, holderObs.takenOver, "a fresh lease is not a takeover")
 	got, err := st.GetAlert(context.Background(), a.ID)
 	require.NoError(t, err)
 	require.Equal(t, alerting.DeliveryPosted, got.Delivery)
@@ -96,6 +105,8 @@ func TestDeadHoldersPostTakenOverAfterOneLease(t *testing.T) {
 	died := time.Now()
 
 	d := realClockDispatcher(st, f, lease)
+	obs := &takeovers{}
+	d.Observer = obs
 	n, err := d.RunOnce(ctx)
 	require.NoError(t, err)
 	require.Zero(t, n, "taken over before the lease ran out")
@@ -106,6 +117,7 @@ func TestDeadHoldersPostTakenOverAfterOneLease(t *testing.T) {
 	}, 5*time.Second, 20*time.Millisecond)
 	require.GreaterOrEqual(t, time.Since(died), lease)
 	require.Equal(t, 1, f.count("C_sdr-pql"), "reconciled, not posted again")
+	require.Equal(t, []string{alerting.JobPost}, obs.takenOver, "counted as a takeover")
 	got, err := st.GetAlert(ctx, a.ID)
 	require.NoError(t, err)
 	require.Equal(t, alerting.DeliveryPosted, got.Delivery)

@@ -87,10 +87,20 @@ type Metrics struct {
 	// HTTPDuration observes request latency by route (the registered
 	// pattern's path, or RouteUnmatched), method and status code.
 	HTTPDuration *prometheus.HistogramVec
+	// Takeovers counts work taken over from a replica whose lease ran out
+	// (it died or hung), by work: WorkScores or WorkOutbox.
+	Takeovers *prometheus.CounterVec
 	// BuildInfo is 1, labelled with what is running: dashboards join on
 	// it to tell versions apart during a rollout.
 	BuildInfo *prometheus.GaugeVec
 }
+
+// Kinds of work a replica can take over from a dead one, the values of the
+// "work" label of pqlbot_takeovers_total.
+const (
+	WorkScores = "scores" // undecided scores queued again
+	WorkOutbox = "outbox" // Slack jobs whose lease ran out
+)
 
 // RouteUnmatched is the route label of requests no endpoint serves (404,
 // 405): a misconfigured SDK or probe shows up without the raw path ever
@@ -153,6 +163,10 @@ func New() *Metrics {
 			// The Slack endpoints must answer inside 3 s: keep resolution there.
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2, 3, 5, 10},
 		}, []string{"route", "method", "code"}),
+		Takeovers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pqlbot_takeovers_total",
+			Help: "Work taken over from a replica whose lease ran out (it died or hung), by kind of work.",
+		}, []string{"work"}),
 		BuildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "pqlbot_build_info",
 			Help: "Always 1; labelled with the running build's version, VCS revision and Go version.",
@@ -165,7 +179,7 @@ func New() *Metrics {
 		m.IngestBatchSize, m.IngestCommitSeconds,
 		m.ScoreEvaluations, m.AlertsByTierState,
 		m.SlackCalls, m.SLANudges, m.SLABreaches,
-		m.HTTPDuration, m.BuildInfo,
+		m.HTTPDuration, m.BuildInfo, m.Takeovers,
 	)
 	version, revision, goVersion := buildInfo()
 	m.BuildInfo.WithLabelValues(version, revision, goVersion).Set(1)
@@ -176,6 +190,9 @@ func New() *Metrics {
 	}
 	for _, r := range []string{ReasonUnauthorized, ReasonTooLarge, ReasonMalformed, ReasonInvalid} {
 		m.EventsRejected.WithLabelValues(r)
+	}
+	for _, w := range []string{WorkScores, WorkOutbox} {
+		m.Takeovers.WithLabelValues(w)
 	}
 	return m
 }

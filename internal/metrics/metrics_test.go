@@ -73,6 +73,7 @@ func TestNamesArePrefixed(t *testing.T) {
 		"pqlbot_ingest_batch_size", "pqlbot_ingest_commit_seconds", "pqlbot_score_evaluations_total",
 		"pqlbot_alerts_total", "pqlbot_slack_api_calls_total", "pqlbot_sla_nudges_total",
 		"pqlbot_sla_breaches_total", "pqlbot_http_request_duration_seconds", "pqlbot_build_info",
+		"pqlbot_takeovers_total",
 	}, ours)
 }
 
@@ -82,6 +83,7 @@ func TestPrecreatedSeries(t *testing.T) {
 	require.Equal(t, 4, testutil.CollectAndCount(m.EventsIngested))
 	require.Equal(t, 4, testutil.CollectAndCount(m.EventsRejected))
 	require.Equal(t, 0.0, testutil.ToFloat64(m.EventsRejected.WithLabelValues(ReasonTooLarge)))
+	require.Equal(t, 2, testutil.CollectAndCount(m.Takeovers))
 }
 
 func TestHandler(t *testing.T) {

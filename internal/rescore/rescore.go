@@ -83,6 +83,9 @@ type Options struct {
 	OnScored func(ctx context.Context, res scoring.Result, prev *scoring.Result) error
 	// OnBatch observes each committed batch (metrics).
 	OnBatch func(accounts int, took time.Duration)
+	// OnTakeover observes undecided results taken over from a worker
+	// whose lease ran out (metrics).
+	OnTakeover func(accounts int)
 }
 
 // Worker drains the re-score queue.
@@ -298,6 +301,9 @@ func (w *Worker) requeueUndecided(ctx context.Context) {
 	}
 	if n > 0 {
 		w.log.Warn("queued scores another worker left undecided", "accounts", n)
+		if w.opts.OnTakeover != nil {
+			w.opts.OnTakeover(n)
+		}
 		w.Notify()
 	}
 }

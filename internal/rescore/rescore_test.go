@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -263,9 +264,11 @@ func TestRunTakesOverUndecidedScores(t *testing.T) {
 	st := newFake()
 	st.orphans = []string{"o1"}
 	scored := make(chan string, 10)
+	var takenOver atomic.Int32
 	w := New(st, model.Default(), discard(), Options{
 		PollInterval: time.Hour, // only Notify wakes it
 		HookLease:    150 * time.Millisecond,
+		OnTakeover:   func(n int) { takenOver.Add(int32(n)) },
 		OnScored: func(_ context.Context, r scoring.Result, _ *scoring.Result) error {
 			scored <- r.AccountID
 			return nil
@@ -286,4 +289,5 @@ func TestRunTakesOverUndecidedScores(t *testing.T) {
 	}
 	cancel()
 	require.NoError(t, <-done)
+	require.EqualValues(t, 2, takenOver.Load(), "each takeover observed")
 }
