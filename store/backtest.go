@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/pqlbot/pqlbot/internal/backtest"
 	"github.com/pqlbot/pqlbot/internal/scoring"
@@ -27,13 +28,15 @@ const replayBatch = 2000
 // Each batch is one pipelined round trip.
 func (s *Store) ReplayAccounts(ctx context.Context, q backtest.Query, fn func([]backtest.Account) error) error {
 	until := utcDay(q.Until)
-	wanted := make(map[[2]string]bool, len(q.Series))
-	for _, sr := range q.Series {
-		wanted[[2]string{sr.Kind, sr.Name}] = true
+	// Series travel as their position in this list (1-based, 0 for a
+	// series no model reads), so a row carries no names.
+	keys := make([]string, len(q.Series))
+	for i, sr := range q.Series {
+		keys[i] = sr.Kind + "/" + sr.Name
 	}
 	after := ""
 	for {
-		batch, err := s.replayBatch(ctx, q, wanted, until, after)
+		batch, err := s.replayBatch(ctx, q, keys, until, after)
 		if err != nil {
 			return err
 		}
@@ -47,7 +50,7 @@ func (s *Store) ReplayAccounts(ctx context.Context, q backtest.Query, fn func([]
 	}
 }
 
-func (s *Store) replayBatch(ctx context.Context, q backtest.Query, wanted map[[2]string]bool, until time.Time, after string) ([]backtest.Account, error) {
+func (s *Store) replayBatch(ctx context.Context, q backtest.Query, keys []string, until time.Time, after string) ([]backtest.Account, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT a.account_id, coalesce(a.name, ''), coalesce(a.domain, ''), a.traits,
 		       (SELECT u.email FROM account_users au JOIN users u ON u.user_id = au.user_id
@@ -119,9 +122,10 @@ func (s *Store) replayBatch(ctx context.Context, q backtest.Query, wanted map[[2
 
 	b := &pgx.Batch{}
 	b.Queue(`
-		SELECT account_id, day, kind, name, n, CASE WHEN sums <> '{}' THEN sums END
+		SELECT account_id, day, coalesce(array_position($3::text[], kind || '/' || name), 0), n,
+		       CASE WHEN sums <> '{}' AND array_position($3::text[], kind || '/' || name) IS NOT NULL THEN sums END
 		FROM account_daily WHERE account_id = ANY($1) AND day < $2::date
-		ORDER BY account_id, day`, ids, until)
+		ORDER BY account_id, day`, ids, until, keys)
 	if q.Users {
 		b.Queue(`
 			SELECT account_id, day, user_id FROM account_daily_users
@@ -173,19 +177,34 @@ func (s *Store) replayBatch(ctx context.Context, q backtest.Query, wanted map[[2
 		return nil
 	}
 	var acct string
+	// Rows come ordered by account: find the account once per run of rows,
+	// without a string per row.
+	var cur *backtest.Account
+	accountOf := func(id pgtype.DriverBytes) *backtest.Account {
+		if cur == nil || cur.ID != string(id) {
+			cur = &out[index[string(id)]]
+		}
+		return cur
+	}
 	err = read("daily roll-ups", func(rows pgx.Rows) error {
-		var bk scoring.Bucket
+		var id pgtype.DriverBytes
+		var day time.Time
+		var k int32
+		var n int64
 		var sums []byte
-		if err := rows.Scan(&acct, &bk.Day, &bk.Kind, &bk.Name, &bk.Count, &sums); err != nil {
+		if err := rows.Scan(&id, &day, &k, &n, &sums); err != nil {
 			return err
 		}
-		d := dayOf(&out[index[acct]], bk.Day)
-		if !wanted[[2]string{bk.Kind, bk.Name}] {
+		a := accountOf(id)
+		d := dayOf(a, day)
+		if k == 0 {
 			return nil // a day with activity, for recency, but no series the models read
 		}
+		sr := q.Series[k-1]
+		bk := scoring.Bucket{Day: day, Kind: sr.Kind, Name: sr.Name, Count: n}
 		if len(sums) > 0 {
 			if err := json.Unmarshal(sums, &bk.Sums); err != nil {
-				return fmt.Errorf("account %s sums: %w", acct, err)
+				return fmt.Errorf("account %s sums: %w", a.ID, err)
 			}
 		}
 		d.Buckets = append(d.Buckets, bk)
@@ -194,14 +213,16 @@ func (s *Store) replayBatch(ctx context.Context, q backtest.Query, wanted map[[2
 	if err != nil {
 		return nil, err
 	}
+	cur = nil
 	if q.Users {
 		err = read("active users", func(rows pgx.Rows) error {
+			var id pgtype.DriverBytes
 			var day time.Time
 			var user string
-			if err := rows.Scan(&acct, &day, &user); err != nil {
+			if err := rows.Scan(&id, &day, &user); err != nil {
 				return err
 			}
-			d := dayOf(&out[index[acct]], day)
+			d := dayOf(accountOf(id), day)
 			d.Users = append(d.Users, user)
 			return nil
 		})

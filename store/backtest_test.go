@@ -151,7 +151,7 @@ func TestBacktestFixture(t *testing.T) {
 		require.Equal(t, want, got)
 	})
 
-	r, err := backtest.Run(ctx, h, m, backtest.Options{AsOf: asOf, Days: 10, OutcomeWindowDays: 5})
+	r, err := backtest.Run(ctx, h, m, backtest.Options{AsOf: asOf, Days: 10, OutcomeWindowDays: 5, Sweep: true})
 	require.NoError(t, err)
 
 	require.Equal(t, backtest.Window{From: "2026-11-11", To: "2026-11-20", Days: 10}, r.Window)

@@ -100,9 +100,12 @@ type plan struct {
 	// first day scored (outcome window days before from).
 	from, to, scoreFrom int64
 	outcomeDays         int
-	// reach is the longest finite window: past it, with nothing new, a
-	// score cannot change.
-	reach int64
+	// windows are the distinct finite windows (recency included): a day
+	// of activity leaves a window of w days w days later. early is the
+	// longest velocity period: the first early days of an account's life
+	// can each change its early score.
+	windows []int
+	early   int
 	// notify says, per tier and segment, whether the route alerts.
 	notify map[[2]string]bool
 	// sweepTier is the position in m.Tiers of the highest alerting tier
@@ -117,13 +120,19 @@ type plan struct {
 // Sweep is the min_score range --sweep tries: 30 to 100 by 10.
 var Sweep = []int{30, 40, 50, 60, 70, 80, 90, 100}
 
-func newPlan(m *model.Model, from, to time.Time, outcomeDays int) *plan {
+func newPlan(m *model.Model, from, to time.Time, outcomeDays int, sweep bool) *plan {
 	p := &plan{
 		m: m, from: dayOf(from), to: dayOf(to), outcomeDays: outcomeDays,
-		reach: int64(m.FactsSpec().MaxDays), notify: map[[2]string]bool{}, sweepTier: -1,
-		thresholds: Sweep, words: (len(m.Signals) + 63) / 64, filterPrefix: filterPrefix(m),
+		notify: map[[2]string]bool{}, sweepTier: -1, early: m.FactsSpec().VelocityDays,
+		words: (len(m.Signals) + 63) / 64, filterPrefix: filterPrefix(m),
 	}
 	p.scoreFrom = p.from - int64(outcomeDays)
+	p.windows = []int{m.RecencyDays}
+	for _, s := range m.Signals {
+		if w := s.WindowDays; w > 0 && !slices.Contains(p.windows, w) {
+			p.windows = append(p.windows, w)
+		}
+	}
 	tiers := []string{model.TierHandRaiser}
 	for _, t := range m.Tiers {
 		tiers = append(tiers, t.Name)
@@ -140,8 +149,8 @@ func newPlan(m *model.Model, from, to time.Time, outcomeDays int) *plan {
 		}
 	}
 	for i, t := range m.Tiers {
-		if p.alerts(t.Name) {
-			p.sweepTier = i
+		if sweep && p.alerts(t.Name) {
+			p.sweepTier, p.thresholds = i, Sweep
 			break
 		}
 	}
@@ -169,7 +178,6 @@ type day struct {
 	blocked bool
 	segment string
 	tier    string
-	reasons []scoring.Reason
 	fired   []uint64
 }
 
@@ -184,7 +192,6 @@ func (p *plan) record(r *scoring.Result, into *day) {
 			into.blocked = true
 		}
 	}
-	into.reasons = r.Reasons
 	into.fired = resize(into.fired, p.words)
 	clear(into.fired)
 	for i := range r.Signals {
@@ -303,36 +310,36 @@ func (p *plan) replay(a *Account, wonDays []int64) *AccountResult {
 		}
 	}
 	var cur day
-	p.walk(a, func(d int64, r *scoring.Result) {
+	p.walk(a, func(d int64, r *scoring.Result, explain func() scoring.Result) {
 		if r != nil {
 			p.record(r, &cur)
 			res.Evaluations++
 		}
-		p.observe(res, d, &cur)
+		p.observe(res, d, &cur, explain)
 	})
 	return res
 }
 
 // Walk replays one account from the day of from to the day of to and calls
-// fn at the end of every day on which it had had activity, with the score
-// it had then; r is the same Result as the day before when nothing could
-// have changed it. It is the replay the report is built from, for tests and
-// tools that want one account's days.
+// fn at the end of every day on which it had had activity, with its score
+// then (fully explained). It is the replay the report is built from, for
+// tests and tools that want one account's days.
 func Walk(m *model.Model, a *Account, from, to time.Time, fn func(day time.Time, r *scoring.Result)) {
-	p := newPlan(m, from, to, 0)
-	var last *scoring.Result
-	p.walk(a, func(d int64, r *scoring.Result) {
+	p := newPlan(m, from, to, 0, false)
+	var last scoring.Result
+	p.walk(a, func(d int64, r *scoring.Result, explain func() scoring.Result) {
 		if r != nil {
-			last = r
+			last = explain()
 		}
-		fn(dayTime(d), last)
+		fn(dayTime(d), &last)
 	})
 }
 
 // walk scores a at the end of every day from scoreFrom to to, once it has
-// activity, calling fn with the result, or with nil when the day repeats
-// the day before: nothing new arrived and every finite window had emptied.
-func (p *plan) walk(a *Account, fn func(d int64, r *scoring.Result)) {
+// activity, calling fn with the (brief) result, or with nil when the day
+// repeats the day before: nothing new arrived and no window gained or lost
+// a day of activity. explain evaluates the day in full, with the words.
+func (p *plan) walk(a *Account, fn func(d int64, r *scoring.Result, explain func() scoring.Result)) {
 	// Traits as of a day: the current ones, with each trait a group call
 	// sent replaced by the latest value sent by then.
 	traits := make(map[string]any, len(a.Traits))
@@ -351,10 +358,23 @@ func (p *plan) walk(a *Account, fn func(d int64, r *scoring.Result)) {
 			firstSeen = t
 		}
 	}
+	// due marks the days on which some window loses a day of activity
+	// (and the first days of the account's life, while velocity's early
+	// score can still grow): only then, or when something new arrives,
+	// can a score change.
+	span := int(p.to - p.scoreFrom + 1)
+	due := make([]bool, span)
+	mark := func(d int64) {
+		if i := d - p.scoreFrom; i >= 0 && i < int64(span) {
+			due[i] = true
+		}
+	}
+	var d int64
+	explain := func() scoring.Result { return scoring.Evaluate(p.m, f, endOfDay(d)) }
+	var r scoring.Result
 	scored := false
-	lastActive := int64(math.MinInt32)
 	di, ti := 0, 0
-	for d := p.scoreFrom; d <= p.to; d++ {
+	for d = p.scoreFrom; d <= p.to; d++ {
 		changed := false
 		for ; di < len(a.Days) && dayOf(a.Days[di].Day) <= d; di++ {
 			ad := &a.Days[di]
@@ -374,7 +394,9 @@ func (p *plan) walk(a *Account, fn func(d int64, r *scoring.Result)) {
 			}
 			seen(ad.Day)
 			f.LastEventAt = ad.Day
-			lastActive = dayOf(ad.Day)
+			for _, w := range p.windows {
+				mark(dayOf(ad.Day) + int64(w))
+			}
 			changed = true
 		}
 		for ; ti < len(a.TraitChanges) && dayOf(a.TraitChanges[ti].At) <= d; ti++ {
@@ -384,22 +406,27 @@ func (p *plan) walk(a *Account, fn func(d int64, r *scoring.Result)) {
 			seen(a.TraitChanges[ti].At)
 			changed = true
 		}
-		f.FirstEventAt = firstSeen
+		if f.FirstEventAt != firstSeen {
+			f.FirstEventAt = firstSeen
+			for k := range p.early {
+				mark(dayOf(firstSeen) + int64(k))
+			}
+		}
 		if f.LastEventAt.IsZero() {
 			continue // no activity yet: nothing to score, nothing flagged
 		}
-		if changed || !scored || d-lastActive <= p.reach {
-			r := scoring.Evaluate(p.m, f, endOfDay(d))
+		if changed || !scored || due[d-p.scoreFrom] {
+			scoring.EvaluateBrief(p.m, f, endOfDay(d), &r)
 			scored = true
-			fn(d, &r)
+			fn(d, &r, explain)
 			continue
 		}
-		fn(d, nil)
+		fn(d, nil, explain)
 	}
 }
 
 // observe folds one scored day into the account's result.
-func (p *plan) observe(res *AccountResult, d int64, c *day) {
+func (p *plan) observe(res *AccountResult, d int64, c *day, explain func() scoring.Result) {
 	inWindow := d >= p.from
 	captureSpan := res.Won >= 0 && d >= res.Won-int64(p.outcomeDays) && d <= res.Won
 	if c.flagged {
@@ -417,7 +444,12 @@ func (p *plan) observe(res *AccountResult, d int64, c *day) {
 		}
 	}
 	if (captureSpan || (res.Won < 0 && inWindow)) && c.score > res.BestScore {
-		res.Best, res.BestScore, res.BestTier, res.BestSeg, res.BestWhy = d, c.score, c.tier, c.segment, c.reasons
+		res.Best, res.BestScore, res.BestTier, res.BestSeg = d, c.score, c.tier, c.segment
+		if captureSpan {
+			// Only misses explain their best day: the words cost a full
+			// evaluation.
+			res.BestWhy = explain().Reasons
+		}
 	}
 	if res.Won >= 0 && d <= res.Won && d > res.Won-signalSpan {
 		for i, w := range c.fired {

@@ -47,6 +47,8 @@ type Options struct {
 	Compare *model.Model
 	// Workers replay accounts in parallel (default 2).
 	Workers int
+	// Sweep tries the highest alerting tier's min_score from 30 to 100.
+	Sweep bool
 }
 
 // Run replays history through m (and the candidate) and reports.
@@ -64,9 +66,9 @@ func Run(ctx context.Context, h History, m *model.Model, opt Options) (*Report, 
 	from := to.AddDate(0, 0, -(opt.Days - 1))
 	until := to.AddDate(0, 0, 1)
 
-	plans := []*plan{newPlan(m, from, to, opt.OutcomeWindowDays)}
+	plans := []*plan{newPlan(m, from, to, opt.OutcomeWindowDays, opt.Sweep)}
 	if opt.Compare != nil {
-		plans = append(plans, newPlan(opt.Compare, from, to, opt.OutcomeWindowDays))
+		plans = append(plans, newPlan(opt.Compare, from, to, opt.OutcomeWindowDays, opt.Sweep))
 	}
 	q := Query{Until: until}
 	for _, p := range plans {

@@ -40,8 +40,25 @@ func inWindow(d, end int64, w int) bool {
 // Evaluate scores one account. It is pure: the same model, facts and now
 // always give the same Result.
 func Evaluate(m *model.Model, f *Facts, now time.Time) Result {
+	var r Result
+	evaluate(m, f, now, &r, true)
+	return r
+}
+
+// EvaluateBrief is Evaluate without the words: the same decision (score,
+// tier, segment, every signal with its numbers, gates, hand-raise, route,
+// alertable and the reason codes) with empty Detail and Text, written into
+// r and reusing its slices, so a caller that scores one account day after
+// day (the backtest's replay) allocates almost nothing. Both run the same
+// code; only the sentences are skipped.
+func EvaluateBrief(m *model.Model, f *Facts, now time.Time, r *Result) {
+	evaluate(m, f, now, r, false)
+}
+
+func evaluate(m *model.Model, f *Facts, now time.Time, r *Result, explain bool) {
 	today := dayOf(now)
-	r := Result{
+	signals, gates, reasonBuf := resize(r.Signals, len(m.Signals)), resize(r.Gates, len(m.Gates)), r.Reasons[:0]
+	*r = Result{
 		AccountID:    f.AccountID,
 		Name:         f.Name,
 		Domain:       f.Domain,
@@ -51,7 +68,8 @@ func Evaluate(m *model.Model, f *Facts, now time.Time) Result {
 		RecencyDays:  m.RecencyDays,
 		FirstEventAt: utc(f.FirstEventAt),
 		LastEventAt:  utc(f.LastEventAt),
-		Signals:      make([]SignalResult, len(m.Signals)),
+		Signals:      signals,
+		Gates:        gates,
 	}
 
 	idx := newFactIndex(m, f)
@@ -59,19 +77,24 @@ func Evaluate(m *model.Model, f *Facts, now time.Time) Result {
 	r.Score = measure(m, idx, today, r.Signals)
 	r.ActiveUsers = idx.DistinctUsers(m.RecencyDays, today)
 	for i := range r.Signals {
-		idx.buf = m.Signals[i].Rule.AppendDetail(idx.buf[:0], &m.Signals[i], &idx.meas[i])
-		r.Signals[i].Detail = string(idx.buf)
+		r.Signals[i].Detail = ""
+		if explain {
+			idx.buf = m.Signals[i].Rule.AppendDetail(idx.buf[:0], &m.Signals[i], &idx.meas[i])
+			r.Signals[i].Detail = string(idx.buf)
+		}
 	}
 
-	r.Gates = make([]GateResult, len(m.Gates))
 	gatesPass := true
 	for i, g := range m.Gates {
 		v, ok := f.trait(g.Trait)
-		res := GateResult{Trait: g.Trait, Op: g.Op, Wanted: g.Wanted(), Present: ok, Passed: g.Match(v, ok)}
+		res := GateResult{Trait: g.Trait, Op: g.Op, Present: ok, Passed: g.Match(v, ok)}
 		if ok {
 			res.Actual = v
 		}
-		res.Text = g.String() + " " + isText(v, ok)
+		if explain {
+			res.Wanted = g.Wanted()
+			res.Text = g.String() + " " + isText(v, ok)
+		}
 		r.Gates[i] = res
 		gatesPass = gatesPass && res.Passed
 	}
@@ -100,9 +123,11 @@ func Evaluate(m *model.Model, f *Facts, now time.Time) Result {
 		r.Route = &rt
 	}
 
-	r.Reasons = reasons(m, f, &r, now, today, gatesPass)
+	r.Reasons = reasons(reasonBuf, m, f, r, now, today, gatesPass, explain)
+	if len(r.Reasons) == 0 {
+		r.Reasons = nil
+	}
 	r.Alertable = len(r.Reasons) == 0
-	return r
 }
 
 // tierFor is hand_raiser after a hand-raise, else the first tier whose
@@ -119,36 +144,47 @@ func tierFor(m *model.Model, score int, handRaised bool) string {
 	return ""
 }
 
-func reasons(m *model.Model, f *Facts, r *Result, now time.Time, today int64, gatesPass bool) []Reason {
-	var out []Reason
+// reasons appends to out why the account does not alert; with explain
+// false only the codes are filled in.
+func reasons(out []Reason, m *model.Model, f *Facts, r *Result, now time.Time, today int64, gatesPass, explain bool) []Reason {
+	add := func(code string, text func() string) {
+		x := Reason{Code: code}
+		if explain {
+			x.Text = text()
+		}
+		out = append(out, x)
+	}
 	if !gatesPass {
 		for _, g := range r.Gates {
 			if !g.Passed {
-				out = append(out, Reason{Code: ReasonGateFailed, Text: "fit gate failed: " + g.Text})
+				add(ReasonGateFailed, func() string { return "fit gate failed: " + g.Text })
 			}
 		}
 	}
 	if r.Route == nil || !r.Route.Notify {
-		out = append(out, Reason{Code: ReasonBelowThreshold, Text: belowText(r)})
+		add(ReasonBelowThreshold, func() string { return belowText(r) })
 	}
 	switch {
 	case f.LastEventAt.IsZero():
-		out = append(out, Reason{Code: ReasonNotRecent, Text: "no events yet"})
+		add(ReasonNotRecent, func() string { return "no events yet" })
 	case !inWindow(dayOf(f.LastEventAt), today, m.RecencyDays) && dayOf(f.LastEventAt) <= today:
-		ago := today - dayOf(f.LastEventAt)
-		out = append(out, Reason{Code: ReasonNotRecent, Text: fmt.Sprintf(
-			"last event %s (%d days ago), outside the %d-day recency window",
-			f.LastEventAt.UTC().Format(time.DateOnly), ago, m.RecencyDays)})
+		add(ReasonNotRecent, func() string {
+			return fmt.Sprintf("last event %s (%d days ago), outside the %d-day recency window",
+				f.LastEventAt.UTC().Format(time.DateOnly), today-dayOf(f.LastEventAt), m.RecencyDays)
+		})
 	}
 	for _, s := range m.Suppress {
 		if v, ok := f.trait(s.Trait); s.Match(v, ok) {
 			rule := s
-			out = append(out, Reason{Code: ReasonSuppressed, Text: "suppressed: " + s.String() + " " + isText(v, ok), Rule: &rule, Actual: v})
+			add(ReasonSuppressed, func() string { return "suppressed: " + s.String() + " " + isText(v, ok) })
+			out[len(out)-1].Rule, out[len(out)-1].Actual = &rule, v
 		}
 	}
 	if f.DisqualifiedUntil.After(now) {
-		out = append(out, Reason{Code: ReasonDisqualified, Text: "marked not a fit; disqualified until " +
-			f.DisqualifiedUntil.UTC().Format("2006-01-02 15:04 MST"), Until: f.DisqualifiedUntil.UTC()})
+		add(ReasonDisqualified, func() string {
+			return "marked not a fit; disqualified until " + f.DisqualifiedUntil.UTC().Format("2006-01-02 15:04 MST")
+		})
+		out[len(out)-1].Until = f.DisqualifiedUntil.UTC()
 	}
 	return out
 }
