@@ -22,6 +22,7 @@ commands:
   outcomes import [--skip-bad] FILE.csv
                       outcomes from a CRM export (account,outcome,at[,amount])
   outcomes derive     re-derive outcomes from stored events with the model's rules
+  backtest [...]      replay stored history through a model and measure it against outcomes (--help)
 `
 
 func main() {
@@ -54,6 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdScore(ctx, strings.Join(args[1:], " "), stdout, stderr)
 	case "outcomes":
 		return cmdOutcomes(ctx, args[1:], stdout, stderr)
+	case "backtest":
+		return cmdBacktest(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
