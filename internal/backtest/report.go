@@ -13,12 +13,11 @@ import (
 // Sample sizes below which the seeds' validation figures are too noisy to
 // trust: 50 won accounts in the window, 200 new accounts a month.
 const (
-	MinWins           = 50
-	MinNewPerMonth    = 200
-	maxListed         = 50
-	nearEveryone      = 0.9
-	nearNoOne         = 0.02
-	definitionsAsOfV1 = "SPEC §7"
+	MinWins        = 50
+	MinNewPerMonth = 200
+	maxListed      = 50
+	nearEveryone   = 0.9
+	nearNoOne      = 0.02
 )
 
 // Report is a backtest's result: the same document prints as text or JSON.
@@ -504,7 +503,7 @@ func (p *plan) health(r *Report, unmatched int, activeDays map[int64]bool) Healt
 	days := float64(p.to - p.from + 1)
 	h.NewPerMonth = math.Round(float64(r.NewAccounts)*30/days*10) / 10
 	if unmatched > 0 {
-		h.Warnings = append(h.Warnings, itoa(unmatched)+" outcome(s) match no account: check the CRM export's account ids and domains")
+		h.Warnings = append(h.Warnings, itoa(unmatched)+" outcome(s) match no account with events by as-of: check the CRM export's account ids and domains")
 	}
 	if n := len(h.DaysWithoutEvents); n > 0 {
 		h.Warnings = append(h.Warnings, itoa(n)+" day(s) of the window have no events at all: an ingest gap makes every figure look worse")

@@ -73,7 +73,7 @@ func Text(r *Report) string {
 	fmt.Fprintf(&b, "\nMisses: %s never flagged in the %d days before the win\n", words.Count(len(r.Misses), "won account"), r.OutcomeWindowDays)
 	for i, m := range r.Misses {
 		if i == listedInText {
-			fmt.Fprintf(&b, "  … and %d more (--json lists up to %d)\n", len(r.Misses)-i, maxListed)
+			fmt.Fprintf(&b, "  … and %d more (--json lists them all)\n", len(r.Misses)-i)
 			break
 		}
 		fmt.Fprintf(&b, "  %s won %s", who(m.Account, m.Name), m.WonOn)
@@ -188,7 +188,7 @@ func figure(b *strings.Builder, label string, f Figure) {
 	case f.TargetMin != nil:
 		target = "target " + pct(f.TargetMin) + "–" + pct(f.TargetMax)
 	}
-	fmt.Fprintf(b, "  %s %-10s %-16s %-16s %s\n", status, label, figShare(f), target, f.Definition)
+	fmt.Fprintf(b, "  %s %-10s %-14s %s\n      %s\n", status, label, figShare(f), target, f.Definition)
 }
 
 func figShare(f Figure) string { return words.Share(f.Count, f.Of) }
