@@ -186,12 +186,17 @@ func (s *Store) replayBatch(ctx context.Context, q backtest.Query, keys []string
 		}
 		return cur
 	}
+	// Scan targets live outside the per-row functions: each would
+	// otherwise escape to the heap once per row.
+	var (
+		id   pgtype.DriverBytes
+		day  time.Time
+		k    int32
+		n    int64
+		sums []byte
+		user string
+	)
 	err = read("daily roll-ups", func(rows pgx.Rows) error {
-		var id pgtype.DriverBytes
-		var day time.Time
-		var k int32
-		var n int64
-		var sums []byte
 		if err := rows.Scan(&id, &day, &k, &n, &sums); err != nil {
 			return err
 		}
@@ -216,9 +221,6 @@ func (s *Store) replayBatch(ctx context.Context, q backtest.Query, keys []string
 	cur = nil
 	if q.Users {
 		err = read("active users", func(rows pgx.Rows) error {
-			var id pgtype.DriverBytes
-			var day time.Time
-			var user string
 			if err := rows.Scan(&id, &day, &user); err != nil {
 				return err
 			}

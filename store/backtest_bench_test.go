@@ -33,6 +33,7 @@ func BenchmarkBacktest(b *testing.B) {
 	}
 	h := testHistory{Store: st, outcomes: won}
 
+	defer backtest.TuneGC()() // as `pqlbot backtest` runs
 	resetPeakRSS(b)
 	var total time.Duration
 	var r *backtest.Report

@@ -87,6 +87,7 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 	}
 
+	defer backtest.TuneGC()()
 	r, err := backtest.Run(ctx, storeHistory{st}, m, opt)
 	if err != nil {
 		fmt.Fprintf(stderr, "pqlbot: %v\n", err)

@@ -106,6 +106,11 @@ type plan struct {
 	// can each change its early score.
 	windows []int
 	early   int
+	// keep is, per roll-up series, how many days back a score reads it
+	// (0: all history); userDays the same for active users. The replay
+	// drops older rows, as the live loader never loads them.
+	keep     map[[2]string]int
+	userDays int
 	// notify says, per tier and segment, whether the route alerts.
 	notify map[[2]string]bool
 	// sweepTier is the position in m.Tiers of the highest alerting tier
@@ -127,6 +132,12 @@ func newPlan(m *model.Model, from, to time.Time, outcomeDays int, sweep bool) *p
 		words: (len(m.Signals) + 63) / 64, filterPrefix: filterPrefix(m),
 	}
 	p.scoreFrom = p.from - int64(outcomeDays)
+	spec := m.FactsSpec()
+	p.keep = make(map[[2]string]int, len(spec.Series))
+	for _, sr := range spec.Series {
+		p.keep[[2]string{sr.Kind, sr.Name}] = sr.Days
+	}
+	p.userDays = spec.UserDays
 	p.windows = []int{m.RecencyDays}
 	for _, s := range m.Signals {
 		if w := s.WindowDays; w > 0 && !slices.Contains(p.windows, w) {
@@ -375,6 +386,9 @@ func (p *plan) walk(a *Account, fn func(d int64, r *scoring.Result, explain func
 	scored := false
 	di, ti := 0, 0
 	for d = p.scoreFrom; d <= p.to; d++ {
+		if d%7 == 0 {
+			p.trim(f, d)
+		}
 		changed := false
 		for ; di < len(a.Days) && dayOf(a.Days[di].Day) <= d; di++ {
 			ad := &a.Days[di]
@@ -423,6 +437,35 @@ func (p *plan) walk(a *Account, fn func(d int64, r *scoring.Result, explain func
 		}
 		fn(d, nil, explain)
 	}
+}
+
+// trim drops the rows no score from day d on can read: past every window
+// of their series, and not in the account's first (velocity) days. The live
+// loader never loads them either, so the facts stay those live scoring sees.
+func (p *plan) trim(f *scoring.Facts, d int64) {
+	early := int64(math.MinInt64)
+	if !f.FirstEventAt.IsZero() && p.early > 0 {
+		early = dayOf(f.FirstEventAt) + int64(p.early)
+	}
+	needed := func(day time.Time, window int) bool {
+		x := dayOf(day)
+		return window == 0 || x > d-int64(window) || x < early
+	}
+	kept := f.Buckets[:0]
+	for _, b := range f.Buckets {
+		if needed(b.Day, p.keep[[2]string{b.Kind, b.Name}]) {
+			kept = append(kept, b)
+		}
+	}
+	clear(f.Buckets[len(kept):])
+	f.Buckets = kept
+	users := f.ActiveUsers[:0]
+	for _, u := range f.ActiveUsers {
+		if needed(u.Day, p.userDays) {
+			users = append(users, u)
+		}
+	}
+	f.ActiveUsers = users
 }
 
 // observe folds one scored day into the account's result.

@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"fmt"
 	"math/rand"
 	"testing"
 	"time"
@@ -55,5 +56,27 @@ func BenchmarkEvaluateBrief(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		EvaluateBrief(m, &f, now, &r)
+	}
+}
+
+// TestManyUsers counts distinct users past the size where interning
+// switches from a scan to a map.
+func TestManyUsers(t *testing.T) {
+	m := mustModel(t, `
+signals:
+  - {name: users, distinct_users: 1, window_days: 7, points: 1}
+tiers: [{name: t, min_score: 0}]
+routes: [{tier: t, channel: "#t"}]
+`)
+	for _, n := range []int{1, internScan, internScan + 1, internScan + 2, 50} {
+		var f Facts
+		for d := 0; d < 10; d++ {
+			for u := 0; u < n; u++ {
+				f.ActiveUsers = append(f.ActiveUsers, UserDay{Day: ago(d), UserID: fmt.Sprintf("u%d", (u+d)%n)})
+			}
+		}
+		f.ActiveUsers = append(f.ActiveUsers, UserDay{Day: ago(9), UserID: "old"})
+		r := Evaluate(m, &f, now)
+		require.Equal(t, n, r.Signals[0].Users, "%d users", n)
 	}
 }

@@ -34,6 +34,7 @@ type factIndex struct {
 	backing  []entry
 	fseries  [][]entry // the filtered series' own arrays, by position
 	ids      map[string]int32
+	idList   []string
 	// users caches the active-user windows of the last two days asked
 	// for: today's, and the velocity re-score's.
 	users    [2]userWindow
@@ -173,18 +174,43 @@ func newFactIndex(m *model.Model, f *Facts) *factIndex {
 		idx.sigSeries[i] = k
 	}
 
+	// Users are interned by a linear scan while an account has few (most
+	// have a handful, and a scan beats hashing every id), by a map past
+	// that.
 	idx.userDays = resize(idx.userDays, len(f.ActiveUsers))
 	clear(idx.ids)
+	idx.idList = idx.idList[:0]
 	for j, ud := range f.ActiveUsers {
-		uid, ok := idx.ids[ud.UserID]
-		if !ok {
-			uid = int32(len(idx.ids))
-			idx.ids[ud.UserID] = uid
-		}
-		idx.userDays[j] = userDay{day: dayOf(ud.Day), uid: uid}
+		idx.userDays[j] = userDay{day: dayOf(ud.Day), uid: idx.intern(ud.UserID)}
 	}
-	idx.nUsers = len(idx.ids)
+	idx.nUsers = len(idx.idList)
 	return idx
+}
+
+const internScan = 16
+
+func (idx *factIndex) intern(id string) int32 {
+	if len(idx.idList) <= internScan {
+		for k, x := range idx.idList {
+			if x == id {
+				return int32(k)
+			}
+		}
+	} else if uid, ok := idx.ids[id]; ok {
+		return uid
+	}
+	uid := int32(len(idx.idList))
+	idx.idList = append(idx.idList, id)
+	switch {
+	case len(idx.idList) == internScan+1:
+		// Past the scan: the map takes over, with every id so far.
+		for k, x := range idx.idList {
+			idx.ids[x] = int32(k)
+		}
+	case len(idx.idList) > internScan+1:
+		idx.ids[id] = uid
+	}
+	return uid
 }
 
 // release returns idx to the pool, dropping every reference to the facts
@@ -192,6 +218,7 @@ func newFactIndex(m *model.Model, f *Facts) *factIndex {
 func (idx *factIndex) release() {
 	idx.m, idx.facts = nil, nil
 	clear(idx.meas)
+	clear(idx.idList)
 	clear(idx.src)
 	clear(idx.ids)
 	indexPool.Put(idx)
