@@ -286,3 +286,28 @@ func (s *Store) replayBatch(ctx context.Context, q backtest.Query, keys []string
 	}
 	return out, nil
 }
+
+// BacktestHistory is the store as a backtest reads it (backtest.History):
+// account history from ReplayAccounts, outcomes from the outcomes table.
+type BacktestHistory struct{ *Store }
+
+// Outcomes implements backtest.History: the outcomes matched to an
+// account, dated in [from, to).
+func (h BacktestHistory) Outcomes(ctx context.Context, from, to time.Time) ([]backtest.Outcome, error) {
+	os, err := h.Store.Outcomes(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]backtest.Outcome, len(os))
+	for i, o := range os {
+		out[i] = backtest.Outcome{AccountID: o.AccountID, Kind: string(o.Kind), At: o.At}
+	}
+	return out, nil
+}
+
+// UnmatchedOutcomes implements backtest.History: imported outcomes whose
+// account is not known.
+func (h BacktestHistory) UnmatchedOutcomes(ctx context.Context) (int, error) {
+	os, err := h.Store.UnmatchedOutcomes(ctx)
+	return len(os), err
+}

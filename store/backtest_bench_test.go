@@ -13,6 +13,25 @@ import (
 	"github.com/pqlbot/pqlbot/store"
 )
 
+// testHistory is the store with outcomes given by the test.
+type testHistory struct {
+	*store.Store
+	outcomes  []backtest.Outcome
+	unmatched int
+}
+
+func (h testHistory) Outcomes(_ context.Context, from, to time.Time) ([]backtest.Outcome, error) {
+	var out []backtest.Outcome
+	for _, o := range h.outcomes {
+		if (from.IsZero() || !o.At.Before(from)) && (to.IsZero() || o.At.Before(to)) {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+func (h testHistory) UnmatchedOutcomes(context.Context) (int, error) { return h.unmatched, nil }
+
 // BenchmarkBacktest measures `pqlbot backtest` on the benchmark database
 // (PQLBOT_BENCH_ACCOUNTS accounts, default 100,000, about 100 events each
 // over 45 days: 10 million events): the example model over 90 days, each

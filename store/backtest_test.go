@@ -11,29 +11,11 @@ import (
 	"github.com/pqlbot/pqlbot/internal/backtest"
 	"github.com/pqlbot/pqlbot/internal/demo"
 	"github.com/pqlbot/pqlbot/internal/model"
+	"github.com/pqlbot/pqlbot/internal/outcomes"
 	"github.com/pqlbot/pqlbot/internal/scoring"
 	"github.com/pqlbot/pqlbot/store"
 	"github.com/pqlbot/pqlbot/store/storetest"
 )
-
-// testHistory is the store with outcomes given by the test.
-type testHistory struct {
-	*store.Store
-	outcomes  []backtest.Outcome
-	unmatched int
-}
-
-func (h testHistory) Outcomes(_ context.Context, from, to time.Time) ([]backtest.Outcome, error) {
-	var out []backtest.Outcome
-	for _, o := range h.outcomes {
-		if (from.IsZero() || !o.At.Before(from)) && (to.IsZero() || o.At.Before(to)) {
-			out = append(out, o)
-		}
-	}
-	return out, nil
-}
-
-func (h testHistory) UnmatchedOutcomes(context.Context) (int, error) { return h.unmatched, nil }
 
 // fixtureModel is small enough to work out by hand: Core is worth 60 for
 // two Workflow Completed in 3 days, Pricing 20, Big 20 for 100+
@@ -118,7 +100,7 @@ func fixtureHistory() ([]segMsg, []backtest.Outcome) {
 func TestBacktestFixture(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.New(t)
-	msgs, outcomes := fixtureHistory()
+	msgs, wins := fixtureHistory()
 	ingestDirect(t, st, msgs)
 	a := storetest.PostedAlert(t, st, "bravo", nov(18), 24*time.Hour)
 	_, _, err := st.CloseNotFit(ctx, a.ID, "U1", "too_small", nov(19), 90*24*time.Hour)
@@ -126,7 +108,16 @@ func TestBacktestFixture(t *testing.T) {
 
 	m, err := model.Parse([]byte(fixtureModel))
 	require.NoError(t, err)
-	h := testHistory{Store: st, outcomes: outcomes, unmatched: 1}
+	// The outcomes go in as a CRM import would, with one row for an
+	// account pqlbot has never seen.
+	rows := []outcomes.Row{{Line: 2, Account: "ghost.example", Kind: model.OutcomeWon, At: nov(13)}}
+	for i, o := range wins {
+		rows = append(rows, outcomes.Row{Line: i + 3, Account: o.AccountID, Kind: model.OutcomeKind(o.Kind), At: o.At})
+	}
+	res, err := st.ImportOutcomes(ctx, rows)
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Unmatched)
+	h := store.BacktestHistory{Store: st}
 	asOf := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 
 	t.Run("flagged days", func(t *testing.T) {

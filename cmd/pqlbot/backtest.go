@@ -10,6 +10,7 @@ import (
 
 	"github.com/pqlbot/pqlbot/internal/backtest"
 	"github.com/pqlbot/pqlbot/internal/model"
+	"github.com/pqlbot/pqlbot/store"
 )
 
 const backtestUsage = `usage: pqlbot backtest [--model FILE] [--compare FILE] [--days 90] [--as-of YYYY-MM-DD] [--sweep] [--json] [--check]
@@ -79,7 +80,7 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "pqlbot: %v\n", err)
 		return 1
 	}
-	opt := backtest.Options{AsOf: asOf, Days: *days, OutcomeWindowDays: outcomeWindowDays(m), Sweep: *sweep}
+	opt := backtest.Options{AsOf: asOf, Days: *days, OutcomeWindowDays: m.OutcomeWindowDays(), Sweep: *sweep}
 	if *compareFile != "" {
 		if opt.Compare, err = model.Load(*compareFile); err != nil {
 			fmt.Fprintf(stderr, "pqlbot: --compare: %v\n", err)
@@ -88,7 +89,7 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 
 	defer backtest.TuneGC()()
-	r, err := backtest.Run(ctx, storeHistory{st}, m, opt)
+	r, err := backtest.Run(ctx, store.BacktestHistory{Store: st}, m, opt)
 	if err != nil {
 		fmt.Fprintf(stderr, "pqlbot: %v\n", err)
 		return 1

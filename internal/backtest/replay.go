@@ -72,7 +72,7 @@ type Outcome struct {
 }
 
 // OutcomeWon is the outcome kind the report is about.
-const OutcomeWon = "won"
+const OutcomeWon = string(model.OutcomeWon)
 
 const secondsPerDay = 24 * 60 * 60
 
