@@ -19,6 +19,7 @@ import (
 	"github.com/pqlbot/pqlbot/internal/alerting"
 	"github.com/pqlbot/pqlbot/internal/commands"
 	"github.com/pqlbot/pqlbot/internal/config"
+	"github.com/pqlbot/pqlbot/internal/digest"
 	"github.com/pqlbot/pqlbot/internal/events"
 	"github.com/pqlbot/pqlbot/internal/metrics"
 	"github.com/pqlbot/pqlbot/internal/rescore"
@@ -306,6 +307,16 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	if slackClient != nil {
 		cmdService.Publisher = slackClient
+	}
+	if m.Digest != nil {
+		// The program digest: every replica runs the worker; the store's
+		// lease on the period key makes it go out once.
+		var poster digest.Poster = digest.LogPoster{Log: log.With("component", "digest")}
+		if slackClient != nil {
+			poster = digest.SlackPoster{Client: slackClient}
+		}
+		dw := digest.New(m, st, cmdService, poster, log.With("component", "digest"))
+		workers.Go(func() { dw.Run(wctx) })
 	}
 	slashCommands := &handlers.Commands{
 		Verifier:  &handlers.SlackVerifier{Secret: cfg.SlackSigningSecret},

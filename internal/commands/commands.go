@@ -25,6 +25,7 @@ import (
 	"github.com/pqlbot/pqlbot/internal/alerting"
 	"github.com/pqlbot/pqlbot/internal/model"
 	"github.com/pqlbot/pqlbot/internal/people"
+	"github.com/pqlbot/pqlbot/internal/program"
 	"github.com/pqlbot/pqlbot/internal/scoring"
 	"github.com/pqlbot/pqlbot/internal/slackui"
 )
@@ -88,6 +89,9 @@ type Store interface {
 	// UnclaimedAlerts returns posted alerts nobody has claimed, oldest
 	// first.
 	UnclaimedAlerts(ctx context.Context, limit int) ([]AlertRow, error)
+	// ProgramFacts returns what the program figures of [from, to) need;
+	// notFit lists the close reasons that mean "Not a fit".
+	ProgramFacts(ctx context.Context, from, to time.Time, notFit []string) (program.Facts, error)
 }
 
 // AccountMatch is an account a name lookup found.
@@ -243,6 +247,8 @@ func (s *Service) Handle(ctx context.Context, req Request) slackui.Reply {
 		reply, err = s.mine(ctx, req.UserID)
 	case slackui.CommandSLA:
 		reply, err = s.sla(ctx, cmd)
+	case slackui.CommandStats:
+		reply, err = s.stats(ctx, cmd)
 	default:
 		reply = slackui.HelpReply(req.Command, "")
 	}

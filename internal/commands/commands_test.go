@@ -16,6 +16,7 @@ import (
 
 	"github.com/pqlbot/pqlbot/internal/commands"
 	"github.com/pqlbot/pqlbot/internal/model"
+	"github.com/pqlbot/pqlbot/internal/program"
 	"github.com/pqlbot/pqlbot/internal/slackui"
 	"github.com/pqlbot/pqlbot/store"
 	"github.com/pqlbot/pqlbot/store/storetest"
@@ -92,6 +93,10 @@ func TestRepliesGolden(t *testing.T) {
 		{"sla_30d_channel_id", alice, "sla <#" + chanEnter + "|ae-enterprise> 30d"},
 		{"sla_30d_channel_name", alice, "sla 30d #sdr-pql"},
 		{"sla_user_without_alerts", alice, "sla 7d <@U0NOBODY1>"},
+		{"stats_default_30d", alice, "stats"},
+		{"stats_90d", alice, "stats 90d"},
+		{"stats_quarter", alice, "stats QUARTER"},
+		{"stats_bad_period", alice, "stats 7d"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -110,6 +115,7 @@ func TestRepliesGoldenEmptyDatabase(t *testing.T) {
 		{"empty_mine", "mine"},
 		{"empty_sla", "sla 30d"},
 		{"empty_score", "score acme.com"},
+		{"empty_stats", "stats"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := svc.Handle(context.Background(), commands.Request{UserID: alice, Command: "/pql", Text: c.text})
@@ -233,6 +239,9 @@ func (failingStore) ClaimedAlerts(context.Context, string) ([]commands.AlertRow,
 }
 func (failingStore) PostedAlerts(context.Context, time.Time, time.Time, commands.Filter, int) ([]commands.AlertRow, error) {
 	return nil, errDown
+}
+func (failingStore) ProgramFacts(context.Context, time.Time, time.Time, []string) (program.Facts, error) {
+	return program.Facts{}, errDown
 }
 
 type slowStore struct{ commands.Store }

@@ -13,6 +13,7 @@ import (
 	"github.com/pqlbot/pqlbot/internal/alerting"
 	"github.com/pqlbot/pqlbot/internal/events"
 	"github.com/pqlbot/pqlbot/internal/model"
+	"github.com/pqlbot/pqlbot/internal/outcomes"
 	"github.com/pqlbot/pqlbot/internal/scoring"
 	"github.com/pqlbot/pqlbot/internal/sla"
 	"github.com/pqlbot/pqlbot/store"
@@ -260,6 +261,18 @@ func seed(t testing.TB, st *store.Store) fixture {
 			expl, state, created, posted, ts, due, claimedBy, claimed, contactedBy, contacted, closedBy, closed, reason, breached)
 		require.NoError(t, err, sp.key)
 	}
+	// What became of them (for /pql stats and the Home's program section):
+	// Umbrella (contacted in 3 h) won; Old1 (contacted after 6 days) went
+	// to an opportunity; Ancient's account won after its alert; Initech
+	// won without ever alerting.
+	_, err = st.ImportOutcomes(ctx, []outcomes.Row{
+		{Line: 2, Account: "umbrella.com", Kind: model.OutcomeOpportunity, At: day(2, 10)},
+		{Line: 3, Account: "umbrella.com", Kind: model.OutcomeWon, At: day(1, 10), Amount: 24000, HasAmount: true},
+		{Line: 4, Account: "grp_old1", Kind: model.OutcomeOpportunity, At: day(12, 10)},
+		{Line: 5, Account: "kramerica.biz", Kind: model.OutcomeWon, At: day(40, 10)},
+		{Line: 6, Account: "initech.io", Kind: model.OutcomeWon, At: day(4, 10)},
+	})
+	require.NoError(t, err)
 	return fx
 }
 

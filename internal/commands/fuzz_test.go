@@ -11,6 +11,7 @@ import (
 	"github.com/pqlbot/pqlbot/internal/commands"
 	"github.com/pqlbot/pqlbot/internal/model"
 	"github.com/pqlbot/pqlbot/internal/people"
+	"github.com/pqlbot/pqlbot/internal/program"
 	"github.com/pqlbot/pqlbot/internal/scoring"
 	"github.com/pqlbot/pqlbot/internal/slackui"
 )
@@ -67,6 +68,17 @@ func (m memStore) ClaimedAlerts(context.Context, string) ([]commands.AlertRow, e
 
 func (m memStore) PostedAlerts(context.Context, time.Time, time.Time, commands.Filter, int) ([]commands.AlertRow, error) {
 	return []commands.AlertRow{m.row(), m.row()}, nil
+}
+
+func (m memStore) ProgramFacts(_ context.Context, from, _ time.Time, _ []string) (program.Facts, error) {
+	r := m.row()
+	return program.Facts{
+		Alerts:        []program.Alert{{AccountID: r.AccountID, Tier: r.Tier, PostedAt: from, NotFitReason: "other"}},
+		FirstWon:      map[string]time.Time{r.AccountID: from.Add(time.Hour)},
+		Opportunities: map[string][]time.Time{},
+		Won:           []program.WonAccount{{AccountID: r.AccountID, WonAt: from.Add(time.Hour)}},
+		NewAccounts:   3,
+	}, nil
 }
 
 func (m memStore) OverdueAlerts(context.Context, time.Time, int) ([]commands.AlertRow, error) {

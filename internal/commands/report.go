@@ -13,6 +13,7 @@ import (
 
 	"github.com/pqlbot/pqlbot/internal/alerting"
 	"github.com/pqlbot/pqlbot/internal/model"
+	"github.com/pqlbot/pqlbot/internal/program"
 	"github.com/pqlbot/pqlbot/internal/sla"
 	"github.com/pqlbot/pqlbot/internal/slackui"
 )
@@ -294,10 +295,16 @@ func (s *Service) HomeView(ctx context.Context) (slack.HomeTabViewRequest, error
 			Permalink: s.permalink(a.ChannelID, a.MessageTS),
 		}
 	}
-	return slackui.HomeView(now,
+	fig, err := s.ProgramFigures(ctx, program.PeriodFor(program.Period30d, now))
+	if err != nil {
+		return slack.HomeTabViewRequest{}, err
+	}
+	view := slackui.HomeView(now,
 		Report(alerts7, now, 7, bh, s.Model, s.permalink),
 		Report(alerts30, now, 30, bh, s.Model, s.permalink),
-		breaches, unclaimed), nil
+		breaches, unclaimed)
+	view.Blocks.BlockSet = append(view.Blocks.BlockSet, slackui.ProgramHomeSection(fig)...)
+	return view, nil
 }
 
 // PublishHome builds the App Home and publishes it to userID's Home tab.

@@ -18,6 +18,7 @@ const (
 	CommandTop   CommandKind = "top"
 	CommandMine  CommandKind = "mine"
 	CommandSLA   CommandKind = "sla"
+	CommandStats CommandKind = "stats"
 )
 
 // TargetKind says what a `score` argument looks like. It is a hint: a
@@ -75,6 +76,9 @@ type Command struct {
 	UserName    string
 	ChannelID   string
 	ChannelName string
+
+	// stats: the period name (30d, 90d or quarter).
+	StatsPeriod string
 }
 
 // Period is the sla period as a duration.
@@ -124,6 +128,8 @@ func ParseCommand(text string) (Command, error) {
 		return Command{Kind: CommandMine}, nil
 	case "sla":
 		return parseSLA(args)
+	case "stats":
+		return parseStats(args)
 	default:
 		return Command{}, problemf("unknown subcommand %s", quote(fields[0]))
 	}
