@@ -44,8 +44,10 @@ fuzz: ## run each fuzz target for 30s
 	$(GO) test ./internal/commands -run '^$$' -fuzz FuzzHandle -fuzztime 30s
 	$(GO) test ./internal/outcomes -run '^$$' -fuzz FuzzParseCSV -fuzztime 30s
 
-demo: ## replay the bundled demo dataset into a running `make run`
-	$(GO) run ./cmd/pqldemo $(DEMO_FLAGS)
+demo: ## replay the bundled demo dataset into a running `make run`, then play its past month (reps, CRM outcomes)
+	@if [ -z "$$DATABASE_URL" ]; then admin=$$(scripts/devdb.sh); \
+	  export DATABASE_URL=$${admin%%/postgres\?*}/pqlbot?sslmode=disable; fi; \
+	  $(GO) run ./cmd/pqldemo $(DEMO_FLAGS)
 
 docker: ## build the container image (needs a Docker engine)
 	docker build -t pqlbot:dev .

@@ -31,16 +31,18 @@ import (
 	"github.com/pqlbot/pqlbot/store/storetest"
 )
 
-// Benchmark data set (SPEC issue 6): 100,000 accounts, 10 million events,
-// 50,000 alerts. PQLBOT_BENCH_EVENTS overrides the event count for a quick
+// Benchmark data set (SPEC issues 6 and 13): 100,000 accounts, 10 million
+// events, 50,000 alerts, 10,000 outcomes. PQLBOT_BENCH_EVENTS overrides the event count for a quick
 // run.
 const (
 	benchAccounts = 100_000
 	benchEvents   = 10_000_000
 	benchAlerts   = 50_000
+	benchOutcomes = 10_000
 )
 
-// BenchmarkSlashCommands measures `/pql score` and `/pql sla 30d` over real
+// BenchmarkSlashCommands measures `/pql score`, `/pql sla 30d` and `/pql
+// stats 90d` over real
 // HTTP (signed requests through the route, handler, service and store)
 // against a database of the size above. Each iteration sends a fixed
 // number of sequential requests and reports their p50 and p99.
@@ -106,6 +108,9 @@ func BenchmarkSlashCommands(b *testing.B) {
 	})
 	b.Run("sla_30d", func(b *testing.B) {
 		run(b, 200, func() string { return "sla 30d" }, "SLA, last 30 days")
+	})
+	b.Run("stats_90d", func(b *testing.B) {
+		run(b, 200, func() string { return "stats 90d" }, "PQL program, last 90 days")
 	})
 }
 
@@ -231,6 +236,18 @@ func seedBench(b *testing.B, st *store.Store, m *model.Model, now time.Time, nEv
 		ts := fmt.Sprintf("%d.%06d", posted.Unix(), i%1_000_000)
 		return []any{uuid.New(), acct(i * 2), "high", "mid_market", 80, "#sdr-pql", "C0SDRPQL1", "SDR", int64(86400),
 			m.Version, string(expl), state, posted, posted, ts, due, claimedBy, claimed, contactedBy, contacted, closedBy, closed, reason, breached, "posted"}
+	})
+	// Outcomes (issue 13): 10,000 over the last 120 days, most for
+	// accounts that alerted (acct(2k)), the rest for accounts that never
+	// did; about half opportunities, a third wins.
+	kinds := []string{"opportunity", "opportunity", "won", "won", "lost", "opportunity"}
+	copyRows("outcomes", []string{"account_id", "account_ref", "kind", "at", "source"}, benchOutcomes, func(i int) []any {
+		a := acct(2 * rng.IntN(benchAlerts))
+		if i%5 == 4 {
+			a = acct(2*rng.IntN(benchAccounts/2) + 1)
+		}
+		at := now.Add(-time.Duration(rng.Int64N(int64(120 * 24 * time.Hour))))
+		return []any{a, a, kinds[i%len(kinds)], at, "import"}
 	})
 	_, err := pool.Exec(ctx, `ANALYZE`)
 	require.NoError(b, err)

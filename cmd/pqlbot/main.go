@@ -23,6 +23,8 @@ commands:
                       outcomes from a CRM export (account,outcome,at[,amount])
   outcomes derive     re-derive outcomes from stored events with the model's rules
   backtest [...]      replay stored history through a model and measure it against outcomes (--help)
+  stats [30d|90d|quarter]
+                      the PQL program's figures (as /pql stats)
 `
 
 func main() {
@@ -57,6 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdOutcomes(ctx, args[1:], stdout, stderr)
 	case "backtest":
 		return cmdBacktest(ctx, args[1:], stdout, stderr)
+	case "stats":
+		return cmdStats(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

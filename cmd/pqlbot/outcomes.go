@@ -10,8 +10,11 @@ import (
 	"os"
 	"time"
 
+	"github.com/pqlbot/pqlbot/internal/commands"
 	"github.com/pqlbot/pqlbot/internal/model"
 	"github.com/pqlbot/pqlbot/internal/outcomes"
+	"github.com/pqlbot/pqlbot/internal/program"
+	"github.com/pqlbot/pqlbot/internal/slackui"
 	"github.com/pqlbot/pqlbot/store"
 )
 
@@ -127,4 +130,39 @@ func deriveOutcomesAtStart(ctx context.Context, st *store.Store, m *model.Model,
 		log.Info("outcomes re-derived for new outcome rules", "rules", len(m.OutcomeRules()),
 			"removed", res.Removed, "recorded", res.Recorded, "took", time.Since(start).String())
 	}
+}
+
+// cmdStats is /pql stats for a terminal.
+func cmdStats(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	period := program.Period30d
+	if len(args) > 1 {
+		fmt.Fprint(stderr, "usage: pqlbot stats [30d|90d|quarter]\n")
+		return 2
+	}
+	if len(args) == 1 {
+		period = args[0]
+		if period != program.Period30d && period != program.Period90d && period != program.PeriodQuarter {
+			fmt.Fprintf(stderr, "pqlbot: the period must be 30d, 90d or quarter, got %q\n", period)
+			return 2
+		}
+	}
+	cfg, st, err := openStore(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "pqlbot: %v\n", err)
+		return 1
+	}
+	defer st.Close()
+	m, err := loadModel(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "pqlbot: %v\n", err)
+		return 1
+	}
+	svc := &commands.Service{Store: st, Model: m}
+	f, err := svc.ProgramFigures(ctx, program.PeriodFor(period, time.Now()))
+	if err != nil {
+		fmt.Fprintf(stderr, "pqlbot: %v\n", err)
+		return 1
+	}
+	fmt.Fprint(stdout, slackui.StatsPlainText(f))
+	return 0
 }

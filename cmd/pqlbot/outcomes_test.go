@@ -61,6 +61,16 @@ func TestOutcomesImportCommand(t *testing.T) {
 	code, _, _ = runCLI(t, "outcomes", "import")
 	require.Equal(t, 2, code)
 
+	// acme won 2026-11-02 (matched by id); the terminal figures show it.
+	_, err = st.Pool().Exec(ctx, `UPDATE accounts SET first_event_at = '2026-10-01' WHERE account_id = 'acme'`)
+	require.NoError(t, err)
+	code, out, errOut = runCLI(t, "stats", "quarter")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "PQL program · Q")
+	require.Contains(t, out, "Won rate by time to contact")
+	code, _, _ = runCLI(t, "stats", "7d")
+	require.Equal(t, 2, code)
+
 	code, out, errOut = runCLI(t, "outcomes", "derive")
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "0 outcome rule(s)")

@@ -27,6 +27,9 @@ import (
 	"github.com/segmentio/analytics-go/v3"
 
 	"github.com/pqlbot/pqlbot/internal/demo"
+	"github.com/pqlbot/pqlbot/internal/model"
+	"github.com/pqlbot/pqlbot/internal/outcomes"
+	"github.com/pqlbot/pqlbot/store"
 )
 
 func main() {
@@ -51,6 +54,7 @@ type options struct {
 	days     int
 	now      time.Time
 	timeout  time.Duration
+	database string
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -65,6 +69,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.days, "days", 30, "days of history, ending now")
 	fs.StringVar(&now, "now", "", "end of the dataset, RFC 3339 (default: the current time)")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "give up waiting for pqlbot to accept the messages after this")
+	fs.StringVar(&o.database, "database", os.Getenv("DATABASE_URL"), "pqlbot's database, to play the past month of the program (reps and CRM outcomes); empty: skip")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: pqldemo [flags]\n\nReplays the demo dataset into pqlbot's ingest API with the Segment Go client.\n\nflags:")
 		fs.PrintDefaults()
@@ -140,7 +145,91 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if failed > 0 {
 		return fmt.Errorf("%d of %d messages were not accepted (see the segment: lines above)", failed, len(ds.Messages))
 	}
+	if o.database == "" {
+		fmt.Fprintln(stdout, "\nNo -database (or DATABASE_URL): skipped playing the program's past month, so /pql stats has no outcomes yet.")
+		return nil
+	}
+	return playProgram(ctx, ds, o, stdout)
+}
+
+// playProgram waits until pqlbot has alerted on the replayed accounts,
+// then plays the past month of the program: the alerts go back to when
+// they would have been posted, reps work them, and the CRM's outcomes are
+// imported (the path of `pqlbot outcomes import`).
+func playProgram(ctx context.Context, ds demo.Dataset, o options, stdout io.Writer) error {
+	st, err := store.Open(ctx, o.database)
+	if err != nil {
+		return fmt.Errorf("-database: %w", err)
+	}
+	defer st.Close()
+	alerted, err := settledAlerts(ctx, st, o.timeout)
+	if err != nil {
+		return err
+	}
+	alerts, outs := demo.Program(ds, alerted, o.now, o.seed)
+	hs := make([]store.AlertHistory, len(alerts))
+	var contacted, notFit int
+	for i, a := range alerts {
+		h := store.AlertHistory{AccountID: a.AccountID, PostedAt: a.PostedAt, Rep: a.Rep, ClaimedAt: a.PostedAt.Add(a.ClaimAfter), NotFit: a.NotFit}
+		if a.ContactAfter > 0 {
+			h.ContactedAt = a.PostedAt.Add(a.ContactAfter)
+			contacted++
+		}
+		if a.NotFit != "" {
+			notFit++
+		}
+		hs[i] = h
+	}
+	n, err := st.RewriteAlertHistory(ctx, hs, o.now)
+	if err != nil {
+		return err
+	}
+	rows := make([]outcomes.Row, len(outs))
+	kinds := map[string]int{}
+	for i, oc := range outs {
+		kind, _ := model.ParseOutcomeKind(oc.Kind)
+		rows[i] = outcomes.Row{Line: i + 2, Account: oc.Account, Kind: kind, At: oc.At, Amount: oc.Amount, HasAmount: oc.Amount > 0}
+		kinds[oc.Kind]++
+	}
+	res, err := st.ImportOutcomes(ctx, rows)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nPlayed the program's past month: %d alerts put back to when they would have been posted, worked by %d reps "+
+		"(%d contacted, %d closed as not a fit, the rest never answered);\n"+
+		"CRM outcomes: %d won, %d opportunities, %d lost (imported %d, duplicates %d, unmatched %d).\n"+
+		"Try /pql stats, /pql stats 90d and /pql sla 30d (or look at the App Home).\n",
+		n, len(demo.DemoReps), contacted, notFit, kinds["won"], kinds["opportunity"], kinds["lost"], res.Imported, res.Duplicates, res.Unmatched)
 	return nil
+}
+
+// settledAlerts waits until pqlbot has stopped opening alerts (the same
+// count three seconds running) and returns the alerted accounts.
+func settledAlerts(ctx context.Context, st *store.Store, timeout time.Duration) ([]string, error) {
+	deadline := time.Now().Add(timeout)
+	last, stable := -1, 0
+	for {
+		ids, err := st.AlertedAccounts(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if len(ids) == last && len(ids) > 0 {
+			stable++
+		} else {
+			last, stable = len(ids), 0
+		}
+		if stable >= 3 {
+			return ids, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("pqlbot opened no alerts within %s: is it running against -database?", timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // preflight fails fast, with advice, when pqlbot is not running or does not

@@ -77,7 +77,7 @@ func TestRun(t *testing.T) {
 			srv := httptest.NewServer(fake)
 			defer srv.Close()
 			var out, errOut bytes.Buffer
-			args := []string{"-url", srv.URL + "/", "-write-key", "k1", "-accounts", "12", "-now", "2026-11-20T15:00:00Z"}
+			args := []string{"-url", srv.URL + "/", "-write-key", "k1", "-accounts", "12", "-now", "2026-11-20T15:00:00Z", "-database="}
 			require.NoError(t, run(context.Background(), args, &out, &errOut), errOut.String())
 
 			fake.mu.Lock()
