@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO    ?= go
 
-.PHONY: help run test lint bench migrate fuzz build docker demo
+.PHONY: help run test lint bench bench-service migrate fuzz build docker demo
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -29,6 +29,10 @@ bench: ## run the benchmarks against real PostgreSQL and print figures
 	  $(GO) test -run '^$$' -bench . -benchmem ./internal/... && \
 	  echo "== end to end over real HTTP and PostgreSQL (one run each; builds 100k accounts / 10M events)" && \
 	  $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./handlers ./store ./cmd/pqlbot
+
+bench-service: ## only the whole-service benchmark (the real binary, all workers, baselines in the same run)
+	@export PQLBOT_TEST_DATABASE_URL=$${PQLBOT_TEST_DATABASE_URL:-$$(scripts/devdb.sh)} && \
+	  $(GO) test -run '^$$' -bench BenchmarkService -benchtime 1x -timeout 30m ./cmd/pqlbot
 
 migrate: ## apply migrations to DATABASE_URL (or the dev database)
 	@if [ -z "$$DATABASE_URL" ]; then admin=$$(scripts/devdb.sh); \

@@ -19,6 +19,7 @@ import (
 	"github.com/pqlbot/pqlbot/handlers"
 	"github.com/pqlbot/pqlbot/internal/events"
 	"github.com/pqlbot/pqlbot/internal/model"
+	"github.com/pqlbot/pqlbot/internal/rescore"
 	"github.com/pqlbot/pqlbot/internal/scoring"
 	"github.com/pqlbot/pqlbot/store"
 	"github.com/pqlbot/pqlbot/store/storetest"
@@ -361,7 +362,7 @@ func TestScoreThroughIngestHTTP(t *testing.T) {
 	}
 	ctx := context.Background()
 	score := func() []scoring.Result {
-		scored, err := st.ScoreQueued(ctx, 100, m.FactsSpec(), scoreNow, func(f *scoring.Facts) scoring.Result {
+		scored, err := st.ScoreQueued(ctx, rescore.Take{Limit: 100}, m.FactsSpec(), scoreNow, func(f *scoring.Facts) scoring.Result {
 			return scoring.Evaluate(m, f, scoreNow)
 		})
 		require.NoError(t, err)

@@ -58,10 +58,16 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) (IngestResult, e
 // also gives imported outcomes waiting for an account to the accounts this
 // commit created or gave a domain.
 func (s *Store) IngestWithOutcomes(ctx context.Context, items []IngestItem, rules []model.OutcomeRule) (IngestResult, error) {
+	return s.ingest(ctx, items, rules, nil)
+}
+
+// ingest is IngestWithOutcomes with the accounts of messages urgent
+// reports queued for re-scoring without debounce.
+func (s *Store) ingest(ctx context.Context, items []IngestItem, rules []model.OutcomeRule, urgent func(*events.Message) bool) (IngestResult, error) {
 	var res IngestResult
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		res, err = ingestTx(ctx, tx, items, rules)
+		res, err = ingestTx(ctx, tx, items, rules, urgent)
 		return err
 	})
 	return res, err
@@ -94,7 +100,7 @@ type userDelta struct {
 	account string
 }
 
-func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem, rules []model.OutcomeRule) (IngestResult, error) {
+func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem, rules []model.OutcomeRule, urgent func(*events.Message) bool) (IngestResult, error) {
 	var res IngestResult
 	scope := newOutcomeScope(rules)
 	// Flatten and drop repeats inside this commit; the unique constraint
@@ -411,13 +417,26 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem, rules []model.
 	}
 	sort.Strings(ids)
 	if len(ids) > 0 {
+		hurry := make(map[string]bool)
+		if urgent != nil {
+			for _, f := range fresh {
+				if f.acct != "" && urgent(f.m) {
+					hurry[f.acct] = true
+				}
+			}
+		}
+		flags := make([]bool, len(ids))
+		for i, id := range ids {
+			flags[i] = hurry[id]
+		}
 		// DO UPDATE (not DO NOTHING) locks an existing row: a scorer that
 		// took it with SKIP LOCKED before these events were visible makes
 		// this wait and queue the account again, and a scorer that comes
-		// later skips it until these events are committed.
+		// later skips it until these events are committed. An urgent
+		// entry stays urgent until scored.
 		if _, err := tx.Exec(ctx, `
-			INSERT INTO rescore_queue (account_id) SELECT unnest($1::text[])
-			ON CONFLICT (account_id) DO UPDATE SET enqueued_at = rescore_queue.enqueued_at`, ids); err != nil {
+			INSERT INTO rescore_queue (account_id, urgent) SELECT * FROM unnest($1::text[], $2::bool[])
+			ON CONFLICT (account_id) DO UPDATE SET urgent = rescore_queue.urgent OR EXCLUDED.urgent`, ids, flags); err != nil {
 			return res, fmt.Errorf("queue re-score: %w", err)
 		}
 	}

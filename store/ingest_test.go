@@ -10,6 +10,7 @@ import (
 
 	"github.com/pqlbot/pqlbot/internal/events"
 	"github.com/pqlbot/pqlbot/internal/model"
+	"github.com/pqlbot/pqlbot/internal/rescore"
 	"github.com/pqlbot/pqlbot/internal/scoring"
 	"github.com/pqlbot/pqlbot/store"
 	"github.com/pqlbot/pqlbot/store/storetest"
@@ -97,11 +98,11 @@ func TestScorerSkipsAccountWithUncommittedIngest(t *testing.T) {
 
 	m := model.Default()
 	score := func(f *scoring.Facts) scoring.Result { return scoring.Evaluate(m, f, now) }
-	got, err := st.ScoreQueued(ctx, 10, m.FactsSpec(), now, score)
+	got, err := st.ScoreQueued(ctx, rescore.Take{Limit: 10}, m.FactsSpec(), now, score)
 	require.NoError(t, err)
 	require.Empty(t, got, "the account is skipped while an ingest holds it")
 	require.NoError(t, ingest.Commit(ctx))
-	got, err = st.ScoreQueued(ctx, 10, m.FactsSpec(), now, score)
+	got, err = st.ScoreQueued(ctx, rescore.Take{Limit: 10}, m.FactsSpec(), now, score)
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 }

@@ -28,6 +28,9 @@ type IngesterOptions struct {
 	OnCommit func(res IngestResult, events int, took time.Duration)
 	// Outcomes are the model's outcome rules, recorded in each commit.
 	Outcomes []model.OutcomeRule
+	// Urgent reports whether a message should have its account re-scored
+	// without the re-scorer's debounce (a hand-raise); nil means none is.
+	Urgent func(*events.Message) bool
 }
 
 // Ingester is a group-commit batcher: concurrent requests share a
@@ -134,7 +137,7 @@ func (g *Ingester) commit(group []*ingestReq, n int) {
 	var res IngestResult
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		res, err = g.s.IngestWithOutcomes(ctx, items, g.opts.Outcomes)
+		res, err = g.s.ingest(ctx, items, g.opts.Outcomes, g.opts.Urgent)
 		if err == nil || !retryable(err) {
 			break
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pqlbot/pqlbot/internal/alerting"
 	"github.com/pqlbot/pqlbot/internal/commands"
+	"github.com/pqlbot/pqlbot/internal/model"
 	"github.com/pqlbot/pqlbot/internal/scoring"
 )
 
@@ -212,6 +213,16 @@ func (s *Store) AccountScore(ctx context.Context, accountID string) (*scoring.Re
 		return nil, fmt.Errorf("%w: %w", commands.ErrNotScored, err)
 	}
 	return r, err
+}
+
+// AccountFacts loads one account's scoring facts as of now, or nil when the
+// account has none.
+func (s *Store) AccountFacts(ctx context.Context, accountID string, spec model.FactsSpec, now time.Time) (*scoring.Facts, error) {
+	facts, err := s.LoadFacts(ctx, []string{accountID}, spec, now)
+	if err != nil {
+		return nil, err
+	}
+	return facts[accountID], nil
 }
 
 // TopAccounts returns the n highest current scores (in one tier when tier

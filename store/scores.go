@@ -19,24 +19,33 @@ import (
 // ErrNotFound is returned when a looked-up account or score does not exist.
 var ErrNotFound = errors.New("not found")
 
-// ScoreQueued takes up to limit accounts from the re-score queue that no
-// other worker holds, loads their facts, scores them with score, saves the
-// results and deletes the queue rows, all in one transaction: a crash or a
-// cancelled ctx rolls everything back and the accounts stay queued.
+// ScoreQueued takes up to take.Limit accounts from the re-score queue that
+// no other worker holds, loads their facts, scores them with score, saves
+// the results that changed (see saveScores) and deletes the queue rows, all
+// in one transaction: a crash or a cancelled ctx rolls everything back and
+// the accounts stay queued.
+//
+// An account scored less than take.Debounce before now stays queued until
+// then, unless its queue row is urgent (a hand-raise): a busy account's
+// events are coalesced into one re-score per interval, while an account
+// that was quiet is scored at once. Urgent rows go first, then the
+// accounts scored longest ago, so news is not stuck behind busy accounts.
 //
 // The queue rows are deleted first, so an ingest commit that queues one of
 // these accounts again while the batch runs waits for the batch to commit
 // and then re-inserts its row: events that arrive during scoring are always
 // scored by a later batch. Keep batches small, since such a commit waits.
-func (s *Store) ScoreQueued(ctx context.Context, limit int, spec model.FactsSpec, now time.Time, score func(*scoring.Facts) scoring.Result) ([]rescore.Scored, error) {
+func (s *Store) ScoreQueued(ctx context.Context, take rescore.Take, spec model.FactsSpec, now time.Time, score func(*scoring.Facts) scoring.Result) ([]rescore.Scored, error) {
 	var out []rescore.Scored
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `
 			WITH taken AS MATERIALIZED (
-				SELECT account_id AS taken_id FROM rescore_queue ORDER BY enqueued_at
-				LIMIT $1 FOR UPDATE SKIP LOCKED)
+				SELECT q.account_id AS taken_id FROM rescore_queue q LEFT JOIN rescore_last l USING (account_id)
+				WHERE q.urgent OR l.scored_at IS NULL OR l.scored_at <= $2
+				ORDER BY q.urgent DESC, l.scored_at NULLS FIRST, q.enqueued_at
+				LIMIT $1 FOR UPDATE OF q SKIP LOCKED)
 			DELETE FROM rescore_queue USING taken WHERE account_id = taken_id
-			RETURNING account_id`, limit)
+			RETURNING account_id`, take.Limit, now.Add(-take.Debounce))
 		if err != nil {
 			return fmt.Errorf("claim queued accounts: %w", err)
 		}
@@ -48,6 +57,11 @@ func (s *Store) ScoreQueued(ctx context.Context, limit int, spec model.FactsSpec
 			return nil
 		}
 		sort.Strings(ids) // a stable lock order for the score upserts
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO rescore_last (account_id, scored_at) SELECT unnest($1::text[]), $2
+			ON CONFLICT (account_id) DO UPDATE SET scored_at = EXCLUDED.scored_at`, ids, now); err != nil {
+			return fmt.Errorf("record re-score time: %w", err)
+		}
 		facts, err := loadFacts(ctx, tx, ids, spec, now)
 		if err != nil {
 			return err
@@ -58,7 +72,7 @@ func (s *Store) ScoreQueued(ctx context.Context, limit int, spec model.FactsSpec
 				results = append(results, score(f))
 			}
 		}
-		out, err = saveScores(ctx, tx, results)
+		out, err = saveScores(ctx, tx, results, take.Refresh)
 		return err
 	})
 	if err != nil {
@@ -71,51 +85,107 @@ func (s *Store) ScoreQueued(ctx context.Context, limit int, spec model.FactsSpec
 // row when score, tier or model version changed; it reports whether one
 // was appended. A result older than the stored one is ignored.
 func (s *Store) SaveScore(ctx context.Context, r scoring.Result) (changed bool, err error) {
-	out, err := saveScores(ctx, s.pool, []scoring.Result{r})
+	out, err := saveScores(ctx, s.pool, []scoring.Result{r}, 0)
 	if err != nil {
 		return false, err
 	}
 	return len(out) == 1 && out[0].Changed, nil
 }
 
-// saveScores upserts results in one statement and returns, for each saved
-// one, the result it replaced. The prev CTE reads the rows as they were
-// before this statement (all CTEs share one snapshot).
-func saveScores(ctx context.Context, db factsDB, results []scoring.Result) ([]rescore.Scored, error) {
+// reasonCodes is the stored form of a result's reason codes.
+func reasonCodes(r *scoring.Result) string {
+	var b strings.Builder
+	for i, x := range r.Reasons {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(x.Code)
+	}
+	return b.String()
+}
+
+// saveScores upserts results in one statement and reports, for each one,
+// whether it was written and whether a history row was appended.
+//
+// A result is written only when something a decision or the stale sweep
+// looks at differs from the stored row: score, tier, segment,
+// alertability, reason codes or model; or the stored row is older than
+// refresh (zero: always), from an earlier UTC day (the sweep would queue
+// it again), or its hook has not run. Re-scoring a busy account whose
+// score holds still then costs PostgreSQL a read, not a rewrite of the
+// row, its explanation and its WAL, and costs no alert decision. The
+// stored explanation is as of the last write; lookups that need the
+// current one evaluate the account's facts themselves.
+func saveScores(ctx context.Context, db factsDB, results []scoring.Result, refresh time.Duration) ([]rescore.Scored, error) {
 	if len(results) == 0 {
 		return nil, nil
 	}
 	n := len(results)
-	ids, tiers, segs, vers, hashes := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	ids, tiers, segs, vers, hashes, reasons := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	scores := make([]int32, n)
 	alertable := make([]bool, n)
-	docs := make([]string, n)
 	at := make([]time.Time, n)
 	byID := make(map[string]int, n)
 	for i := range results {
 		r := &results[i]
-		b, err := json.Marshal(r)
-		if err != nil {
-			return nil, fmt.Errorf("save score %s: %w", r.AccountID, err)
-		}
 		ids[i], tiers[i], segs[i], vers[i], hashes[i] = r.AccountID, r.Tier, r.Segment, r.ModelVersion, r.ModelHash
-		scores[i], alertable[i], docs[i], at[i] = int32(r.Score), r.Alertable, string(b), r.At
+		scores[i], alertable[i], at[i], reasons[i] = int32(r.Score), r.Alertable, r.At, reasonCodes(r)
 		byID[r.AccountID] = i
 	}
+	// Only the rows that need writing are marshalled: the explanation is
+	// most of the cost of a re-score that changed nothing.
 	rows, err := db.Query(ctx, `
+		SELECT x.account_id FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::bool[], $6::text[], $7::text[], $8::text[], $9::timestamptz[])
+		     AS x(account_id, score, tier, segment, alertable, reasons, model_version, model_hash, scored_at)
+		LEFT JOIN account_scores s USING (account_id)
+		WHERE s.account_id IS NULL
+		   OR (s.scored_at <= x.scored_at AND (
+		       s.score <> x.score OR s.tier <> x.tier OR s.segment <> x.segment OR s.alertable <> x.alertable
+		       OR s.reasons <> x.reasons OR s.model_version <> x.model_version OR s.model_hash <> x.model_hash
+		       OR NOT s.hooked OR s.scored_at <= x.scored_at - $10::interval
+		       OR s.scored_at < date_trunc('day', x.scored_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'))`,
+		ids, scores, tiers, segs, alertable, reasons, vers, hashes, at, refresh)
+	if err != nil {
+		return nil, fmt.Errorf("save scores: compare: %w", err)
+	}
+	write, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("save scores: compare: %w", err)
+	}
+	out := make([]rescore.Scored, n)
+	for i := range results {
+		out[i].Result = results[i]
+	}
+	if len(write) == 0 {
+		return out, nil
+	}
+	sort.Strings(write) // a stable lock order across concurrent batches
+	m := len(write)
+	wIDs, wTiers, wSegs, wVers, wHashes, wReasons, docs := make([]string, m), make([]string, m), make([]string, m), make([]string, m), make([]string, m), make([]string, m), make([]string, m)
+	wScores, wAlertable, wAt := make([]int32, m), make([]bool, m), make([]time.Time, m)
+	for j, id := range write {
+		i := byID[id]
+		b, err := json.Marshal(&results[i])
+		if err != nil {
+			return nil, fmt.Errorf("save score %s: %w", id, err)
+		}
+		wIDs[j], wTiers[j], wSegs[j], wVers[j], wHashes[j], wReasons[j], docs[j] = id, tiers[i], segs[i], vers[i], hashes[i], reasons[i], string(b)
+		wScores[j], wAlertable[j], wAt[j] = scores[i], alertable[i], at[i]
+	}
+	rows, err = db.Query(ctx, `
 		WITH input AS (
-			SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::bool[], $6::text[], $7::text[], $8::text[], $9::timestamptz[])
-			         AS x(account_id, score, tier, segment, alertable, result, model_version, model_hash, scored_at)
+			SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::bool[], $6::text[], $7::text[], $8::text[], $9::text[], $10::timestamptz[])
+			         AS x(account_id, score, tier, segment, alertable, reasons, result, model_version, model_hash, scored_at)
 		), prev AS (
-			SELECT s.account_id, s.score, s.tier, s.model_version, s.result
+			SELECT s.account_id, s.score, s.tier, s.model_version
 			FROM account_scores s JOIN input USING (account_id)
 		), up AS (
-			INSERT INTO account_scores AS s (account_id, score, tier, segment, alertable, result, model_version, model_hash, scored_at, hooked)
-			SELECT account_id, score, tier, segment, alertable, result::jsonb, model_version, model_hash, scored_at, false FROM input
+			INSERT INTO account_scores AS s (account_id, score, tier, segment, alertable, reasons, result, model_version, model_hash, scored_at, hooked)
+			SELECT account_id, score, tier, segment, alertable, reasons, result::jsonb, model_version, model_hash, scored_at, false FROM input
 			ORDER BY account_id
 			ON CONFLICT (account_id) DO UPDATE SET
 				score = EXCLUDED.score, tier = EXCLUDED.tier, segment = EXCLUDED.segment,
-				alertable = EXCLUDED.alertable, result = EXCLUDED.result,
+				alertable = EXCLUDED.alertable, reasons = EXCLUDED.reasons, result = EXCLUDED.result,
 				model_version = EXCLUDED.model_version, model_hash = EXCLUDED.model_hash,
 				scored_at = EXCLUDED.scored_at, hooked = false
 			WHERE s.scored_at <= EXCLUDED.scored_at
@@ -127,36 +197,24 @@ func saveScores(ctx context.Context, db factsDB, results []scoring.Result) ([]re
 			WHERE p.account_id IS NULL OR p.score <> i.score OR p.tier <> i.tier OR p.model_version <> i.model_version
 			RETURNING account_id
 		)
-		SELECT up.account_id, p.result, hist.account_id IS NOT NULL
-		FROM up LEFT JOIN prev p USING (account_id) LEFT JOIN hist USING (account_id)`,
-		ids, scores, tiers, segs, alertable, docs, vers, hashes, at)
+		SELECT up.account_id, hist.account_id IS NOT NULL FROM up LEFT JOIN hist USING (account_id)`,
+		wIDs, wScores, wTiers, wSegs, wAlertable, wReasons, docs, wVers, wHashes, wAt)
 	if err != nil {
 		return nil, fmt.Errorf("save scores: %w", err)
 	}
 	defer rows.Close()
-	out := make([]rescore.Scored, 0, n)
 	for rows.Next() {
 		var id string
-		var prev []byte
 		var changed bool
-		if err := rows.Scan(&id, &prev, &changed); err != nil {
+		if err := rows.Scan(&id, &changed); err != nil {
 			return nil, fmt.Errorf("save scores: %w", err)
 		}
-		sc := rescore.Scored{Result: results[byID[id]], Changed: changed}
-		if prev != nil {
-			var p scoring.Result
-			if err := json.Unmarshal(prev, &p); err != nil {
-				return nil, fmt.Errorf("save scores: previous result of %s: %w", id, err)
-			}
-			sc.Prev = &p
-		}
-		out = append(out, sc)
+		o := &out[byID[id]]
+		o.Saved, o.Changed = true, changed
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("save scores: %w", err)
 	}
-	// Hand results back in input order, whatever order the join produced.
-	sort.Slice(out, func(i, j int) bool { return byID[out[i].Result.AccountID] < byID[out[j].Result.AccountID] })
 	return out, nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pqlbot/pqlbot/internal/events"
 	"github.com/pqlbot/pqlbot/internal/model"
 	"github.com/pqlbot/pqlbot/internal/rescore"
 	"github.com/pqlbot/pqlbot/internal/scoring"
@@ -61,39 +62,74 @@ func TestScoreQueuedSavesAndKeepsHistoryOfChanges(t *testing.T) {
 	})
 	require.Equal(t, []string{"acme"}, queued(t, st))
 
-	scored, err := st.ScoreQueued(ctx, 10, m.FactsSpec(), scoreNow, evaluator(m, scoreNow))
+	scored, err := st.ScoreQueued(ctx, rescore.Take{Limit: 10}, m.FactsSpec(), scoreNow, evaluator(m, scoreNow))
 	require.NoError(t, err)
 	require.Len(t, scored, 1)
-	require.Nil(t, scored[0].Prev, "first score")
+	require.True(t, scored[0].Saved, "first score")
 	require.True(t, scored[0].Changed)
 	require.Equal(t, 10, scored[0].Result.Score)
 	require.Empty(t, queued(t, st))
 
-	// More events: the score rises, history grows, Prev is the old score.
+	require.NoError(t, st.MarkHooked(ctx, []string{"acme"}, scoreNow))
+
+	// More events: the score rises, history grows.
 	ingestDirect(t, st, []segMsg{
 		track("t2", "u1", "acme", "Workflow Completed", scoreNow.Add(-time.Hour)),
 		track("t3", "u1", "acme", "Workflow Completed", scoreNow.Add(-time.Hour)),
 	})
 	later := scoreNow.Add(time.Minute)
-	scored, err = st.ScoreQueued(ctx, 10, m.FactsSpec(), later, evaluator(m, later))
+	scored, err = st.ScoreQueued(ctx, rescore.Take{Limit: 10}, m.FactsSpec(), later, evaluator(m, later))
 	require.NoError(t, err)
 	require.Len(t, scored, 1)
-	require.NotNil(t, scored[0].Prev)
-	require.Equal(t, 10, scored[0].Prev.Score)
 	require.Equal(t, 35, scored[0].Result.Score)
+	require.True(t, scored[0].Saved)
 	require.True(t, scored[0].Changed)
+	require.Equal(t, 10, countRows(t, st, `SELECT score FROM score_history WHERE account_id = 'acme' ORDER BY at LIMIT 1`), "history keeps the old score")
 
-	// Re-scoring with nothing new: saved (scored_at moves), no history.
+	// Re-scoring with nothing new, while the stored score's hook has not
+	// run: written again (the hook must still run), no history.
 	_, err = st.Pool().Exec(ctx, `INSERT INTO rescore_queue (account_id) VALUES ('acme')`)
 	require.NoError(t, err)
 	again := scoreNow.Add(2 * time.Minute)
-	scored, err = st.ScoreQueued(ctx, 10, m.FactsSpec(), again, evaluator(m, again))
+	scored, err = st.ScoreQueued(ctx, rescore.Take{Limit: 10}, m.FactsSpec(), again, evaluator(m, again))
 	require.NoError(t, err)
+	require.True(t, scored[0].Saved, "an un-hooked score is rewritten")
 	require.False(t, scored[0].Changed)
 	require.Equal(t, 2, countRows(t, st, `SELECT count(*) FROM score_history WHERE account_id = 'acme'`))
 	got, err := st.GetScore(ctx, "acme")
 	require.NoError(t, err)
 	require.Equal(t, again, got.At)
+	require.NoError(t, st.MarkHooked(ctx, []string{"acme"}, again))
+
+	// Nothing new, the hook ran, the stored row is recent: it is left
+	// alone, so a busy account costs no rewrite of its explanation and no
+	// decision.
+	take := rescore.Take{Limit: 10, Refresh: time.Minute}
+	_, err = st.Pool().Exec(ctx, `INSERT INTO rescore_queue (account_id) VALUES ('acme')`)
+	require.NoError(t, err)
+	again2 := again.Add(59 * time.Second)
+	scored, err = st.ScoreQueued(ctx, take, m.FactsSpec(), again2, evaluator(m, again2))
+	require.NoError(t, err)
+	require.Len(t, scored, 1)
+	require.False(t, scored[0].Saved)
+	require.False(t, scored[0].Changed)
+	require.Equal(t, again2, scored[0].Result.At, "the fresh result is handed back all the same")
+	got, err = st.GetScore(ctx, "acme")
+	require.NoError(t, err)
+	require.Equal(t, again, got.At, "the stored row is the last change")
+	require.Equal(t, 1, countRows(t, st, `SELECT count(*) FROM account_scores WHERE hooked`))
+
+	// Once the stored row is Refresh old, the same score is written again
+	// (un-hooked), so its decision is taken again.
+	_, err = st.Pool().Exec(ctx, `INSERT INTO rescore_queue (account_id) VALUES ('acme')`)
+	require.NoError(t, err)
+	again3 := again.Add(time.Minute)
+	scored, err = st.ScoreQueued(ctx, take, m.FactsSpec(), again3, evaluator(m, again3))
+	require.NoError(t, err)
+	require.True(t, scored[0].Saved)
+	require.False(t, scored[0].Changed)
+	require.Equal(t, 0, countRows(t, st, `SELECT count(*) FROM account_scores WHERE hooked`))
+	require.Equal(t, 2, countRows(t, st, `SELECT count(*) FROM score_history WHERE account_id = 'acme'`))
 
 	// A new model version is a change even at the same score.
 	m2, err := model.Parse([]byte(strings.Replace(string(model.ExampleYAML()), `version: "2026-q4"`, `version: "2027-q1"`, 1)))
@@ -101,7 +137,7 @@ func TestScoreQueuedSavesAndKeepsHistoryOfChanges(t *testing.T) {
 	_, err = st.Pool().Exec(ctx, `INSERT INTO rescore_queue (account_id) VALUES ('acme')`)
 	require.NoError(t, err)
 	v2 := scoreNow.Add(3 * time.Minute)
-	scored, err = st.ScoreQueued(ctx, 10, m2.FactsSpec(), v2, evaluator(m2, v2))
+	scored, err = st.ScoreQueued(ctx, rescore.Take{Limit: 10}, m2.FactsSpec(), v2, evaluator(m2, v2))
 	require.NoError(t, err)
 	require.True(t, scored[0].Changed)
 	require.Equal(t, 3, countRows(t, st, `SELECT count(*) FROM score_history WHERE account_id = 'acme' AND model_version IN ('2026-q4', '2027-q1')`))
@@ -136,7 +172,7 @@ func TestScoreQueuedRollsBackOnFailure(t *testing.T) {
 	}
 	require.Len(t, queued(t, st), 5)
 	ctx, cancel := context.WithCancel(context.Background())
-	_, err := st.ScoreQueued(ctx, 3, m.FactsSpec(), scoreNow, func(f *scoring.Facts) scoring.Result {
+	_, err := st.ScoreQueued(ctx, rescore.Take{Limit: 3}, m.FactsSpec(), scoreNow, func(f *scoring.Facts) scoring.Result {
 		cancel() // the process is shutting down mid-batch
 		return scoring.Evaluate(m, f, scoreNow)
 	})
@@ -161,7 +197,7 @@ func TestScoreQueuedConcurrentWorkersScoreEachAccountOnce(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			for {
-				scored, err := st.ScoreQueued(ctx, 25, m.FactsSpec(), scoreNow, evaluator(m, scoreNow))
+				scored, err := st.ScoreQueued(ctx, rescore.Take{Limit: 25}, m.FactsSpec(), scoreNow, evaluator(m, scoreNow))
 				require.NoError(t, err)
 				if len(scored) == 0 {
 					return
@@ -192,7 +228,7 @@ func TestEventsArrivingDuringABatchAreScoredLater(t *testing.T) {
 	ingestDirect(t, st, []segMsg{track("t1", "u1", "acme", "Workflow Completed", scoreNow.Add(-time.Hour))})
 	ctx := context.Background()
 	ingested := make(chan struct{})
-	_, err := st.ScoreQueued(ctx, 10, m.FactsSpec(), scoreNow, func(f *scoring.Facts) scoring.Result {
+	_, err := st.ScoreQueued(ctx, rescore.Take{Limit: 10}, m.FactsSpec(), scoreNow, func(f *scoring.Facts) scoring.Result {
 		go func() {
 			defer close(ingested)
 			ingestDirect(t, st, []segMsg{
@@ -207,7 +243,7 @@ func TestEventsArrivingDuringABatchAreScoredLater(t *testing.T) {
 	require.NoError(t, err)
 	<-ingested
 	require.Equal(t, []string{"acme"}, queued(t, st), "the new events queued the account again")
-	scored, err := st.ScoreQueued(ctx, 10, m.FactsSpec(), scoreNow, evaluator(m, scoreNow))
+	scored, err := st.ScoreQueued(ctx, rescore.Take{Limit: 10}, m.FactsSpec(), scoreNow, evaluator(m, scoreNow))
 	require.NoError(t, err)
 	require.Equal(t, 3, int(scored[0].Result.Signals[0].Count), "the next batch sees all three events")
 }
@@ -342,7 +378,7 @@ func TestWorkerEndToEnd(t *testing.T) {
 	w := rescore.New(st, m, discardLog(), rescore.Options{
 		BatchSize: 2,
 		Now:       func() time.Time { return clock },
-		OnScored: func(_ context.Context, r scoring.Result, prev *scoring.Result) error {
+		OnScored: func(_ context.Context, r scoring.Result) error {
 			mu.Lock()
 			defer mu.Unlock()
 			calls[r.AccountID]++
@@ -447,4 +483,69 @@ func TestRequeueUndecided(t *testing.T) {
 	n, err = st.RequeueUndecided(ctx, scoreNow.Add(lease+time.Second), lease)
 	require.NoError(t, err)
 	require.Equal(t, 5, n, "the three again, and fresh and renewed, whose owners stopped renewing")
+}
+
+// TestScoreQueuedDebouncesBusyAccounts: an account scored moments ago
+// stays queued until its debounce has passed, so its events are scored
+// together; an account not scored lately, and a hand-raise queued through
+// the ingester's Urgent, are taken at once.
+func TestScoreQueuedDebouncesBusyAccounts(t *testing.T) {
+	st := storetest.New(t)
+	m := model.Default()
+	ctx := context.Background()
+	const debounce = time.Minute
+	ingestDirect(t, st, []segMsg{
+		track("t1", "u1", "busy", "Workflow Completed", scoreNow.Add(-time.Hour)),
+		track("t2", "u2", "raiser", "Workflow Completed", scoreNow.Add(-time.Hour)),
+	})
+	ids := func(sc []rescore.Scored) []string {
+		var out []string
+		for _, s := range sc {
+			out = append(out, s.Result.AccountID)
+		}
+		sort.Strings(out)
+		return out
+	}
+	scored, err := st.ScoreQueued(ctx, rescore.Take{Limit: 10, Debounce: debounce}, m.FactsSpec(), scoreNow, evaluator(m, scoreNow))
+	require.NoError(t, err)
+	require.Equal(t, []string{"busy", "raiser"}, ids(scored), "never scored: taken at once")
+
+	// Both get new events right away; raiser's is a hand-raise, sent
+	// through the ingester as serve does.
+	g := store.NewIngester(st, store.IngesterOptions{Urgent: func(msg *events.Message) bool {
+		return msg.Type == events.TypeTrack && m.IsHandRaiser(msg.Name)
+	}})
+	p, err := events.DecodeBatch(batchBody(t, []segMsg{
+		track("t3", "u1", "busy", "Workflow Completed", scoreNow.Add(-time.Minute)),
+		track("t4", "u2", "raiser", "Demo Requested", scoreNow.Add(-time.Minute)),
+		track("t5", "u3", "quiet", "Workflow Completed", scoreNow.Add(-time.Minute)),
+	}), scoreNow)
+	require.NoError(t, err)
+	require.NoError(t, g.Submit(ctx, store.SourceOf("k"), p.Messages))
+	g.Close()
+	require.Equal(t, 1, countRows(t, st, `SELECT count(*) FROM rescore_queue WHERE urgent`))
+
+	soon := scoreNow.Add(10 * time.Second)
+	scored, err = st.ScoreQueued(ctx, rescore.Take{Limit: 10, Debounce: debounce}, m.FactsSpec(), soon, evaluator(m, soon))
+	require.NoError(t, err)
+	require.Equal(t, []string{"quiet", "raiser"}, ids(scored), "the hand-raise and the never-scored account go first")
+	for _, s := range scored {
+		if s.Result.AccountID == "raiser" {
+			require.Equal(t, model.TierHandRaiser, s.Result.Tier)
+		}
+	}
+	require.Equal(t, []string{"busy"}, queued(t, st), "the busy account waits out its debounce")
+
+	// More events for the busy account while it waits: still one entry.
+	ingestDirect(t, st, []segMsg{track("t6", "u1", "busy", "Workflow Completed", scoreNow.Add(-time.Minute))})
+	scored, err = st.ScoreQueued(ctx, rescore.Take{Limit: 10, Debounce: debounce}, m.FactsSpec(), scoreNow.Add(59*time.Second), evaluator(m, scoreNow))
+	require.NoError(t, err)
+	require.Empty(t, scored)
+
+	later := scoreNow.Add(debounce)
+	scored, err = st.ScoreQueued(ctx, rescore.Take{Limit: 10, Debounce: debounce}, m.FactsSpec(), later, evaluator(m, later))
+	require.NoError(t, err)
+	require.Equal(t, []string{"busy"}, ids(scored))
+	require.Equal(t, int64(3), scored[0].Result.Signals[0].Count, "one re-score sees every event of the interval")
+	require.Empty(t, queued(t, st))
 }

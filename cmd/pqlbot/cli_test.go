@@ -16,6 +16,7 @@ import (
 	"github.com/pqlbot/pqlbot/internal/commands"
 	"github.com/pqlbot/pqlbot/internal/events"
 	"github.com/pqlbot/pqlbot/internal/model"
+	"github.com/pqlbot/pqlbot/internal/rescore"
 	"github.com/pqlbot/pqlbot/internal/scoring"
 	"github.com/pqlbot/pqlbot/internal/slackui"
 	"github.com/pqlbot/pqlbot/store"
@@ -100,7 +101,7 @@ func TestScoreSameFactsInSlackAndTerminal(t *testing.T) {
 		Properties: json.RawMessage(`{"type": "production_database"}`)})
 	_, err := st.Ingest(ctx, []store.IngestItem{{Source: "test", Messages: msgs}})
 	require.NoError(t, err)
-	_, err = st.ScoreQueued(ctx, 10, m.FactsSpec(), now, func(f *scoring.Facts) scoring.Result { return scoring.Evaluate(m, f, now) })
+	_, err = st.ScoreQueued(ctx, rescore.Take{Limit: 10}, m.FactsSpec(), now, func(f *scoring.Facts) scoring.Result { return scoring.Evaluate(m, f, now) })
 	require.NoError(t, err)
 	a := storetest.PostedAlert(t, st, "acme", now.Add(-30*time.Minute), 24*time.Hour)
 	_, _, err = st.ClaimAlert(ctx, a.ID, "U0ANNA", now.Add(-10*time.Minute))

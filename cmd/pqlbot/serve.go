@@ -216,6 +216,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 				ingestWake()
 			}
 		},
+		// The hand-raiser fast path: these accounts skip the re-scorer's
+		// debounce.
+		Urgent: func(msg *events.Message) bool {
+			return msg.Type == events.TypeTrack && m.IsHandRaiser(msg.Name)
+		},
 	})
 	srv := &handlers.Server{
 		Log:   log,
@@ -259,7 +264,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Observer: obs, Wake: dispatcher.Wake,
 	}
 	rescorer := rescore.New(st, m, log, rescore.Options{
-		OnScored: func(ctx context.Context, res scoring.Result, _ *scoring.Result) error {
+		OnScored: func(ctx context.Context, res scoring.Result) error {
 			_, err := alerts.Evaluate(ctx, &res)
 			return err
 		},

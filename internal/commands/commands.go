@@ -68,6 +68,9 @@ type Store interface {
 	// People returns who to contact at an account: the hand-raiser first,
 	// then the most active users of the window.
 	People(ctx context.Context, q people.Query) ([]people.Person, error)
+	// AccountFacts loads what scoring needs to evaluate the account at
+	// now; nil when the account has no facts.
+	AccountFacts(ctx context.Context, accountID string, spec model.FactsSpec, now time.Time) (*scoring.Facts, error)
 	// LatestEvents returns the account's newest events, newest first.
 	LatestEvents(ctx context.Context, accountID string, limit int) ([]Event, error)
 	// LatestAlerts returns the account's active alert and its most recent

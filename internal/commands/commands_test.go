@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,8 +16,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pqlbot/pqlbot/internal/commands"
+	"github.com/pqlbot/pqlbot/internal/events"
 	"github.com/pqlbot/pqlbot/internal/model"
 	"github.com/pqlbot/pqlbot/internal/program"
+	"github.com/pqlbot/pqlbot/internal/scoring"
 	"github.com/pqlbot/pqlbot/internal/slackui"
 	"github.com/pqlbot/pqlbot/store"
 	"github.com/pqlbot/pqlbot/store/storetest"
@@ -264,4 +267,40 @@ func TestScoreOfAnAccountNotScoredYet(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(body), "grp_new")
 	require.Contains(t, string(body), "not been scored yet")
+}
+
+// The stored score is the last one that changed something; a lookup shows
+// the account as it is now, counts included, even when the re-scorer has
+// not written (or not yet run) since the latest events.
+func TestScoreShowsTheCurrentExplanation(t *testing.T) {
+	svc, _ := newService(t, false)
+	st := svc.Store.(*store.Store)
+	ctx := context.Background()
+	stored, err := st.GetScore(ctx, "grp_acme")
+	require.NoError(t, err)
+	cmd, err := slackui.ParseCommand("score grp_acme")
+	require.NoError(t, err)
+	before, err := svc.ScoreView(ctx, cmd)
+	require.NoError(t, err)
+
+	var msgs []events.Message
+	for i := range 4 {
+		at := fixtureNow.Add(-time.Duration(i+1) * time.Hour)
+		msgs = append(msgs, events.Message{Type: events.TypeTrack, MessageID: fmt.Sprintf("late-%d", i), UserID: "u_acme_0",
+			ContextGroupID: "grp_acme", Name: "Workflow Completed", Timestamp: at, ReceivedAt: at})
+	}
+	_, err = st.Ingest(ctx, []store.IngestItem{{Source: "fixture", Messages: msgs}})
+	require.NoError(t, err)
+	after, err := svc.ScoreView(ctx, cmd)
+	require.NoError(t, err)
+
+	facts, err := st.LoadFacts(ctx, []string{"grp_acme"}, svc.Model.FactsSpec(), fixtureNow)
+	require.NoError(t, err)
+	want := scoring.Evaluate(svc.Model, facts["grp_acme"], fixtureNow)
+	unchanged, err := st.GetScore(ctx, "grp_acme")
+	require.NoError(t, err)
+	require.Equal(t, stored, unchanged, "nothing re-scored the account")
+	require.NotEqual(t, before.Signals, after.Signals, "the new events show in the lookup")
+	require.Equal(t, want.Score, after.Score)
+	require.Equal(t, fixtureNow, after.ScoredAt, "evaluated at lookup time")
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/pqlbot/pqlbot/internal/events"
 	"github.com/pqlbot/pqlbot/internal/model"
 	"github.com/pqlbot/pqlbot/internal/outcomes"
+	"github.com/pqlbot/pqlbot/internal/rescore"
 	"github.com/pqlbot/pqlbot/internal/scoring"
 	"github.com/pqlbot/pqlbot/internal/sla"
 	"github.com/pqlbot/pqlbot/store"
@@ -161,7 +162,7 @@ func seed(t testing.TB, st *store.Store) fixture {
 	}
 	_, err := st.Ingest(ctx, []store.IngestItem{{Source: "fixture", Messages: msgs}})
 	require.NoError(t, err)
-	_, err = st.ScoreQueued(ctx, 100, m.FactsSpec(), fixtureNow, func(f *scoring.Facts) scoring.Result {
+	_, err = st.ScoreQueued(ctx, rescore.Take{Limit: 100}, m.FactsSpec(), fixtureNow, func(f *scoring.Facts) scoring.Result {
 		return scoring.Evaluate(m, f, fixtureNow)
 	})
 	require.NoError(t, err)

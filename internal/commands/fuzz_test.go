@@ -43,6 +43,11 @@ func (m memStore) AccountScore(context.Context, string) (*scoring.Result, error)
 		At: m.now, Alertable: true, Route: &model.Route{Tier: "high", Channel: "#sdr-pql", SLA: 24 * time.Hour, Notify: true}}, nil
 }
 
+// AccountFacts has nothing to add: the lookup shows the stored score.
+func (m memStore) AccountFacts(context.Context, string, model.FactsSpec, time.Time) (*scoring.Facts, error) {
+	return nil, nil
+}
+
 func (m memStore) LatestEvents(context.Context, string, int) ([]commands.Event, error) {
 	return []commands.Event{{At: m.now.Add(-time.Hour), Type: "track", Name: "Workflow *Completed*", User: "a@acme.com"}}, nil
 }

@@ -117,6 +117,18 @@ func (s *Service) ScoreView(ctx context.Context, cmd slackui.Command) (slackui.S
 	if err != nil {
 		return slackui.ScoreView{}, fmt.Errorf("score of %s: %w", id, err)
 	}
+	// The stored score is the last one that changed something a decision
+	// looks at; counts in the explanation move with every event, so the
+	// lookup evaluates the account now, as the re-scorer would.
+	now := s.now()
+	facts, err := s.Store.AccountFacts(ctx, id, s.Model.FactsSpec(), now)
+	if err != nil {
+		return slackui.ScoreView{}, fmt.Errorf("facts of %s: %w", id, err)
+	}
+	if facts != nil {
+		cur := scoring.Evaluate(s.Model, facts, now)
+		res = &cur
+	}
 	events, err := s.Store.LatestEvents(ctx, id, LatestEventsShown)
 	if err != nil {
 		return slackui.ScoreView{}, fmt.Errorf("latest events of %s: %w", id, err)

@@ -150,6 +150,13 @@ func (m *Model) Route(tier, segment string) (Route, bool) {
 	return Route{}, false
 }
 
+// IsHandRaiser reports whether a track event named name is one of the
+// model's hand-raisers: the re-scorer takes such an account without
+// waiting out its debounce.
+func (m *Model) IsHandRaiser(name string) bool {
+	return slices.Contains(m.HandRaisers, name)
+}
+
 // TierRank orders tiers for "moved to a higher tier" decisions: hand_raiser
 // is highest, then the configured tiers in order; a lower number is a higher
 // tier. An unknown or empty tier ranks below all of them.

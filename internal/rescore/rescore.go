@@ -3,6 +3,12 @@
 // windows have moved, so scores fall as activity ages out and rise when a
 // negative signal expires.
 //
+// Its cost follows the accounts that changed, not the events that arrived:
+// a busy account is re-scored at most once per Debounce (hand-raises
+// excepted), and a score is written, and its alert decision taken, only
+// when something a decision looks at changed, or at least every Refresh
+// while the account stays busy (see the store's ScoreQueued).
+//
 // Each batch is taken, scored and saved in one database transaction (the
 // store's ScoreQueued), so a crash mid-batch loses nothing: the queue rows
 // come back. Replicas share the queue through FOR UPDATE SKIP LOCKED. After
@@ -26,12 +32,28 @@ import (
 	"github.com/pqlbot/pqlbot/internal/scoring"
 )
 
-// Scored is one saved score with the score it replaced.
+// Take says which queued accounts one ScoreQueued call takes and which of
+// their results it writes.
+type Take struct {
+	// Limit is the most accounts taken.
+	Limit int
+	// Debounce: an account scored less than this ago stays queued, unless
+	// queued as urgent.
+	Debounce time.Duration
+	// Refresh: a result equal to the stored one (score, tier, segment,
+	// alertability, reasons, model) is written anyway once the stored one
+	// is this old, so its decision is taken again (a cool-down may have
+	// ended); zero writes every result.
+	Refresh time.Duration
+}
+
+// Scored is one fresh score.
 type Scored struct {
 	Result scoring.Result
-	// Prev is the previously stored result; nil for an account's first
-	// score.
-	Prev *scoring.Result
+	// Saved is true when the result was written as the account's current
+	// score; false when the stored one is the same in everything a
+	// decision looks at and recent, and was kept.
+	Saved bool
 	// Changed is true when score, tier or model version changed, that is,
 	// when a score history row was written.
 	Changed bool
@@ -39,10 +61,11 @@ type Scored struct {
 
 // Store is what the worker needs from the database.
 type Store interface {
-	// ScoreQueued takes up to limit queued accounts no other worker holds,
-	// loads the facts spec asks for, scores each with score, saves the
-	// results and removes the accounts from the queue, in one transaction.
-	ScoreQueued(ctx context.Context, limit int, spec model.FactsSpec, now time.Time, score func(*scoring.Facts) scoring.Result) ([]Scored, error)
+	// ScoreQueued takes the queued accounts take allows that no other
+	// worker holds, loads the facts spec asks for, scores each with score,
+	// saves the results take says to write and removes the accounts from
+	// the queue, in one transaction.
+	ScoreQueued(ctx context.Context, take Take, spec model.FactsSpec, now time.Time, score func(*scoring.Facts) scoring.Result) ([]Scored, error)
 	// MarkHooked records that OnScored ran for the results saved at.
 	MarkHooked(ctx context.Context, accountIDs []string, at time.Time) error
 	// RenewHooks extends the lease on the undecided results saved at.
@@ -61,8 +84,18 @@ type Options struct {
 	// BatchSize is the number of accounts per transaction (default 200).
 	BatchSize int
 	// PollInterval is how often an idle worker looks at the queue when
-	// nobody calls Notify (default 200ms).
+	// nobody calls Notify (default 100ms). It bounds how late a debounced
+	// account is taken after its interval ends.
 	PollInterval time.Duration
+	// Debounce is the least time between two re-scores of one account
+	// (default 250ms); events in between are scored together. Urgent
+	// queue entries (hand-raises) are not held back.
+	Debounce time.Duration
+	// Refresh is how old a stored score may get before an unchanged
+	// re-score is written again and its hook runs (default 1m): the most
+	// a time-driven change of decision (a cool-down ending) waits while
+	// the account keeps being re-scored.
+	Refresh time.Duration
 	// SweepInterval is how often stale accounts are queued (default 1h);
 	// the first sweep runs when Run starts.
 	SweepInterval time.Duration
@@ -80,7 +113,7 @@ type Options struct {
 	// has committed. An error leaves the result undecided, and it is
 	// re-scored after HookRetry so the hook runs again: it must be
 	// idempotent.
-	OnScored func(ctx context.Context, res scoring.Result, prev *scoring.Result) error
+	OnScored func(ctx context.Context, res scoring.Result) error
 	// OnBatch observes each committed batch (metrics).
 	OnBatch func(accounts int, took time.Duration)
 	// OnTakeover observes undecided results taken over from a worker
@@ -104,7 +137,13 @@ func New(store Store, m *model.Model, log *slog.Logger, opts Options) *Worker {
 		opts.BatchSize = 200
 	}
 	if opts.PollInterval <= 0 {
-		opts.PollInterval = 200 * time.Millisecond
+		opts.PollInterval = 100 * time.Millisecond
+	}
+	if opts.Debounce <= 0 {
+		opts.Debounce = 250 * time.Millisecond
+	}
+	if opts.Refresh <= 0 {
+		opts.Refresh = time.Minute
 	}
 	if opts.SweepInterval <= 0 {
 		opts.SweepInterval = time.Hour
@@ -195,7 +234,8 @@ func (w *Worker) Batch(ctx context.Context) (int, error) {
 	// PostgreSQL keeps microseconds: truncating here makes the stored
 	// scored_at equal to Result.At, which MarkHooked matches on.
 	now := w.opts.Now().UTC().Truncate(time.Microsecond)
-	scored, err := w.store.ScoreQueued(ctx, w.opts.BatchSize, w.spec, now, func(f *scoring.Facts) scoring.Result {
+	take := Take{Limit: w.opts.BatchSize, Debounce: w.opts.Debounce, Refresh: w.opts.Refresh}
+	scored, err := w.store.ScoreQueued(ctx, take, w.spec, now, func(f *scoring.Facts) scoring.Result {
 		return scoring.Evaluate(w.model, f, now)
 	})
 	if err != nil {
@@ -207,19 +247,29 @@ func (w *Worker) Batch(ctx context.Context) (int, error) {
 	if w.opts.OnBatch != nil {
 		w.opts.OnBatch(len(scored), time.Since(start))
 	}
-	ids := make([]string, len(scored))
+	// Only saved scores are decided on: an unsaved one equals a stored
+	// score that was decided (or is leased to be) less than Refresh ago.
+	var ids []string
 	for i := range scored {
-		ids[i] = scored[i].Result.AccountID
+		if scored[i].Saved {
+			ids = append(ids, scored[i].Result.AccountID)
+		}
 	}
-	stopRenewing := w.renewHooks(ctx, ids, now)
+	stopRenewing := func() {}
+	if len(ids) > 0 {
+		stopRenewing = w.renewHooks(ctx, ids, now)
+	}
 	failpoint.Pause("scored")
-	hooked := make([]string, 0, len(scored))
+	hooked := make([]string, 0, len(ids))
 	var failed []string
 	var hookErr error
 	for i := range scored {
 		s := &scored[i]
+		if !s.Saved {
+			continue
+		}
 		if w.opts.OnScored != nil {
-			if err := w.opts.OnScored(ctx, s.Result, s.Prev); err != nil {
+			if err := w.opts.OnScored(ctx, s.Result); err != nil {
 				if ctx.Err() != nil {
 					break
 				}
@@ -247,7 +297,7 @@ func (w *Worker) Batch(ctx context.Context) (int, error) {
 		}
 	}
 	if hookErr != nil {
-		w.log.Warn("some score hooks failed", "failed", len(scored)-len(hooked), "batch", len(scored))
+		w.log.Warn("some score hooks failed", "failed", len(failed), "batch", len(scored))
 	}
 	return len(scored), nil
 }

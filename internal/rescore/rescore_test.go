@@ -17,7 +17,8 @@ import (
 )
 
 // fakeStore is an in-memory queue with the Store contract: ScoreQueued
-// hands out up to limit queued accounts and remembers the scores.
+// hands out up to limit queued accounts and remembers the scores; a result
+// equal in score to the stored one is not saved.
 type fakeStore struct {
 	mu       sync.Mutex
 	queue    []string
@@ -26,6 +27,7 @@ type fakeStore struct {
 	sweeps   int
 	stale    []string
 	failNext error
+	take     Take
 	batches  chan int
 
 	renewals     []renewal
@@ -48,9 +50,11 @@ func (f *fakeStore) push(ids ...string) {
 	f.queue = append(f.queue, ids...)
 }
 
-func (f *fakeStore) ScoreQueued(ctx context.Context, limit int, spec model.FactsSpec, now time.Time, score func(*scoring.Facts) scoring.Result) ([]Scored, error) {
+func (f *fakeStore) ScoreQueued(ctx context.Context, take Take, spec model.FactsSpec, now time.Time, score func(*scoring.Facts) scoring.Result) ([]Scored, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.take = take
+	limit := take.Limit
 	if err := f.failNext; err != nil {
 		f.failNext = nil
 		return nil, err
@@ -61,12 +65,12 @@ func (f *fakeStore) ScoreQueued(ctx context.Context, limit int, spec model.Facts
 	var out []Scored
 	for _, id := range ids {
 		r := score(&scoring.Facts{AccountID: id, LastEventAt: now})
-		var prev *scoring.Result
-		if p, ok := f.scores[id]; ok {
-			prev = &p
+		p, ok := f.scores[id]
+		saved := !ok || p.Score != r.Score
+		if saved {
+			f.scores[id] = r
 		}
-		f.scores[id] = r
-		out = append(out, Scored{Result: r, Prev: prev, Changed: prev == nil || prev.Score != r.Score})
+		out = append(out, Scored{Result: r, Saved: saved, Changed: saved})
 	}
 	if n > 0 {
 		f.batches <- n
@@ -120,7 +124,7 @@ func TestBatchScoresHooksAndMarks(t *testing.T) {
 	w := New(st, model.Default(), discard(), Options{
 		BatchSize: 2,
 		Now:       func() time.Time { return testNow },
-		OnScored: func(_ context.Context, r scoring.Result, prev *scoring.Result) error {
+		OnScored: func(_ context.Context, r scoring.Result) error {
 			hooked = append(hooked, r.AccountID)
 			if r.AccountID == "b" {
 				return errors.New("boom")
@@ -149,6 +153,32 @@ func TestBatchScoresHooksAndMarks(t *testing.T) {
 	require.Equal(t, []string{"a", "b", "c"}, hooked)
 }
 
+// An unchanged score is not saved and costs no hook; the defaults reach
+// the store.
+func TestBatchHooksSavedScoresOnly(t *testing.T) {
+	st := newFake("a", "b")
+	var hooked []string
+	w := New(st, model.Default(), discard(), Options{
+		Now: func() time.Time { return testNow },
+		OnScored: func(_ context.Context, r scoring.Result) error {
+			hooked = append(hooked, r.AccountID)
+			return nil
+		},
+	})
+	_, err := w.Batch(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, Take{Limit: 200, Debounce: 250 * time.Millisecond, Refresh: time.Minute}, st.take)
+	require.Equal(t, []string{"a", "b"}, hooked)
+
+	st.push("a", "b")
+	st.hooked = map[string]time.Time{}
+	n, err := w.Batch(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 2, n, "both re-scored")
+	require.Equal(t, []string{"a", "b"}, hooked, "neither changed: no hook ran")
+	require.Empty(t, st.hooked)
+}
+
 func TestRunSweepsAtStartDrainsAndWakesOnNotify(t *testing.T) {
 	st := newFake()
 	st.stale = []string{"s1", "s2", "s3"}
@@ -157,7 +187,7 @@ func TestRunSweepsAtStartDrainsAndWakesOnNotify(t *testing.T) {
 		BatchSize:    2,
 		PollInterval: time.Hour, // only Notify can wake it in this test
 		Now:          func() time.Time { return testNow },
-		OnScored: func(_ context.Context, r scoring.Result, _ *scoring.Result) error {
+		OnScored: func(_ context.Context, r scoring.Result) error {
 			scored <- r.AccountID
 			return nil
 		},
@@ -233,7 +263,7 @@ func TestLeaseRenewedWhileHooksRun(t *testing.T) {
 	release := make(chan struct{})
 	w := New(st, model.Default(), discard(), Options{
 		HookLease: 300 * time.Millisecond,
-		OnScored: func(context.Context, scoring.Result, *scoring.Result) error {
+		OnScored: func(context.Context, scoring.Result) error {
 			<-release
 			return nil
 		},
@@ -269,7 +299,7 @@ func TestRunTakesOverUndecidedScores(t *testing.T) {
 		PollInterval: time.Hour, // only Notify wakes it
 		HookLease:    150 * time.Millisecond,
 		OnTakeover:   func(n int) { takenOver.Add(int32(n)) },
-		OnScored: func(_ context.Context, r scoring.Result, _ *scoring.Result) error {
+		OnScored: func(_ context.Context, r scoring.Result) error {
 			scored <- r.AccountID
 			return nil
 		},
