@@ -333,7 +333,7 @@ func TestFiftyConcurrentClaims(t *testing.T) {
 	msg, ok := e.slack.Message(got.ChannelID, got.MessageTS)
 	require.True(t, ok)
 	require.Equal(t, 1, msg.Updates)
-	require.Contains(t, iaTexts(t, msg), "Claimed by <@"+owner+">")
+	require.Contains(t, iaTexts(t, msg), "*Claimed* by <@"+owner+">")
 }
 
 func TestInteractionFlows(t *testing.T) {
@@ -408,7 +408,7 @@ func TestInteractionFlows(t *testing.T) {
 
 		e.drain(t)
 		msg, _ := e.slack.Message(closed.ChannelID, closed.MessageTS)
-		require.Contains(t, iaTexts(t, msg), "Closed as not a fit by <@U0BOB>: competitor")
+		require.Contains(t, iaTexts(t, msg), "*Closed* as not a fit by <@U0BOB>: competitor")
 		require.Empty(t, iaActionIDs(t, msg))
 	})
 	t.Run("clicks on a closed alert are told so", func(t *testing.T) {
@@ -480,8 +480,8 @@ func TestClaimToContactedEndToEnd(t *testing.T) {
 
 	updates := e.slack.Calls("chat.update")
 	require.Len(t, updates, 2, "one update per state change, in order")
-	require.Contains(t, updates[0].Params.Get("blocks"), `Claimed by \u003c@U0ANNA\u003e 35 min after alert`)
-	require.Contains(t, updates[1].Params.Get("blocks"), `Contacted by \u003c@U0ANNA\u003e in 3 h 12 min — within SLA`)
+	require.Contains(t, updates[0].Params.Get("blocks"), `*Claimed* by \u003c@U0ANNA\u003e 35 min after the alert`)
+	require.Contains(t, updates[1].Params.Get("blocks"), `*Contacted* by \u003c@U0ANNA\u003e 3 h 12 min after the alert — within SLA`)
 	for _, u := range updates {
 		require.Equal(t, a.ChannelID, u.Params.Get("channel"))
 		require.Equal(t, a.MessageTS, u.Params.Get("ts"))
@@ -489,7 +489,7 @@ func TestClaimToContactedEndToEnd(t *testing.T) {
 
 	msg, _ = e.slack.Message(a.ChannelID, a.MessageTS)
 	require.Equal(t, 2, msg.Updates)
-	require.Contains(t, iaTexts(t, msg), "✅ Contacted by <@U0ANNA> in 3 h 12 min — within SLA")
+	require.Contains(t, iaTexts(t, msg), "✅ *Contacted* by <@U0ANNA> 3 h 12 min after the alert — within SLA")
 	require.Empty(t, iaActionIDs(t, msg), "no buttons once contacted")
 	require.Empty(t, e.responses(t), "the owner's clicks need no private answer")
 

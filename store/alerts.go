@@ -18,7 +18,8 @@ import (
 const alertColumns = `id, account_id, tier, segment, score, channel, coalesce(channel_id, ''), owner_role, sla_seconds,
 	model_version, explanation, state, created_at, posted_at, coalesce(message_ts, ''), due_at, warn_at,
 	coalesce(claimed_by, ''), claimed_at, coalesce(contacted_by, ''), contacted_at, coalesce(closed_by, ''), closed_at,
-	coalesce(close_reason, ''), nudged_at, breached_at, delivery, coalesce(delivery_error, '')`
+	coalesce(close_reason, ''), nudged_at, breached_at, delivery, coalesce(delivery_error, ''),
+	coalesce(alert_score, score), mention, moved_to, (SELECT m.channel FROM alerts m WHERE m.id = alerts.moved_to), moved_from`
 
 func scanAlert(row pgx.Row) (*alerting.Alert, error) {
 	var a alerting.Alert
@@ -26,15 +27,27 @@ func scanAlert(row pgx.Row) (*alerting.Alert, error) {
 	var expl []byte
 	var state string
 	var posted, due, warn, claimed, contacted, closed, nudged, breached *time.Time
+	var movedTo, movedFrom *uuid.UUID
+	var movedToChannel *string
 	err := row.Scan(&a.ID, &a.AccountID, &a.Tier, &a.Segment, &a.Score, &a.Channel, &a.ChannelID, &a.OwnerRole, &slaSec,
 		&a.ModelVersion, &expl, &state, &a.CreatedAt, &posted, &a.MessageTS, &due, &warn,
 		&a.ClaimedBy, &claimed, &a.ContactedBy, &contacted, &a.ClosedBy, &closed,
-		&a.CloseReason, &nudged, &breached, &a.Delivery, &a.DeliveryError)
+		&a.CloseReason, &nudged, &breached, &a.Delivery, &a.DeliveryError,
+		&a.AlertScore, &a.Mention, &movedTo, &movedToChannel, &movedFrom)
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, alerting.ErrNotFound
 		}
 		return nil, err
+	}
+	if movedTo != nil {
+		a.MovedTo = *movedTo
+	}
+	if movedToChannel != nil {
+		a.MovedToChannel = *movedToChannel
+	}
+	if movedFrom != nil {
+		a.MovedFrom = *movedFrom
 	}
 	a.SLA = time.Duration(slaSec) * time.Second
 	a.State = alerting.State(state)
@@ -149,15 +162,31 @@ func insertAlert(ctx context.Context, tx pgx.Tx, a *alerting.Alert) error {
 		return err
 	}
 	if _, err := tx.Exec(ctx, `
-		INSERT INTO alerts (id, account_id, tier, segment, score, channel, owner_role, sla_seconds, model_version, explanation, state, created_at, delivery)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, 'pending')`,
-		a.ID, a.AccountID, a.Tier, a.Segment, a.Score, a.Channel, a.OwnerRole, int64(a.SLA/time.Second), a.ModelVersion, expl, a.CreatedAt); err != nil {
+		INSERT INTO alerts (id, account_id, tier, segment, score, channel, owner_role, sla_seconds, model_version, explanation, state, created_at, delivery,
+			alert_score, mention, moved_from)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, 'pending', $12, $13, $14)`,
+		a.ID, a.AccountID, a.Tier, a.Segment, a.Score, a.Channel, a.OwnerRole, int64(a.SLA/time.Second), a.ModelVersion, expl, a.CreatedAt,
+		a.AlertScore, mentionOf(a), nullUUID(a.MovedFrom)); err != nil {
 		return fmt.Errorf("insert alert: %w", err)
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO slack_outbox (alert_id, kind, channel, not_before) VALUES ($1, 'post', $2, LEAST($3::timestamptz, now()))`, a.ID, a.Channel, a.CreatedAt); err != nil {
 		return fmt.Errorf("queue post: %w", err)
 	}
 	return audit(ctx, tx, a.ID, "pqlbot", "created", map[string]any{"tier": a.Tier, "score": a.Score, "channel": a.Channel})
+}
+
+func mentionOf(a *alerting.Alert) []string {
+	if a.Mention == nil {
+		return []string{}
+	}
+	return a.Mention
+}
+
+func nullUUID(id uuid.UUID) *uuid.UUID {
+	if id == uuid.Nil {
+		return nil
+	}
+	return &id
 }
 
 // upgradeAlert applies an Upgrade unless the alert stopped being active
@@ -246,11 +275,12 @@ func (s *Store) LeaseJobs(ctx context.Context, now time.Time, limit int, lease t
 			return nil, err
 		}
 		var b struct {
-			Text   string          `json:"text"`
-			Blocks json.RawMessage `json:"blocks"`
+			Text      string          `json:"text"`
+			Blocks    json.RawMessage `json:"blocks"`
+			Broadcast bool            `json:"broadcast"`
 		}
 		_ = json.Unmarshal(body, &b)
-		j.Text, j.Blocks = b.Text, b.Blocks
+		j.Text, j.Blocks, j.Broadcast = b.Text, b.Blocks, b.Broadcast
 		out = append(out, j)
 	}
 	if err := rows.Err(); err != nil {

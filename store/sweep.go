@@ -124,9 +124,10 @@ func (s *Store) sweep(ctx context.Context, update string, now time.Time, limit i
 // rendered at sweep time.
 func queueNote(ctx context.Context, tx pgx.Tx, alertID uuid.UUID, kind, channel string, n *alerting.Note, now time.Time) error {
 	body, err := json.Marshal(struct {
-		Text   string        `json:"text"`
-		Blocks []slack.Block `json:"blocks,omitempty"`
-	}{n.Text, n.Blocks})
+		Text      string        `json:"text"`
+		Blocks    []slack.Block `json:"blocks,omitempty"`
+		Broadcast bool          `json:"broadcast,omitempty"`
+	}{n.Text, n.Blocks, n.Broadcast})
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", kind, err)
 	}

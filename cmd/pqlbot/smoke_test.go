@@ -107,6 +107,13 @@ func TestSmoke(t *testing.T) {
 	require.Contains(t, string(alert.Blocks), "Core workflow completed")
 	require.Contains(t, string(alert.Blocks), "pql_claim")
 	require.Contains(t, string(alert.Blocks), "https://crm.example.com/accounts/acme")
+	// Who to contact: the identified users, with their email as a link.
+	require.Contains(t, unescape(alert.Blocks), "*Who to contact*")
+	require.Contains(t, unescape(alert.Blocks), "<mailto:u1@acme.io|u1@acme.io>")
+	require.Contains(t, unescape(alert.Blocks), "🟢 *Open* · due")
+	require.Contains(t, alert.Text, "Acme Inc — u")
+	require.Contains(t, alert.Text, "@acme.io ")
+	require.Contains(t, alert.Text, " · SDR · due ")
 	require.NotNil(t, alert.Metadata)
 	require.Equal(t, "pql_alert", alert.Metadata.EventType)
 	alertID := fmt.Sprint(alert.Metadata.EventPayload["alert_id"])
@@ -115,11 +122,11 @@ func TestSmoke(t *testing.T) {
 	click(t, base, fake, alertID, "pql_claim", "C0SDRPQL", alert.TS)
 	fake.WaitFor("chat.update", 1, 20*time.Second)
 	m, _ := fake.Message("C0SDRPQL", alert.TS)
-	require.Contains(t, unescape(m.Blocks), "Claimed by <@U0ANNA>")
+	require.Contains(t, unescape(m.Blocks), "*Claimed* by <@U0ANNA>")
 	click(t, base, fake, alertID, "pql_contacted", "C0SDRPQL", alert.TS)
 	fake.WaitFor("chat.update", 2, 20*time.Second)
 	m, _ = fake.Message("C0SDRPQL", alert.TS)
-	require.Contains(t, unescape(m.Blocks), "Contacted by <@U0ANNA>")
+	require.Contains(t, unescape(m.Blocks), "*Contacted* by <@U0ANNA>")
 	require.Contains(t, string(m.Blocks), "within SLA")
 
 	// /pql score, answered ephemerally.

@@ -79,6 +79,18 @@ type Alert struct {
 
 	Delivery      string
 	DeliveryError string
+
+	// AlertScore is the score the alert was raised with; Score follows the
+	// account after a material change.
+	AlertScore int
+	// Mention is the route's mention as of the alert (model.Route.Mention).
+	Mention []string
+	// MovedTo is the alert a hand-raise moved this one to (CloseReason
+	// CloseMoved), MovedToChannel that alert's channel; MovedFrom links the
+	// other way.
+	MovedTo        uuid.UUID
+	MovedToChannel string
+	MovedFrom      uuid.UUID
 }
 
 // Action is what a decision does.
@@ -162,6 +174,8 @@ func Decide(m *model.Model, res *scoring.Result, active, last *Alert, now time.T
 		Tier:         res.Tier,
 		Segment:      res.Segment,
 		Score:        res.Score,
+		AlertScore:   res.Score,
+		Mention:      r.Mention,
 		Channel:      r.Channel,
 		OwnerRole:    r.Owner,
 		SLA:          r.SLA,

@@ -12,6 +12,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/pqlbot/pqlbot/internal/failpoint"
+	"github.com/pqlbot/pqlbot/internal/people"
 	"github.com/pqlbot/pqlbot/internal/sla"
 	"github.com/pqlbot/pqlbot/internal/slackui"
 )
@@ -44,6 +45,8 @@ type Job struct {
 	// TakenOver: the previous holder's lease ran out (it died or hung)
 	// and this dispatcher took the job over.
 	TakenOver bool
+	// Broadcast: a thread reply that shows in the channel too.
+	Broadcast bool
 }
 
 // Posted records a successful alert post.
@@ -73,12 +76,14 @@ type Outbox interface {
 	DeferChannel(ctx context.Context, channel string, until time.Time) error
 	ReleaseJobs(ctx context.Context, jobs []Job) error
 	GetAlert(ctx context.Context, id uuid.UUID) (*Alert, error)
+	// People are who to contact at the account, as of the render.
+	People(ctx context.Context, q people.Query) ([]people.Person, error)
 }
 
 // Notifier is the Slack Web API as the dispatcher uses it.
 type Notifier interface {
 	ResolveChannel(ctx context.Context, nameOrID string) (string, error)
-	PostMessage(ctx context.Context, channelID string, blocks []slack.Block, text, threadTS string, meta *slack.SlackMetadata) (string, error)
+	PostMessage(ctx context.Context, channelID string, blocks []slack.Block, text, threadTS string, broadcast bool, meta *slack.SlackMetadata) (string, error)
 	UpdateMessage(ctx context.Context, channelID, ts string, blocks []slack.Block, text string) error
 	FindByMetadata(ctx context.Context, channelID, eventType, key, value string, since time.Time) (string, bool, error)
 	FindReplyByMetadata(ctx context.Context, channelID, threadTS, eventType, key, value string) (string, bool, error)
@@ -279,12 +284,13 @@ func (d *Dispatcher) do(ctx, octx context.Context, j Job, a *Alert, log *slog.Lo
 	case JobPost:
 		return d.post(ctx, octx, j, a, log)
 	case JobUpdate:
-		v := d.Render.View(a)
+		now := d.Now()
+		v := d.Render.View(a, d.people(octx, a, now, log))
 		if d.DryRun {
-			log.Info("alert updated (dry run)", "state", string(a.State), "text", slackui.AlertText(v))
+			log.Info("alert updated (dry run)", "state", string(a.State), "text", slackui.AlertText(v, now))
 			return d.Outbox.CompleteJob(octx, j)
 		}
-		if err := d.Notifier.UpdateMessage(ctx, a.ChannelID, a.MessageTS, slackui.AlertBlocks(v, d.Now()), slackui.AlertText(v)); err != nil {
+		if err := d.Notifier.UpdateMessage(ctx, a.ChannelID, a.MessageTS, slackui.AlertBlocks(v, now), slackui.AlertText(v, now)); err != nil {
 			return err
 		}
 		return d.Outbox.CompleteJob(octx, j)
@@ -336,7 +342,7 @@ func (d *Dispatcher) post(ctx, octx context.Context, j Job, a *Alert, log *slog.
 	hours := Hours(d.Render.Model)
 	a.DueAt = sla.Deadline(now, a.SLA, hours)
 	a.WarnAt = sla.WarnAt(now, a.SLA, d.Render.Model.SLAWarnAt, hours)
-	v := d.Render.View(a)
+	v := d.Render.View(a, d.people(octx, a, now, log))
 	if d.DryRun {
 		log.Info("pql alert (dry run)", "alert", slackui.DryRunLine(v, now))
 		p.ChannelID, p.TS = a.Channel, dryRunTS(now)
@@ -362,7 +368,7 @@ func (d *Dispatcher) post(ctx, octx context.Context, j Job, a *Alert, log *slog.
 		}
 		if p.TS == "" {
 			meta := &slack.SlackMetadata{EventType: MetadataEventType, EventPayload: map[string]any{"alert_id": a.ID.String(), "account_id": a.AccountID, "tier": a.Tier}}
-			ts, err := d.Notifier.PostMessage(ctx, ch, slackui.AlertBlocks(v, now), slackui.AlertText(v), "", meta)
+			ts, err := d.Notifier.PostMessage(ctx, ch, slackui.AlertBlocks(v, now), slackui.AlertText(v, now), "", false, meta)
 			if err != nil {
 				return err
 			}
@@ -384,6 +390,17 @@ func (d *Dispatcher) post(ctx, octx context.Context, j Job, a *Alert, log *slog.
 	return nil
 }
 
+// people loads who to contact for a's message. A failure costs the message
+// its people section, never the post.
+func (d *Dispatcher) people(ctx context.Context, a *Alert, now time.Time, log *slog.Logger) []people.Person {
+	ps, err := d.Outbox.People(ctx, people.For(d.Render.Model, a.AccountID, now))
+	if err != nil {
+		log.Warn("people for alert", "err", err)
+		return nil
+	}
+	return ps
+}
+
 // note posts a thread reply (threadTS set) or a channel post for job j,
 // tagged with the job id; a retry after an attempt whose outcome was lost
 // looks for that tag first, so a nudge or escalation is posted once.
@@ -402,7 +419,7 @@ func (d *Dispatcher) note(ctx context.Context, j Job, channelID, threadTS string
 		}
 	}
 	meta := &slack.SlackMetadata{EventType: NoteEventType, EventPayload: map[string]any{"job_id": key, "alert_id": j.AlertID.String(), "kind": j.Kind}}
-	if _, err := d.Notifier.PostMessage(ctx, channelID, blocks, j.Text, threadTS, meta); err != nil {
+	if _, err := d.Notifier.PostMessage(ctx, channelID, blocks, j.Text, threadTS, j.Broadcast && threadTS != "", meta); err != nil {
 		return err
 	}
 	failpoint.Pause("noted")

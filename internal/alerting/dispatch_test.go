@@ -36,6 +36,7 @@ type fakeSlack struct {
 
 type post struct {
 	ts, text, thread string
+	broadcast        bool
 	meta             *slack.SlackMetadata
 }
 
@@ -55,7 +56,7 @@ func (f *fakeSlack) ResolveChannel(_ context.Context, name string) (string, erro
 	return "C_" + name[1:], nil
 }
 
-func (f *fakeSlack) PostMessage(_ context.Context, ch string, _ []slack.Block, text, thread string, meta *slack.SlackMetadata) (string, error) {
+func (f *fakeSlack) PostMessage(_ context.Context, ch string, _ []slack.Block, text, thread string, broadcast bool, meta *slack.SlackMetadata) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.failures) > 0 {
@@ -64,7 +65,7 @@ func (f *fakeSlack) PostMessage(_ context.Context, ch string, _ []slack.Block, t
 		return "", err
 	}
 	ts := fmt.Sprintf("1700000000.%06d", len(f.posts[ch])+1)
-	f.posts[ch] = append(f.posts[ch], post{ts: ts, text: text, thread: thread, meta: meta})
+	f.posts[ch] = append(f.posts[ch], post{ts: ts, text: text, thread: thread, broadcast: broadcast, meta: meta})
 	if f.acceptThenFail > 0 {
 		f.acceptThenFail--
 		return "", slackErr{retry: true, reason: "timeout"}

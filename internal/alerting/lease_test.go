@@ -23,7 +23,7 @@ type slowSlack struct {
 	calls     atomic.Int32
 }
 
-func (s *slowSlack) PostMessage(ctx context.Context, ch string, b []slack.Block, text, thread string, meta *slack.SlackMetadata) (string, error) {
+func (s *slowSlack) PostMessage(ctx context.Context, ch string, b []slack.Block, text, thread string, broadcast bool, meta *slack.SlackMetadata) (string, error) {
 	s.calls.Add(1)
 	wait := make(<-chan time.Time)
 	if s.delay > 0 {
@@ -31,7 +31,7 @@ func (s *slowSlack) PostMessage(ctx context.Context, ch string, b []slack.Block,
 	}
 	select {
 	case <-wait:
-		return s.fakeSlack.PostMessage(ctx, ch, b, text, thread, meta)
+		return s.fakeSlack.PostMessage(ctx, ch, b, text, thread, broadcast, meta)
 	case <-ctx.Done():
 		s.cancelled.Add(1)
 		return "", ctx.Err()
@@ -99,7 +99,7 @@ func TestDeadHoldersPostTakenOverAfterOneLease(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, leased, 1)
 	f := newFake()
-	_, err = f.PostMessage(ctx, "C_sdr-pql", nil, "the dead holder's post", "", &slack.SlackMetadata{
+	_, err = f.PostMessage(ctx, "C_sdr-pql", nil, "the dead holder's post", "", false, &slack.SlackMetadata{
 		EventType: alerting.MetadataEventType, EventPayload: map[string]any{"alert_id": a.ID.String()}})
 	require.NoError(t, err)
 	died := time.Now()

@@ -18,6 +18,9 @@ type Note struct {
 	Channel string
 	Text    string
 	Blocks  []slack.Block
+	// Broadcast sends a thread reply to the channel too (reply_broadcast):
+	// a nudge must be seen by people who do not follow the thread.
+	Broadcast bool
 }
 
 // SweepStore records nudges and breaches. Each method takes up to limit
@@ -109,7 +112,7 @@ func (s *Sweeper) RunOnce(ctx context.Context) (nudges, breaches int, err error)
 	// the thread in the order things were due.
 	for {
 		as, err := s.Store.DueNudges(ctx, now, batch, func(a *Alert) *Note {
-			return &Note{Channel: a.Channel, Text: slackui.NudgeText(s.Render.View(a), now)}
+			return &Note{Channel: a.Channel, Text: slackui.NudgeText(s.Render.View(a, nil), now), Broadcast: true}
 		})
 		if err != nil {
 			return nudges, breaches, err
@@ -133,7 +136,7 @@ func (s *Sweeper) RunOnce(ctx context.Context) (nudges, breaches int, err error)
 			}
 			// No permalink: it would take a Slack call inside this
 			// transaction. The post names the route's channel instead.
-			r := slackui.EscalationReply(s.Render.View(a), "", now)
+			r := slackui.EscalationReply(s.Render.View(a, nil), "", now)
 			return &Note{Channel: ch, Text: r.Text, Blocks: r.Blocks}
 		})
 		if err != nil {

@@ -195,7 +195,7 @@ func TestMissedTicksCatchUp(t *testing.T) {
 	require.NoError(t, st.Pool().QueryRow(ctx, `SELECT body FROM slack_outbox WHERE kind = 'reply' AND alert_id = $1`, f.open[0].ID).Scan(&body))
 	var reply struct{ Text string }
 	require.NoError(t, json.Unmarshal(body, &reply))
-	require.Contains(t, reply.Text, "Nobody has claimed this yet")
+	require.Contains(t, reply.Text, "nobody has claimed this yet")
 	var channel string
 	require.NoError(t, st.Pool().QueryRow(ctx, `SELECT channel, body FROM slack_outbox WHERE kind = 'escalation' AND alert_id = $1`, f.claimed[0].ID).Scan(&channel, &body))
 	require.Equal(t, "#sales-managers", channel)
@@ -301,7 +301,8 @@ func TestSweepDeliveredBySlack(t *testing.T) {
 	msgs := fake.Messages("C0SDRPQL")
 	require.Len(t, msgs, 2)
 	require.Equal(t, a.MessageTS, msgs[1].ThreadTS, "the nudge is a thread reply")
-	require.True(t, strings.HasPrefix(msgs[1].Text, "⏰ Nobody has claimed this yet — 6 h left on the 24 h SLA (due <!date^"+fmt.Sprint(a.DueAt.Unix())+"^"), msgs[1].Text)
+	require.True(t, strings.HasPrefix(msgs[1].Text, "⏰ *Acme*: nobody has claimed this yet — 6 h left on the 24 h SLA (due <!date^"+fmt.Sprint(a.DueAt.Unix())+"^"), msgs[1].Text)
+	require.True(t, msgs[1].Broadcast, "the nudge is broadcast to the channel (reply_broadcast)")
 
 	c.Set(a.DueAt.Add(time.Minute))
 	_, b, err = s.RunOnce(ctx)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pqlbot/pqlbot/internal/model"
+	"github.com/pqlbot/pqlbot/internal/people"
 	"github.com/pqlbot/pqlbot/internal/scoring"
 	"github.com/pqlbot/pqlbot/internal/sla"
 	"github.com/pqlbot/pqlbot/internal/slackui"
@@ -34,8 +35,9 @@ type Renderer struct {
 	AccountURL string
 }
 
-// View is the alert as the message shows it.
-func (r *Renderer) View(a *Alert) slackui.AlertView {
+// View is the alert as the message shows it, with ps the people to contact
+// (nil: none known).
+func (r *Renderer) View(a *Alert, ps []people.Person) slackui.AlertView {
 	ex := &a.Explanation
 	v := slackui.AlertView{
 		AlertID:         a.ID.String(),
@@ -44,6 +46,10 @@ func (r *Renderer) View(a *Alert) slackui.AlertView {
 		Domain:          ex.Domain,
 		Tier:            a.Tier,
 		Score:           a.Score,
+		AlertScore:      a.AlertScore,
+		Mention:         a.Mention,
+		People:          ps,
+		MovedTo:         a.MovedToChannel,
 		Segment:         a.Segment,
 		OwnerRole:       a.OwnerRole,
 		Channel:         a.Channel,
@@ -64,6 +70,9 @@ func (r *Renderer) View(a *Alert) slackui.AlertView {
 		CloseReason:     slackui.Reason(a.CloseReason),
 		Breached:        !a.BreachedAt.IsZero(),
 		NudgedAt:        a.NudgedAt,
+	}
+	if hr := ex.HandRaise; hr != nil {
+		v.HandRaise, v.HandRaiseDay = hr.Event, hr.Day
 	}
 	if r.AccountURL != "" {
 		v.AccountURL = strings.ReplaceAll(r.AccountURL, "{account}", url.PathEscape(a.AccountID))

@@ -151,7 +151,7 @@ func (s *Service) scoreView(res *scoring.Result, events []Event, active, last *a
 	r := alerting.Renderer{Model: s.Model, AccountURL: s.AccountURL}
 	// The renderer derives an alert's fit facts and account link from a
 	// score explanation; a lookup shows the same facts for the current one.
-	av := r.View(&alerting.Alert{AccountID: res.AccountID, Explanation: *res})
+	av := r.View(&alerting.Alert{AccountID: res.AccountID, Explanation: *res}, nil)
 
 	v := slackui.ScoreView{
 		AccountID:       res.AccountID,

@@ -154,7 +154,7 @@ func (p SlackPoster) Post(ctx context.Context, channel, key string, retry bool, 
 		}
 	}
 	meta := &slack.SlackMetadata{EventType: MetadataEvent, EventPayload: map[string]any{"period": key}}
-	ts, err := p.Client.PostMessage(ctx, id, r.Blocks, r.Text, "", meta)
+	ts, err := p.Client.PostMessage(ctx, id, r.Blocks, r.Text, "", false, meta)
 	return id, ts, err
 }
 

@@ -114,6 +114,9 @@ type Route struct {
 	SLA time.Duration `json:"sla"`
 	// Notify false means the tier is tracked but never alerts.
 	Notify bool `json:"notify"`
+	// Mention lists who the alert post and its nudge mention: user group
+	// ids (S…), user ids (U…, W…) or "here".
+	Mention []string `json:"mention,omitempty"`
 }
 
 // BusinessHours limits when SLA clocks run.
@@ -225,6 +228,9 @@ func (m *Model) Summary() string {
 		var what string
 		if r.Notify {
 			what = fmt.Sprintf("%-20s owner %-5s SLA %s", r.Channel, orDash(r.Owner), FormatDuration(r.SLA))
+			if len(r.Mention) > 0 {
+				what += " · mention " + strings.Join(r.Mention, " ")
+			}
 		} else {
 			what = "no alert (notify: false)"
 			if r.Channel != "" {

@@ -695,7 +695,7 @@ func (p *parser) segments(n *yaml.Node) []Segment {
 	return out
 }
 
-var routeKeys = []string{"tier", "segment", "channel", "owner", "sla", "notify"}
+var routeKeys = []string{"tier", "segment", "channel", "owner", "sla", "notify", "mention"}
 
 func (p *parser) routes(n *yaml.Node, m *Model) []Route {
 	var out []Route
@@ -717,6 +717,10 @@ func (p *parser) routes(n *yaml.Node, m *Model) []Route {
 			Owner:   p.str(f, "owner", false),
 			SLA:     p.duration(f, "sla", DefaultSLA),
 			Notify:  p.boolean(f, "notify", true),
+			Mention: p.mention(join(path, "mention"), f.get("mention")),
+		}
+		if len(r.Mention) > 0 && !r.Notify {
+			p.errorf(join(path, "mention"), f.get("mention"), "a route with notify: false posts nothing to mention anyone in")
 		}
 		if r.Tier != "" && r.Tier != TierHandRaiser && !hasTier(m.Tiers, r.Tier) && !p.tierHadError(r.Tier) {
 			msg := fmt.Sprintf("unknown tier %q", r.Tier)
@@ -829,6 +833,52 @@ func (p *parser) channel(path string, n *yaml.Node) string {
 		p.errorf(path, n, "bad channel %q: use \"#name\" or a channel id like C0123ABCD", c)
 	}
 	return ""
+}
+
+var (
+	userGroupID = regexp.MustCompile(`^S[A-Z0-9]{2,30}$`)
+	userID      = regexp.MustCompile(`^[UW][A-Z0-9]{2,30}$`)
+)
+
+// mention reads a route's mention: a list of Slack user group ids (S…),
+// user ids (U…, W…) or "here". Names ("@sales") are refused: plain text
+// notifies nobody, and Slack mentions need the id.
+func (p *parser) mention(path string, n *yaml.Node) []string {
+	if n == nil {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	for i, it := range p.seq(path, n) {
+		ip := index(path, i)
+		if it.Kind != yaml.ScalarNode || isNull(it) {
+			p.errorf(ip, it, "must be a user group id (S…), a user id (U… or W…) or here, got %s", describe(it))
+			continue
+		}
+		v := strings.TrimSpace(it.Value)
+		switch {
+		case v == "here", userGroupID.MatchString(v), userID.MatchString(v):
+		case v == "channel" || v == "everyone" || v == "@channel" || v == "@everyone":
+			p.errorf(ip, it, "%q would notify the whole channel; use here (only active members) or a user group id", v)
+			continue
+		case v == "@here":
+			p.errorf(ip, it, "write here without the @")
+			continue
+		case strings.HasPrefix(v, "@") || strings.HasPrefix(v, "<"):
+			p.errorf(ip, it, "%q: mention by id, not by name: a user group id like S0123ABCD (Slack admin → User groups → copy ID) or a user id like U0123ABCD", v)
+			continue
+		default:
+			p.errorf(ip, it, "%q is not a user group id (S…), a user id (U… or W…) or here", v)
+			continue
+		}
+		if seen[v] {
+			p.errorf(ip, it, "%q is listed twice", v)
+			continue
+		}
+		seen[v] = true
+		out = append(out, v)
+	}
+	return out
 }
 
 var weekdays = map[string]time.Weekday{

@@ -35,7 +35,7 @@ var ErrHistoryTooLong = errors.New("slack history search exceeded its page limit
 //
 // A post that fails with a timeout or a 5xx may still have been accepted:
 // see FindByMetadata.
-func (c *Client) PostMessage(ctx context.Context, channelID string, blocks []slack.Block, text string, threadTS string, meta *slack.SlackMetadata) (string, error) {
+func (c *Client) PostMessage(ctx context.Context, channelID string, blocks []slack.Block, text string, threadTS string, broadcast bool, meta *slack.SlackMetadata) (string, error) {
 	opts := []slack.MsgOption{slack.MsgOptionDisableLinkUnfurl(), slack.MsgOptionDisableMediaUnfurl()}
 	if text != "" {
 		opts = append(opts, slack.MsgOptionText(text, false))
@@ -45,6 +45,9 @@ func (c *Client) PostMessage(ctx context.Context, channelID string, blocks []sla
 	}
 	if threadTS != "" {
 		opts = append(opts, slack.MsgOptionTS(threadTS))
+		if broadcast {
+			opts = append(opts, slack.MsgOptionBroadcast())
+		}
 	}
 	if meta != nil {
 		opts = append(opts, slack.MsgOptionMetadata(*meta))

@@ -92,9 +92,9 @@ func TestPostUpdateEphemeralPermalink(t *testing.T) {
 	f, c, obs := setup(t)
 	ctx := t.Context()
 
-	ts, err := c.PostMessage(ctx, sdr, blocks("*Acme* is Hot"), "Acme is Hot", "", meta("a-1"))
+	ts, err := c.PostMessage(ctx, sdr, blocks("*Acme* is Hot"), "Acme is Hot", "", false, meta("a-1"))
 	require.NoError(t, err)
-	reply, err := c.PostMessage(ctx, sdr, nil, "Acme moved up to Hand raiser", ts, nil)
+	reply, err := c.PostMessage(ctx, sdr, nil, "Acme moved up to Hand raiser", ts, false, nil)
 	require.NoError(t, err)
 
 	msgs := f.Messages(sdr)
@@ -145,13 +145,13 @@ func TestFindByMetadata(t *testing.T) {
 	start := time.Now()
 	var want string
 	for i := range 12 {
-		ts, err := c.PostMessage(ctx, sdr, blocks("alert"), "alert", "", meta(fmt.Sprint("a-", i)))
+		ts, err := c.PostMessage(ctx, sdr, blocks("alert"), "alert", "", false, meta(fmt.Sprint("a-", i)))
 		require.NoError(t, err)
 		if i == 2 {
 			want = ts
 		}
 	}
-	_, err := c.PostMessage(ctx, sdr, nil, "numeric id", "", meta(42))
+	_, err := c.PostMessage(ctx, sdr, nil, "numeric id", "", false, meta(42))
 	require.NoError(t, err)
 	f.AddMessage(slackfake.Message{Channel: sdr, Text: "other app", Metadata: &slack.SlackMetadata{
 		EventType: "other_event", EventPayload: map[string]any{"alert_id": "a-5"},
@@ -211,7 +211,7 @@ func TestCrashWindow(t *testing.T) {
 			f, c, _ := setup(t, slackapi.WithCallTimeout(500*time.Millisecond))
 			firstAttempt := time.Now()
 			f.FailNext("chat.postMessage", 1, tc.fault)
-			_, err := c.PostMessage(t.Context(), sdr, blocks("Acme"), "Acme", "", meta("a-7"))
+			_, err := c.PostMessage(t.Context(), sdr, blocks("Acme"), "Acme", "", false, meta("a-7"))
 			retry, _, reason := slackapi.Classify(err)
 			require.True(t, retry)
 			require.Equal(t, tc.reason, reason)
@@ -228,14 +228,14 @@ func TestCrashWindow(t *testing.T) {
 func TestFindReplyByMetadata(t *testing.T) {
 	f, c, _ := setup(t)
 	ctx := t.Context()
-	parent, err := c.PostMessage(ctx, sdr, blocks("Acme"), "Acme", "", meta("a-1"))
+	parent, err := c.PostMessage(ctx, sdr, blocks("Acme"), "Acme", "", false, meta("a-1"))
 	require.NoError(t, err)
 
 	_, found, err := c.FindReplyByMetadata(ctx, sdr, parent, alertEvt, "alert_id", "a-1")
 	require.NoError(t, err)
 	require.False(t, found, "the parent is not a reply")
 
-	reply, err := c.PostMessage(ctx, sdr, nil, "moved up", parent, meta("a-1"))
+	reply, err := c.PostMessage(ctx, sdr, nil, "moved up", parent, false, meta("a-1"))
 	require.NoError(t, err)
 	ts, found, err := c.FindReplyByMetadata(ctx, sdr, parent, alertEvt, "alert_id", "a-1")
 	require.NoError(t, err)
@@ -375,7 +375,7 @@ func TestClassifyAgainstSlack(t *testing.T) {
 				f.FailNext("chat.postMessage", 1, *tc.fault)
 			}
 			start := time.Now()
-			_, err := c.PostMessage(t.Context(), tc.channel, blocks("x"), "x", "", meta("a-1"))
+			_, err := c.PostMessage(t.Context(), tc.channel, blocks("x"), "x", "", false, meta("a-1"))
 			require.Error(t, err)
 			require.Less(t, time.Since(start), 5*time.Second, "no retry inside the call")
 			retry, after, reason := slackapi.Classify(err)
@@ -393,13 +393,13 @@ func ptr[T any](v T) *T { return &v }
 func TestClassifyOtherErrors(t *testing.T) {
 	closed := slackfake.New(t)
 	closed.Close()
-	_, err := slackapi.New("xoxb-test", closed.APIURL()).PostMessage(t.Context(), sdr, nil, "x", "", nil)
+	_, err := slackapi.New("xoxb-test", closed.APIURL()).PostMessage(t.Context(), sdr, nil, "x", "", false, nil)
 	require.Error(t, err)
 
 	canceled, cancel := context.WithCancel(t.Context())
 	cancel()
 	_, c, _ := setup(t)
-	_, cancelErr := c.PostMessage(canceled, sdr, nil, "x", "", nil)
+	_, cancelErr := c.PostMessage(canceled, sdr, nil, "x", "", false, nil)
 	homeErr := c.PublishHome(t.Context(), "", slack.HomeTabViewRequest{})
 
 	var syntax *json.SyntaxError
@@ -491,7 +491,7 @@ func TestOnCallOutcomes(t *testing.T) {
 	f, c, obs := setup(t)
 	f.FailNext("chat.update", 1, slackfake.RateLimited(time.Second))
 	f.FailNext("views.publish", 1, slackfake.ServerError(500))
-	_, err := c.PostMessage(t.Context(), sdr, nil, "x", "", nil)
+	_, err := c.PostMessage(t.Context(), sdr, nil, "x", "", false, nil)
 	require.NoError(t, err)
 	require.Error(t, c.UpdateMessage(t.Context(), sdr, "1.000001", nil, "x"))
 	require.Error(t, c.PublishHome(t.Context(), rep, slack.HomeTabViewRequest{}))
@@ -503,7 +503,7 @@ func TestCallDeadline(t *testing.T) {
 		f, c, _ := setup(t, slackapi.WithCallTimeout(100*time.Millisecond))
 		f.FailNext("chat.postMessage", 1, slackfake.Timeout())
 		start := time.Now()
-		_, err := c.PostMessage(context.Background(), sdr, nil, "x", "", nil)
+		_, err := c.PostMessage(context.Background(), sdr, nil, "x", "", false, nil)
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 		require.Less(t, time.Since(start), 2*time.Second)
 	})

@@ -350,6 +350,7 @@ func (s *Server) postMessageLocked(p url.Values) result {
 	m := &Message{
 		Channel: ch.ID, TS: s.nextTSLocked(ch.ID), ThreadTS: p.Get("thread_ts"),
 		User: BotUserID, Text: text, Blocks: blocks, Metadata: meta,
+		Broadcast: p.Get("thread_ts") != "" && p.Get("reply_broadcast") == "true",
 	}
 	s.messages[ch.ID] = append(s.messages[ch.ID], m)
 	return okResult(map[string]any{"channel": ch.ID, "ts": m.TS, "message": messageJSON(m, true)})

@@ -70,8 +70,11 @@ type Message struct {
 	Channel  string
 	TS       string
 	ThreadTS string // empty for a top-level message
-	User     string // the bot for posts
-	Text     string
+	// Broadcast is a thread reply sent with reply_broadcast: it shows in
+	// the channel too.
+	Broadcast bool
+	User      string // the bot for posts
+	Text      string
 	// Blocks is the blocks JSON as sent; nil when the message has none.
 	Blocks json.RawMessage
 	// Metadata is the message metadata as sent; nil when none.

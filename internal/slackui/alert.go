@@ -10,6 +10,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/pqlbot/pqlbot/internal/people"
 	"github.com/pqlbot/pqlbot/internal/sla"
 )
 
@@ -42,13 +43,19 @@ type AlertView struct {
 	// AccountURL is PQLBOT_ACCOUNT_URL already expanded; empty for no link.
 	AccountURL string
 
-	Tier    string
-	Score   int
-	Segment string
+	Tier string
+	// Score is the account's current score; AlertScore the score the alert
+	// was raised with (0 or equal: unchanged).
+	Score      int
+	AlertScore int
+	Segment    string
 	// OwnerRole is the route's owner (AE, SDR).
 	OwnerRole string
 	// Channel is the route's channel as configured ("#sdr-pql" or an id).
 	Channel string
+	// Mention is the route's mention: user group ids (S…), user ids (U…,
+	// W…) or "here". It is shown while the alert is open.
+	Mention []string
 	// SLA is the route's SLA; PostedAt and DueAt are when the clock started
 	// and when it runs out (sla.Deadline with Hours).
 	SLA      time.Duration
@@ -59,6 +66,12 @@ type AlertView struct {
 	Hours        *sla.BusinessHours
 	ModelVersion string
 
+	// People are who to contact, the hand-raiser first (people.Max at most).
+	People []people.Person
+	// HandRaise is the hand-raise event in the window ("" for none) and the
+	// UTC day it happened, for when no person carries it.
+	HandRaise    string
+	HandRaiseDay time.Time
 	// Signals are the signals that fired, in any order; rendering sorts them.
 	Signals []SignalLine
 	// Fit holds fit facts (employees, industry, plan, email domain, ...).
@@ -74,7 +87,11 @@ type AlertView struct {
 	ContactedBy string // Slack user id
 	ContactedAt time.Time
 	ClosedBy    string // Slack user id
+	// CloseReason is a not-a-fit Reason, CloseMoved or CloseDeliveryFailed.
 	CloseReason Reason
+	// MovedTo and MovedLink say where a moved alert went (CloseMoved).
+	MovedTo   string
+	MovedLink string
 	// Breached is set once the sweeper has recorded the breach. An open or
 	// claimed alert past DueAt is shown as breached even before that.
 	Breached bool
@@ -100,28 +117,60 @@ func (v AlertView) normalized() AlertView {
 	return v
 }
 
-// overdue reports whether the alert is past its deadline without a first
-// touch: recorded by the sweeper, or evident from now.
-func (v AlertView) overdue(now time.Time) bool {
-	if v.State != StateOpen && v.State != StateClaimed {
-		return false
+// Status is the alert's status, for StatusLine.
+func (v AlertView) Status() Status {
+	s := Status{
+		State: v.State, Channel: v.Channel, PostedAt: v.PostedAt, DueAt: v.DueAt, Hours: v.Hours,
+		ClaimedBy: v.ClaimedBy, ClaimedAt: v.ClaimedAt, ContactedBy: v.ContactedBy, ContactedAt: v.ContactedAt,
+		ClosedBy: v.ClosedBy, CloseReason: string(v.CloseReason), NudgedAt: v.NudgedAt,
+		MovedTo: v.MovedTo, MovedLink: v.MovedLink,
 	}
-	return v.Breached || (!v.DueAt.IsZero() && now.After(v.DueAt))
+	if s.State == "" {
+		s.State = StateOpen
+	}
+	if v.Breached {
+		s.BreachedAt = v.DueAt
+		if s.BreachedAt.IsZero() {
+			s.BreachedAt = v.PostedAt
+		}
+	}
+	return s
 }
 
-// AlertBlocks renders the alert message for its current state. now decides
-// whether an open or claimed alert is shown as past its SLA.
+// overdue reports whether the alert is past its deadline without a first
+// touch: recorded by the sweeper, or evident from now.
+func (v AlertView) overdue(now time.Time) bool { return v.Status().Overdue(now) }
+
+// collapsed reports whether the alert is done with (contacted or closed):
+// its message shrinks to the header, the status and one summary line.
+func (v AlertView) collapsed() bool {
+	return v.State == StateContacted || v.State == StateClosedNotFit
+}
+
+// AlertBlocks renders the alert message for its current state: the status
+// line first, then who to contact and why now, the facts and the buttons.
+// A contacted or closed alert collapses to its header, status and one
+// summary line. now decides whether an open or claimed alert is shown as
+// past its SLA and the relative times' fallbacks.
 func AlertBlocks(v AlertView, now time.Time) []slack.Block {
 	v = v.normalized()
-	blocks := []slack.Block{
-		header(fmt.Sprintf("%s %s — %s · %d", tierEmoji(v.Tier), plainAccount(v.AccountName, v.Domain, v.AccountID), tierLabel(v.Tier), v.Score)),
-		alertContext(v),
-		section(signalsText("*Why now*", v.Signals, maxAlertSignals, signalBudget)),
+	blocks := []slack.Block{header(alertHeader(v))}
+	status := StatusLine(v.Status(), now)
+	if m := mentions(v.Mention); m != "" && v.State == StateOpen {
+		status += "\n" + m
+	}
+	blocks = append(blocks, section(status))
+	if v.collapsed() {
+		return append(blocks, contextLine(summaryLine(v)))
+	}
+	blocks = append(blocks, alertContext(v))
+	if p := PeopleText("*Who to contact*", v.People); p != "" {
+		blocks = append(blocks, section(p))
+	}
+	blocks = append(blocks,
+		section(whyNow(v)),
 		slack.NewSectionBlock(nil, factFields(v.Fit, v.ActiveUsers, v.ActiveUsersDays), nil),
-	}
-	if status := alertStatus(v, now); status != "" {
-		blocks = append(blocks, section(status))
-	}
+	)
 	if acts := alertActions(v); acts != nil {
 		blocks = append(blocks, acts)
 	}
@@ -131,6 +180,84 @@ func AlertBlocks(v AlertView, now time.Time) []slack.Block {
 	}
 	blocks = append(blocks, contextLine(strings.Join(foot, " · ")))
 	return blocks
+}
+
+// alertHeader is "✋ Ember Motors — hand-raiser · 35 (was 10 at alert)";
+// done alerts say so instead of shouting their tier.
+func alertHeader(v AlertView) string {
+	acct := plainAccount(v.AccountName, v.Domain, v.AccountID)
+	switch {
+	case v.State == StateContacted:
+		return "✅ " + acct + " — contacted"
+	case v.State == StateClosedNotFit && v.CloseReason == CloseMoved:
+		return "➡️ " + acct + " — moved"
+	case v.State == StateClosedNotFit:
+		return "🚫 " + acct + " — closed"
+	}
+	return fmt.Sprintf("%s %s — %s · %s", tierEmoji(v.Tier), acct, tierLabel(v.Tier), scoreWas(v))
+}
+
+// scoreWas is "35" or "35 (was 10 at alert)".
+func scoreWas(v AlertView) string {
+	if v.AlertScore != 0 && v.AlertScore != v.Score {
+		return fmt.Sprintf("score %d · was %d at alert", v.Score, v.AlertScore)
+	}
+	return fmt.Sprintf("score %d", v.Score)
+}
+
+// summaryLine is a done alert in one line: who, what, tier and score, route.
+func summaryLine(v AlertView) string {
+	var parts []string
+	if hr := people.HandRaiser(v.People); hr != nil {
+		parts = append(parts, PersonText(*hr))
+	} else if len(v.People) > 0 {
+		parts = append(parts, PersonText(v.People[0]))
+	}
+	parts = append(parts, escClip(tierLabel(v.Tier), maxLabelLen)+" · "+escClip(scoreWas(v), maxLabelLen))
+	if v.OwnerRole != "" {
+		parts = append(parts, escClip(v.OwnerRole, maxLabelLen))
+	}
+	parts = append(parts, channelRef(v.Channel))
+	if safeURL(v.AccountURL) {
+		parts = append(parts, link(v.AccountURL, "Open account ↗"))
+	}
+	return strings.Join(parts, " · ")
+}
+
+// whyNow lists the hand-raise first (who, what, when), then the signals.
+func whyNow(v AlertView) string {
+	title := "*Why now*"
+	hr := people.HandRaiser(v.People)
+	switch {
+	case hr != nil:
+		title += "\n✋ *Hand-raise:* " + PersonText(*hr)
+		if !hr.ActionAt.IsZero() {
+			title += " " + slackDate(hr.ActionAt, "{date_short_pretty} at {time}")
+		}
+	case v.HandRaise != "":
+		title += "\n✋ *Hand-raise:* " + escClip(v.HandRaise, maxNameLen)
+		if !v.HandRaiseDay.IsZero() {
+			title += " " + slackDate(v.HandRaiseDay, "{date_short_pretty}")
+		}
+	}
+	return signalsText(title, v.Signals, maxAlertSignals, signalBudget)
+}
+
+// mentions renders a route's mention list: <!subteam^S…>, <@U…>, <!here>.
+// Anything else (the model validates them) is left out.
+func mentions(ids []string) string {
+	var out []string
+	for _, id := range ids {
+		switch {
+		case id == "here":
+			out = append(out, "<!here>")
+		case groupIDRe.MatchString(id):
+			out = append(out, "<!subteam^"+id+">")
+		case userIDRe.MatchString(id):
+			out = append(out, "<@"+id+">")
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 func orDash(s string) string {
@@ -155,9 +282,6 @@ func alertContext(v AlertView) *slack.ContextBlock {
 		s := "SLA " + sla.FormatDuration(v.SLA)
 		if v.Hours != nil {
 			s += " (business hours)"
-		}
-		if !v.DueAt.IsZero() {
-			s += ", due " + dueDate(v.DueAt)
 		}
 		parts = append(parts, s)
 	}
@@ -229,45 +353,6 @@ func factFields(facts []Fact, activeUsers, days int) []*slack.TextBlockObject {
 	return append(fields, mrkdwn(au))
 }
 
-// alertStatus is the line(s) describing who did what: claim, contact,
-// close, breach.
-func alertStatus(v AlertView, now time.Time) string {
-	var lines []string
-	switch v.State {
-	case StateClaimed:
-		lines = append(lines, fmt.Sprintf("🙋 Claimed by %s %s after alert", mention(v.ClaimedBy), sla.FormatDuration(sla.Elapsed(v.PostedAt, v.ClaimedAt, v.Hours))))
-	case StateContacted:
-		took := sla.Elapsed(v.PostedAt, v.ContactedAt, v.Hours)
-		verdict := "within SLA"
-		if !v.DueAt.IsZero() && v.ContactedAt.After(v.DueAt) {
-			over := sla.Elapsed(v.DueAt, v.ContactedAt, v.Hours)
-			verdict = sla.FormatDuration(over) + " over SLA"
-		}
-		lines = append(lines, fmt.Sprintf("✅ Contacted by %s in %s — %s", mention(v.ContactedBy), sla.FormatDuration(took), verdict))
-	case StateClosedNotFit:
-		l := "🚫 Closed as not a fit by " + mention(v.ClosedBy)
-		if v.CloseReason != "" {
-			l += ": " + escClip(strings.ToLower(v.CloseReason.Label()), maxLabelLen)
-		}
-		lines = append(lines, l)
-	}
-	if v.State == StateOpen && !v.NudgedAt.IsZero() && !v.overdue(now) {
-		lines = append(lines, "⏰ Reminder sent "+slackDate(v.NudgedAt, "{date_short_pretty} {time}")+", still unclaimed")
-	}
-	if v.overdue(now) {
-		due := "the deadline"
-		if !v.DueAt.IsZero() {
-			due = dueDate(v.DueAt)
-		}
-		if v.State == StateClaimed {
-			lines = append(lines, "🚨 *SLA breached* — not contacted by "+due)
-		} else {
-			lines = append(lines, "🚨 *SLA breached* — nobody claimed this by "+due)
-		}
-	}
-	return strings.Join(lines, "\n")
-}
-
 func button(action, alertID, label string, style slack.Style) *slack.ButtonBlockElement {
 	b := slack.NewButtonBlockElement(action, alertID, plain(label))
 	if style != "" {
@@ -294,33 +379,38 @@ func alertActions(v AlertView) *slack.ActionBlock {
 	}
 }
 
-// AlertText is the plain-text fallback of the alert message, used in
-// notifications and by clients that cannot show blocks. It mentions nobody,
-// so updating a message never pings anyone.
-func AlertText(v AlertView) string {
+// AlertText is the fallback text of the alert message: what a phone
+// notification and a screen reader get. It names the account, the person and
+// their action (the hand-raiser first), the owner role and the due time:
+// "✋ Ember Motors — Hiro Walsh (IT Administrator) requested sales contact ·
+// AE · due 1:00 PM EST". While the alert is open it carries the route's
+// mention, so the post notifies; chat.update never notifies again.
+func AlertText(v AlertView, now time.Time) string {
 	v = v.normalized()
 	var b strings.Builder
-	fmt.Fprintf(&b, "PQL %s: %s", tierLabel(v.Tier), escClip(plainAccount(v.AccountName, "", v.AccountID), maxNameLen))
-	if v.Domain != "" && v.AccountName != "" {
-		fmt.Fprintf(&b, " (%s)", escClip(v.Domain, maxNameLen))
+	b.WriteString(tierEmoji(v.Tier) + " " + escClip(plainAccount(v.AccountName, v.Domain, v.AccountID), maxNameLen) + " — ")
+	if hr := people.HandRaiser(v.People); hr != nil {
+		b.WriteString(PersonText(*hr))
+	} else if len(v.People) > 0 {
+		b.WriteString(PersonText(v.People[0]))
+	} else if v.HandRaise != "" {
+		b.WriteString(escClip(ActionPhrase(v.HandRaise, people.ActionTrack), maxNameLen))
+	} else {
+		b.WriteString(escClip(tierLabel(v.Tier), maxLabelLen) + " PQL")
 	}
-	fmt.Fprintf(&b, ", score %d", v.Score)
-	if v.Segment != "" {
-		fmt.Fprintf(&b, ", %s", escClip(v.Segment, maxLabelLen))
+	b.WriteString(" · " + escClip(scoreWas(v), maxLabelLen))
+	if v.OwnerRole != "" {
+		b.WriteString(" · " + escClip(v.OwnerRole, maxLabelLen))
 	}
-	if v.OwnerRole != "" && v.SLA > 0 {
-		fmt.Fprintf(&b, " — %s, SLA %s", escClip(v.OwnerRole, maxLabelLen), sla.FormatDuration(v.SLA))
+	var loc *time.Location
+	if v.Hours != nil {
+		loc = v.Hours.Loc
 	}
-	switch v.State {
-	case StateClaimed:
-		b.WriteString(" — claimed")
-	case StateContacted:
-		b.WriteString(" — contacted")
-	case StateClosedNotFit:
-		b.WriteString(" — closed as not a fit")
+	if st := StatusText(v.Status(), now, loc); st != "" {
+		b.WriteString(" · " + st)
 	}
-	if v.Breached && (v.State == StateOpen || v.State == StateClaimed) {
-		b.WriteString(" — SLA breached")
+	if m := mentions(v.Mention); m != "" && v.State == StateOpen {
+		b.WriteString(" " + m)
 	}
 	return b.String()
 }
@@ -380,8 +470,10 @@ func UpgradeText(u Upgrade) string {
 	return b.String()
 }
 
-// NudgeText is the thread reply at sla_warn_at: how much SLA time is left
-// and that nobody has claimed (or contacted) yet.
+// NudgeText is the thread reply at sla_warn_at, broadcast to the channel:
+// how much SLA time is left and that nobody has claimed (or contacted) yet.
+// An unclaimed alert's nudge mentions the route's mention; a claimed one's
+// mentions the claimer.
 func NudgeText(v AlertView, now time.Time) string {
 	v = v.normalized()
 	left := sla.Remaining(now, v.DueAt, v.Hours)
@@ -389,10 +481,18 @@ func NudgeText(v AlertView, now time.Time) string {
 	if left <= 0 {
 		when = "the " + sla.FormatDuration(v.SLA) + " SLA ran out " + dueDate(v.DueAt)
 	}
-	if v.State == StateClaimed && v.ClaimedBy != "" {
-		return fmt.Sprintf("⏰ Claimed by %s but not contacted yet — %s.", mention(v.ClaimedBy), when)
+	who := plainAccount(v.AccountName, v.Domain, v.AccountID)
+	if hr := people.HandRaiser(v.People); hr != nil {
+		who += " (" + hr.Name + ")"
 	}
-	return "⏰ Nobody has claimed this yet — " + when + "."
+	if v.State == StateClaimed && v.ClaimedBy != "" {
+		return fmt.Sprintf("⏰ *%s*: claimed by %s but not contacted yet — %s.", escClip(who, maxNameLen), mention(v.ClaimedBy), when)
+	}
+	l := "⏰ *" + escClip(who, maxNameLen) + "*: nobody has claimed this yet — " + when + "."
+	if m := mentions(v.Mention); m != "" {
+		l = m + " " + l
+	}
+	return l
 }
 
 // EscalationReply is the post to the escalation channel when an alert
@@ -480,7 +580,7 @@ func DryRunLine(v AlertView, now time.Time) DryRun {
 		ModelVersion: v.ModelVersion,
 		State:        v.State,
 		Signals:      sortedSignals(v.Signals),
-		Text:         AlertText(v),
+		Text:         AlertText(v, now),
 		Blocks:       AlertBlocks(v, now),
 	}
 }

@@ -16,7 +16,7 @@ import (
 func TestAlertGolden(t *testing.T) {
 	for name, v := range alertCases(t) {
 		t.Run(name, func(t *testing.T) {
-			goldenReply(t, name, Reply{Text: AlertText(v), Blocks: AlertBlocks(v, now)})
+			goldenReply(t, name, Reply{Text: AlertText(v, now), Blocks: AlertBlocks(v, now)})
 		})
 	}
 }
@@ -116,13 +116,16 @@ func TestAlertStatusLines(t *testing.T) {
 		name string
 		want string
 	}{
-		{"alert_claimed", "🙋 Claimed by <@U0REP1> 35 min after alert"},
-		{"alert_contacted_within", "✅ Contacted by <@U0REP1> in 3 h 12 min — within SLA"},
-		{"alert_contacted_over", "✅ Contacted by <@U0REP1> in 6 h — 2 h over SLA"},
-		{"alert_not_fit", "🚫 Closed as not a fit by <@U0REP2>: competitor"},
-		{"alert_breached", "🚨 *SLA breached* — nobody claimed this by <!date^1795528800^"},
-		{"alert_breached_claimed", "🚨 *SLA breached* — not contacted by <!date^"},
-		{"alert_open_business_time", "⏰ Reminder sent <!date^"},
+		{"alert_open", "🟢 *Open* · due <!date^1795528800^{ago}|in 22 h>"},
+		{"alert_claimed", "🙋 *Claimed* by <@U0REP1> 35 min after the alert"},
+		{"alert_contacted_within", "✅ *Contacted* by <@U0REP1> 3 h 12 min after the alert — within SLA"},
+		{"alert_contacted_over", "✅ *Contacted* by <@U0REP1> 6 h after the alert — *2 h over SLA*"},
+		{"alert_not_fit", "🚫 *Closed* as not a fit by <@U0REP2>: competitor"},
+		{"alert_breached", "🚨 *SLA breached* <!date^1795528800^{ago}|"},
+		{"alert_breached_claimed", "🚨 *SLA breached* <!date^1795446000^{ago}|1 h ago> · claimed by <@U0REP1>, not contacted yet"},
+		{"alert_open_business_time", "· reminder sent"},
+		{"alert_hand_raiser", "🟢 *Open* · due <!date^1795456800^{ago}|in 2 h> — <!date^1795456800^{date_short_pretty} {time}|2026-11-23 18:00 UTC>\n<!subteam^S0AEGROUP>"},
+		{"alert_moved", "➡️ *Moved* to <#C0HANDRS1> after a hand-raise"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -131,6 +134,8 @@ func TestAlertStatusLines(t *testing.T) {
 			var decoded any
 			require.NoError(t, json.Unmarshal(raw, &decoded))
 			require.Contains(t, allText(decoded), tc.want)
+			// The status is the first thing under the header.
+			require.Contains(t, AlertBlocks(cases[tc.name], now)[1].(*slack.SectionBlock).Text.Text, tc.want)
 		})
 	}
 	t.Run("contacted over SLA in business hours counts business time", func(t *testing.T) {
@@ -141,10 +146,23 @@ func TestAlertStatusLines(t *testing.T) {
 		v.PostedAt, v.DueAt = fri, sla.Deadline(fri, v.SLA, v.Hours)
 		v.State, v.ContactedBy = StateContacted, "U0REP1"
 		v.ContactedAt = time.Date(2026, 11, 30, 17, 0, 0, 0, time.UTC) // Monday 12:00: 3 h Friday + 3 h Monday
-		require.Contains(t, alertStatus(v, now), "in 6 h — 2 h over SLA")
+		require.Contains(t, StatusLine(v.Status(), now), "6 h after the alert — *2 h over SLA*")
 	})
-	t.Run("open alert before deadline has no status", func(t *testing.T) {
-		require.Empty(t, alertStatus(cases["alert_open"], now))
+	t.Run("done alerts collapse to header, status and one summary line", func(t *testing.T) {
+		for _, name := range []string{"alert_contacted_within", "alert_contacted_over", "alert_not_fit", "alert_moved"} {
+			blocks := AlertBlocks(cases[name], now)
+			require.Len(t, blocks, 3, name)
+			require.Nil(t, actionsOf(blocks), name)
+		}
+		require.Contains(t, AlertBlocks(cases["alert_moved"], now)[2].(*slack.ContextBlock).ContextElements.Elements[0].(*slack.TextBlockObject).Text,
+			"Hiro Walsh (IT Administrator) requested sales contact · high · score 82 · SDR · #sdr-pql")
+	})
+	t.Run("mention only while open", func(t *testing.T) {
+		claimed := cases["alert_hand_raiser_claimed"]
+		raw, err := json.Marshal(slack.Blocks{BlockSet: AlertBlocks(claimed, now)})
+		require.NoError(t, err)
+		require.NotContains(t, string(raw), "subteam")
+		require.NotContains(t, AlertText(claimed, now), "subteam")
 	})
 }
 
@@ -225,7 +243,7 @@ func TestHostileTextCannotMention(t *testing.T) {
 	var decoded any
 	require.NoError(t, json.Unmarshal(raw, &decoded))
 	check(t, mrkdwnText(decoded))
-	check(t, AlertText(v))
+	check(t, AlertText(v, now))
 	check(t, NudgeText(v, now))
 	check(t, UpgradeText(Upgrade{FromTier: evil, ToTier: evil, HandRaise: evil, NewSignals: v.Signals}))
 	check(t, AlreadyClaimedText(evil))
@@ -248,21 +266,24 @@ func TestThreadTexts(t *testing.T) {
 			NewSignals: []SignalLine{{Name: "Pricing page 2+ visits", Points: 20, Detail: "2× page Pricing in 7 days"}}}),
 			"✋ Hand-raise: *Demo Requested* — now *hand-raiser* (score 98)\nNew since the alert:\n• *+20* Pricing page 2+ visits — 2× page Pricing in 7 days"},
 		{"nudge unclaimed", NudgeText(cases["alert_open"], posted.Add(18*time.Hour)),
-			"⏰ Nobody has claimed this yet — 6 h left on the 24 h SLA (due <!date^1795528800^{date_short_pretty} {time}|2026-11-24 14:00 UTC>)."},
+			"⏰ *Acme Inc*: nobody has claimed this yet — 6 h left on the 24 h SLA (due <!date^1795528800^{date_short_pretty} {time}|2026-11-24 14:00 UTC>)."},
 		{"nudge in business hours", NudgeText(cases["alert_open_business_time"], posted.Add(18*time.Hour)),
-			"⏰ Nobody has claimed this yet — 15 h left on the 24 h SLA (due <!date^1795636800^{date_short_pretty} {time}|2026-11-25 20:00 UTC>)."},
+			"⏰ *Acme Inc*: nobody has claimed this yet — 15 h left on the 24 h SLA (due <!date^1795636800^{date_short_pretty} {time}|2026-11-25 20:00 UTC>)."},
 		{"nudge claimed", NudgeText(cases["alert_claimed"], posted.Add(18*time.Hour)),
-			"⏰ Claimed by <@U0REP1> but not contacted yet — 6 h left on the 24 h SLA (due <!date^1795528800^{date_short_pretty} {time}|2026-11-24 14:00 UTC>)."},
+			"⏰ *Acme Inc*: claimed by <@U0REP1> but not contacted yet — 6 h left on the 24 h SLA (due <!date^1795528800^{date_short_pretty} {time}|2026-11-24 14:00 UTC>)."},
 		{"nudge late", NudgeText(cases["alert_open"], posted.Add(25*time.Hour)),
-			"⏰ Nobody has claimed this yet — the 24 h SLA ran out <!date^1795528800^{date_short_pretty} {time}|2026-11-24 14:00 UTC>."},
+			"⏰ *Acme Inc*: nobody has claimed this yet — the 24 h SLA ran out <!date^1795528800^{date_short_pretty} {time}|2026-11-24 14:00 UTC>."},
+		{"nudge with the route's mention", NudgeText(cases["alert_hand_raiser"], posted.Add(3*time.Hour)),
+			"<!subteam^S0AEGROUP> ⏰ *Ember Motors (Hiro Walsh)*: nobody has claimed this yet — 1 h left on the 4 h SLA (due <!date^1795456800^{date_short_pretty} {time}|2026-11-23 18:00 UTC>)."},
 		{"already claimed", AlreadyClaimedText("U0REP1"), "Already claimed by <@U0REP1>."},
 		{"not owner", NotOwnerText("U0REP1"), "Only <@U0REP1>, who claimed this alert, can do that."},
 		{"not owner without id", NotOwnerText(""), "Only someone, who claimed this alert, can do that."},
 		{"not fit question", NotFitReasonText("Acme <Inc>"), "Why is Acme &lt;Inc&gt; not a fit?"},
-		{"alert text open", AlertText(cases["alert_open"]), "PQL high: Acme Inc (acme.com), score 82, mid\u200b_\u200bmarket — SDR, SLA 24 h"},
-		{"alert text breached", AlertText(cases["alert_breached"]), "PQL high: Acme Inc (acme.com), score 82, mid\u200b_\u200bmarket — SDR, SLA 24 h — SLA breached"},
-		{"alert text claimed", AlertText(cases["alert_claimed"]), "PQL high: Acme Inc (acme.com), score 82, mid\u200b_\u200bmarket — SDR, SLA 24 h — claimed"},
-		{"alert text minimal", AlertText(cases["alert_minimal"]), "PQL mid: acct\u200b_\u200bmin, score 50"},
+		{"alert text open", AlertText(cases["alert_open"], now), "🔥 Acme Inc — Dana Lee (Head of Operations) completed workflow · score 82 · SDR · due Tue 2:00 PM UTC"},
+		{"alert text breached", AlertText(cases["alert_breached"], now), "🔥 Acme Inc — Dana Lee (Head of Operations) completed workflow · score 82 · SDR · SLA breached"},
+		{"alert text claimed", AlertText(cases["alert_claimed"], now), "🔥 Acme Inc — Dana Lee (Head of Operations) completed workflow · score 82 · SDR · claimed by <@U0REP1> · due Tue 2:00 PM UTC"},
+		{"alert text minimal", AlertText(cases["alert_minimal"], now), "📈 acct\u200b_\u200bmin — mid PQL · score 50"},
+		{"alert text hand-raiser", AlertText(cases["alert_hand_raiser"], posted), "✋ Ember Motors — Hiro Walsh (IT Administrator) requested sales contact · score 35 · was 10 at alert · AE · due 1:00 PM EST <!subteam^S0AEGROUP>"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

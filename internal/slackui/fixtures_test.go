@@ -13,6 +13,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pqlbot/pqlbot/internal/people"
 	"github.com/pqlbot/pqlbot/internal/sla"
 )
 
@@ -90,10 +91,45 @@ func baseAlert() AlertView {
 			{Label: "Plan", Value: "trial"},
 			{Label: "Email domain", Value: "acme.com"},
 		},
+		People: []people.Person{
+			{UserID: "u-dana", Name: "Dana Lee", Title: "Head of Operations", Email: "dana@acme.com",
+				Action: "Workflow Completed", ActionKind: people.ActionTrack, ActionAt: posted.Add(-3 * time.Hour), Events: 41},
+			{UserID: "u-raj", Name: "Raj Patel", Email: "raj@acme.com",
+				Action: "Pricing", ActionKind: people.ActionPage, ActionAt: posted.Add(-26 * time.Hour), Events: 17},
+		},
 		ActiveUsers:     5,
 		ActiveUsersDays: 7,
 		State:           StateOpen,
 	}
+}
+
+// handRaiserAlert is the issue's Ember Motors: a hand-raise from a named
+// person, the score moved on since the alert, an AE route with a mention,
+// business hours.
+func handRaiserAlert(t testing.TB) AlertView {
+	v := baseAlert()
+	v.AccountID, v.AccountName, v.Domain, v.AccountURL = "grp_ember", "Ember Motors", "embermotors.com", ""
+	v.Tier, v.Score, v.AlertScore, v.Segment, v.OwnerRole = "hand_raiser", 35, 10, "enterprise", "AE"
+	v.Channel, v.Mention, v.SLA = "#ae-hand-raisers", []string{"S0AEGROUP"}, 4*time.Hour
+	v.Hours = officeHours(t)
+	v.DueAt = sla.Deadline(v.PostedAt, v.SLA, v.Hours)
+	v.People = []people.Person{
+		{UserID: "u-hiro", Name: "Hiro Walsh", Title: "IT Administrator", Email: "hiro.walsh@embermotors.com", HandRaiser: true,
+			Action: "Sales Contact Requested", ActionKind: people.ActionTrack, ActionAt: time.Date(2026, 11, 22, 0, 54, 0, 0, time.UTC), Events: 3},
+		{UserID: "u-mia", Name: "Mia Chen", Title: "Data Engineer", Email: "mia.chen@embermotors.com",
+			Action: "Records Imported", ActionKind: people.ActionTrack, ActionAt: time.Date(2026, 11, 21, 16, 10, 0, 0, time.UTC), Events: 22},
+		{UserID: "anon-5c1e", Action: "Pricing", ActionKind: people.ActionPage, ActionAt: time.Date(2026, 11, 20, 13, 0, 0, 0, time.UTC), Events: 2},
+	}
+	v.HandRaise, v.HandRaiseDay = "Sales Contact Requested", time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	v.Signals = []SignalLine{
+		{Name: "Target company size", Category: "fit", Points: 10, Detail: "employees 600 ≥ 50"},
+		{Name: "Teammates invited", Category: "usage", Points: 20, Detail: "2× Teammate Invited in 14 days"},
+		{Name: "Pricing page 2+ visits", Category: "intent", Points: 20, Detail: "2× page Pricing in 7 days"},
+		{Name: "Support distress", Category: "negative", Points: -15, Detail: "3× Ticket Opened in 7 days"},
+	}
+	v.Fit = []Fact{{Label: "Employees", Value: "600"}, {Label: "Industry", Value: "Automotive"}, {Label: "Email domain", Value: "embermotors.com"}}
+	v.ActiveUsers, v.ActiveUsersDays = 3, 14
+	return v
 }
 
 func longString(prefix string, n int) string {
@@ -154,16 +190,37 @@ func alertCases(t testing.TB) map[string]AlertView {
 
 	minimal := AlertView{AlertID: "a1", AccountID: "acct_min", Tier: "mid", Score: 50}
 
+	hand := handRaiserAlert(t)
+
+	handClaimed := hand
+	handClaimed.State, handClaimed.ClaimedBy, handClaimed.ClaimedAt = StateClaimed, "U0AE7", posted.Add(20*time.Minute)
+
+	moved := baseAlert()
+	moved.AccountName, moved.Domain = "Ember Motors", "embermotors.com"
+	moved.State, moved.ClosedBy, moved.CloseReason = StateClosedNotFit, "pqlbot", CloseMoved
+	moved.MovedTo, moved.MovedLink = "C0HANDRS1", "https://example.slack.com/archives/C0HANDRS1/p1795370400000100"
+	moved.People = hand.People
+
+	hostile := baseAlert()
+	hostile.AccountName = "*Bold* _it_ ~gone~ `code` <@U123> & <!channel>"
+	hostile.People = []people.Person{{UserID: "u1", Name: "~Eve~ *Mallory*", Title: "_CEO_ `root`", Email: "eve@acme.com",
+		HandRaiser: true, Action: "Demo *Now* Requested", ActionKind: people.ActionTrack, ActionAt: posted}}
+	hostile.Signals = []SignalLine{{Name: "*x*", Points: 10, Detail: "_y_ ~z~"}}
+
 	return map[string]AlertView{
-		"alert_open":               open,
-		"alert_open_business_time": bh,
-		"alert_claimed":            claimed,
-		"alert_contacted_within":   within,
-		"alert_contacted_over":     over,
-		"alert_not_fit":            notFit,
-		"alert_breached":           breached,
-		"alert_breached_claimed":   breachedClaimed,
-		"alert_truncated":          trunc,
-		"alert_minimal":            minimal,
+		"alert_open":                open,
+		"alert_open_business_time":  bh,
+		"alert_claimed":             claimed,
+		"alert_contacted_within":    within,
+		"alert_contacted_over":      over,
+		"alert_not_fit":             notFit,
+		"alert_breached":            breached,
+		"alert_breached_claimed":    breachedClaimed,
+		"alert_truncated":           trunc,
+		"alert_minimal":             minimal,
+		"alert_hand_raiser":         hand,
+		"alert_hand_raiser_claimed": handClaimed,
+		"alert_moved":               moved,
+		"alert_user_markup":         hostile,
 	}
 }

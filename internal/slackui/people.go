@@ -35,8 +35,8 @@ func PeopleText(title string, ps []people.Person) string {
 	return lineList(head, lines, people.Max, peopleBudget, plusMore("people"))
 }
 
-// PersonLine is one person as a rep scans it: who (name, or the user id
-// when identify never named them), title, email as a mailto link, then what
+// PersonLine is one person as a rep scans it: who (name, else email, else
+// the user id when identify never named them), title, email as a mailto link, then what
 // they last did and when, in the reader's time zone. The hand-raiser is
 // marked ✋. Every piece of user data is escaped.
 func PersonLine(p people.Person) string {
@@ -46,19 +46,25 @@ func PersonLine(p people.Person) string {
 	} else {
 		b.WriteString("👤 ")
 	}
-	if p.Name != "" {
+	switch {
+	case p.Name != "":
 		b.WriteString("*" + escClip(p.Name, maxNameLen) + "*")
-	} else {
+	case p.Email != "":
+		// No name on record: the address is who they are.
+	default:
 		b.WriteString("user " + escClip(orDash(p.UserID), maxNameLen))
 	}
 	if p.Title != "" {
 		b.WriteString(", " + escClip(p.Title, maxLabelLen))
 	}
 	if p.Email != "" {
+		if p.Name != "" || p.Title != "" {
+			b.WriteString(" · ")
+		}
 		if mailtoRe.MatchString(p.Email) {
-			b.WriteString(" · <mailto:" + p.Email + "|" + esc(p.Email) + ">")
+			b.WriteString("<mailto:" + p.Email + "|" + esc(p.Email) + ">")
 		} else {
-			b.WriteString(" · " + escClip(p.Email, maxNameLen))
+			b.WriteString(escClip(p.Email, maxNameLen))
 		}
 	}
 	if p.Action != "" {
@@ -76,6 +82,9 @@ func PersonLine(p people.Person) string {
 // text shows Slack date tokens raw on some clients.
 func PersonText(p people.Person) string {
 	who := p.Name
+	if who == "" {
+		who = p.Email
+	}
 	if who == "" {
 		who = "user " + p.UserID
 	}

@@ -67,10 +67,7 @@ func TestPersonLine(t *testing.T) {
 			require.NotContains(t, tc.s, "<@")
 			require.NotContains(t, tc.s, "<https")
 			require.NotContains(t, tc.s, "<mailto")
-			bare := tc.s
-			for _, c := range []string{"*", "_", "~", "`"} {
-				bare = strings.ReplaceAll(bare, zwsp+c+zwsp, "")
-			}
+			bare := strings.ReplaceAll(tc.s, zwsp+"_"+zwsp, "")
 			require.Equal(t, tc.ownStars, strings.Count(bare, "*"), bare)
 			require.NotContains(t, bare, "_")
 			require.NotContains(t, bare, "~")

@@ -19,15 +19,24 @@ const (
 	maxValueLen  = 150
 )
 
-// zwsp (U+200B) is put on both sides of a mrkdwn formatting character in
-// user data. Slack has no escape for * _ ~ and backticks; a delimiter
-// without a word boundary next to it opens nothing, and the reader sees the
-// character unchanged.
+// zwsp (U+200B) is put on both sides of an underscore in user data: Slack
+// has no escape for mrkdwn, and an underscore without a word boundary next
+// to it opens no italics, while the reader sees it unchanged.
 const zwsp = "\u200b"
+
+// Look-alikes for the mrkdwn delimiters a fence does not hold: an asterisk
+// inside a name that pqlbot shows in bold would close the bold early, and
+// code spans open mid-word. These read the same and format nothing.
+const (
+	starLookalike     = "∗" // U+2217 ASTERISK OPERATOR
+	tildeLookalike    = "∼" // U+223C TILDE OPERATOR
+	backtickLookalike = "ˋ" // U+02CB MODIFIER LETTER GRAVE ACCENT
+)
 
 // esc escapes text for Slack mrkdwn so that user-supplied values can never
 // become mentions, <!channel>, links, or bold, italic, strike-through and
-// code: & < > become entities and * _ ~ ` are fenced with zero-width spaces.
+// code: & < > become entities, * ~ ` become look-alikes and _ is fenced
+// with zero-width spaces.
 func esc(s string) string { return escape(s, false) }
 
 // escProblem escapes a parse problem (CommandError.Problem): pqlbot's own
@@ -48,15 +57,17 @@ func escape(s string, keepCode bool) string {
 		case '>':
 			b.WriteString("&gt;")
 		case '`':
-			if !keepCode {
-				b.WriteString(zwsp + "`" + zwsp)
-			} else {
+			if keepCode {
 				b.WriteRune(r)
+			} else {
+				b.WriteString(backtickLookalike)
 			}
-		case '*', '_', '~':
-			b.WriteString(zwsp)
-			b.WriteRune(r)
-			b.WriteString(zwsp)
+		case '*':
+			b.WriteString(starLookalike)
+		case '~':
+			b.WriteString(tildeLookalike)
+		case '_':
+			b.WriteString(zwsp + "_" + zwsp)
 		case '\n', '\r', '\t':
 			b.WriteByte(' ')
 		default:
@@ -104,6 +115,7 @@ func plainClip(s string, n int) string {
 var (
 	userIDRe    = regexp.MustCompile(`^[UW][A-Z0-9]{2,30}$`)
 	channelIDRe = regexp.MustCompile(`^[CGD][A-Z0-9]{2,30}$`)
+	groupIDRe   = regexp.MustCompile(`^S[A-Z0-9]{2,30}$`)
 )
 
 // mention renders a user reference. Only well-formed Slack user ids become
