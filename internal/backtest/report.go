@@ -193,7 +193,9 @@ type Health struct {
 	// DaysWithoutEvents lists the window's days on which no account had
 	// any activity.
 	DaysWithoutEvents []string `json:"days_without_events"`
-	NewPerMonth       float64  `json:"new_accounts_per_month"`
+	// FirstEvent is the first day with activity stored, whatever the window.
+	FirstEvent  string  `json:"first_event,omitempty"`
+	NewPerMonth float64 `json:"new_accounts_per_month"`
 	// Warnings state each problem plainly.
 	Warnings []string `json:"warnings"`
 }
@@ -493,6 +495,13 @@ func (p *plan) noise(results []*AccountResult) []NoiseAccount {
 	return out
 }
 
+func firstOn(d int64) string {
+	if d == math.MaxInt64 {
+		return ""
+	}
+	return " (" + dayTime(d).Format(time.DateOnly) + ")"
+}
+
 func (p *plan) health(r *Report, unmatched int, activeDays map[int64]bool) Health {
 	h := Health{UnmatchedOutcomes: unmatched, DaysWithoutEvents: []string{}, Warnings: []string{}}
 	for d := p.from; d <= p.to; d++ {
@@ -505,8 +514,25 @@ func (p *plan) health(r *Report, unmatched int, activeDays map[int64]bool) Healt
 	if unmatched > 0 {
 		h.Warnings = append(h.Warnings, itoa(unmatched)+" outcome(s) match no account with events by as-of: check the CRM export's account ids and domains")
 	}
-	if n := len(h.DaysWithoutEvents); n > 0 {
-		h.Warnings = append(h.Warnings, itoa(n)+" day(s) of the window have no events at all: an ingest gap makes every figure look worse")
+	// Empty days before the first event anywhere mean the window reaches
+	// back before the data starts; empty days after it are a gap.
+	first := int64(math.MaxInt64)
+	for d := range activeDays {
+		first = min(first, d)
+	}
+	if first != math.MaxInt64 {
+		h.FirstEvent = dayTime(first).Format(time.DateOnly)
+	}
+	before := 0
+	for d := p.from; d <= p.to && d < first; d++ {
+		before++
+	}
+	if before > 0 {
+		h.Warnings = append(h.Warnings, "the window starts "+itoa(before)+" day(s) before the first event stored"+firstOn(first)+
+			": those days have no data, so new accounts and wins there cannot be judged (shorten --days)")
+	}
+	if gaps := len(h.DaysWithoutEvents) - before; gaps > 0 {
+		h.Warnings = append(h.Warnings, itoa(gaps)+" day(s) of the window have no events at all: an ingest gap makes every figure look worse")
 	}
 	if r.WonAccounts < MinWins {
 		h.Warnings = append(h.Warnings, "only "+itoa(r.WonAccounts)+" won account(s) in the window, fewer than the "+itoa(MinWins)+

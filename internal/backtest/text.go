@@ -115,12 +115,18 @@ func Text(r *Report) string {
 	for _, w := range r.Health.Warnings {
 		fmt.Fprintf(&b, "  ! %s\n", w)
 	}
-	if n := len(r.Health.DaysWithoutEvents); n > 0 {
-		days := r.Health.DaysWithoutEvents
+	var gaps []string
+	for _, d := range r.Health.DaysWithoutEvents {
+		if d > r.Health.FirstEvent { // after the data starts: a gap
+			gaps = append(gaps, d)
+		}
+	}
+	if n := len(gaps); n > 0 {
+		days := gaps
 		if n > 10 {
 			days = append(slices.Clone(days[:10]), "…")
 		}
-		fmt.Fprintf(&b, "    days without events: %s\n", strings.Join(days, ", "))
+		fmt.Fprintf(&b, "    days without events since the first: %s\n", strings.Join(days, ", "))
 	}
 
 	if c := r.Compare; c != nil {
