@@ -192,8 +192,8 @@ func (q *Query) merge(m *model.Model) {
 // memory limit keeps the process well under 1 GB whatever the data. It
 // returns a function that restores the previous settings.
 func TuneGC() (restore func()) {
-	gc := debug.SetGCPercent(400)
-	limit := debug.SetMemoryLimit(768 << 20)
+	gc := debug.SetGCPercent(300)
+	limit := debug.SetMemoryLimit(512 << 20)
 	return func() {
 		debug.SetGCPercent(gc)
 		debug.SetMemoryLimit(limit)
