@@ -120,6 +120,8 @@ type plan struct {
 	words      int // uint64 words of a signal bitset
 	// filterPrefix marks this model's filtered series in Day.Filtered.
 	filterPrefix string
+	// noShortcuts re-scores every day with every row (tests compare).
+	noShortcuts bool
 }
 
 // Sweep is the min_score range --sweep tries: 30 to 100 by 10.
@@ -386,7 +388,7 @@ func (p *plan) walk(a *Account, fn func(d int64, r *scoring.Result, explain func
 	scored := false
 	di, ti := 0, 0
 	for d = p.scoreFrom; d <= p.to; d++ {
-		if d%7 == 0 {
+		if d%7 == 0 && !p.noShortcuts {
 			p.trim(f, d)
 		}
 		changed := false
@@ -429,7 +431,7 @@ func (p *plan) walk(a *Account, fn func(d int64, r *scoring.Result, explain func
 		if f.LastEventAt.IsZero() {
 			continue // no activity yet: nothing to score, nothing flagged
 		}
-		if changed || !scored || due[d-p.scoreFrom] {
+		if changed || !scored || due[d-p.scoreFrom] || p.noShortcuts {
 			scoring.EvaluateBrief(p.m, f, endOfDay(d), &r)
 			scored = true
 			fn(d, &r, explain)
