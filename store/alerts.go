@@ -141,8 +141,14 @@ func (s *Store) DecideAlert(ctx context.Context, accountID string, now time.Time
 		switch d.Action {
 		case alerting.Create:
 			return insertAlert(ctx, tx, d.Alert)
-		case alerting.Upgrade:
+		case alerting.Upgrade, alerting.Rescore:
 			applied, err := upgradeAlert(ctx, tx, d, reply(d), now)
+			if err == nil && !applied {
+				d = alerting.Decision{Reason: alerting.ReasonActiveAlert}
+			}
+			return err
+		case alerting.Move:
+			applied, err := moveAlert(ctx, tx, d, now)
 			if err == nil && !applied {
 				d = alerting.Decision{Reason: alerting.ReasonActiveAlert}
 			}
@@ -214,7 +220,42 @@ func upgradeAlert(ctx context.Context, tx pgx.Tx, d alerting.Decision, text stri
 	if err := queueUpdate(ctx, tx, a.ID, a.Channel, now); err != nil {
 		return false, err
 	}
-	return true, audit(ctx, tx, a.ID, "pqlbot", "upgraded", map[string]any{"from_tier": d.FromTier, "to_tier": a.Tier, "from_score": d.FromScore, "to_score": a.Score})
+	action := "upgraded"
+	if d.Action == alerting.Rescore {
+		action = "rescored"
+	}
+	return true, audit(ctx, tx, a.ID, "pqlbot", action, map[string]any{"from_tier": d.FromTier, "to_tier": a.Tier, "from_score": d.FromScore, "to_score": a.Score})
+}
+
+// moveAlert applies a Move in the account's transaction: the open alert
+// closes as moved (its clock stops) and its message is queued for an edit
+// that says where it went; the new alert and its post are inserted and the
+// two are linked. It reports false, changing nothing, when the old alert is
+// no longer open (a rep claimed it meanwhile: the next score upgrades it in
+// place instead). Everything is one transaction under the account lock, so
+// retries and replicas cannot post the new alert twice, and its post goes
+// through the outbox like any other (reconciled by metadata).
+func moveAlert(ctx context.Context, tx pgx.Tx, d alerting.Decision, now time.Time) (bool, error) {
+	old, moved := d.From, d.Alert
+	tag, err := tx.Exec(ctx, `
+		UPDATE alerts SET state = 'closed', closed_by = 'pqlbot', closed_at = $2, close_reason = 'moved', updated_at = now()
+		WHERE id = $1 AND state = 'open'`, old.ID, now)
+	if err != nil {
+		return false, fmt.Errorf("close moved alert: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return false, nil
+	}
+	if err := insertAlert(ctx, tx, moved); err != nil {
+		return false, err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE alerts SET moved_to = $2 WHERE id = $1`, old.ID, moved.ID); err != nil {
+		return false, fmt.Errorf("link moved alert: %w", err)
+	}
+	if err := queueUpdate(ctx, tx, old.ID, old.Channel, now); err != nil {
+		return false, err
+	}
+	return true, audit(ctx, tx, old.ID, "pqlbot", "moved", map[string]any{"to_alert": moved.ID, "to_channel": moved.Channel, "from_tier": old.Tier, "to_tier": moved.Tier})
 }
 
 // queueUpdate asks the dispatcher to re-render an alert's message; one

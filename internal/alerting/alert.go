@@ -102,10 +102,23 @@ const (
 	None Action = iota
 	// Create: a new alert and its post.
 	Create
-	// Upgrade: the active alert moves to a higher tier (or a hand-raise);
-	// its thread gets a reply and its message is re-rendered.
+	// Upgrade: the active alert moves to a higher tier (or a hand-raise
+	// on a claimed alert); its thread gets a reply (mentioning the claimer)
+	// and its message is re-rendered.
 	Upgrade
+	// Rescore: the active alert's score moved materially (MaterialChange
+	// points, or a lower tier) without a move up; the message shows the
+	// current score beside the one at alert, and the thread notes it.
+	Rescore
+	// Move: a hand-raise on an open alert of a lower tier. The open alert
+	// closes as moved and a new alert (Alert) goes to the hand_raiser
+	// route, linked both ways; From is the alert it replaces.
+	Move
 )
+
+// MaterialChange is how far the score must move, with the tier unchanged,
+// before an active alert's message is re-rendered.
+const MaterialChange = 10
 
 func (a Action) String() string {
 	switch a {
@@ -113,6 +126,10 @@ func (a Action) String() string {
 		return "create"
 	case Upgrade:
 		return "upgrade"
+	case Rescore:
+		return "rescore"
+	case Move:
+		return "move"
 	}
 	return "none"
 }
@@ -131,9 +148,12 @@ type Decision struct {
 	// Alert is the new alert (Create) or the active alert with its new
 	// tier, score and explanation (Upgrade).
 	Alert *Alert
-	// FromTier and FromScore are the active alert's before an Upgrade.
+	// FromTier and FromScore are the active alert's before an Upgrade,
+	// Rescore or Move.
 	FromTier  string
 	FromScore int
+	// From is the alert a Move closes.
+	From *Alert
 }
 
 // Decide applies the re-alert rules to a fresh score. active is the
@@ -155,20 +175,44 @@ func Decide(m *model.Model, res *scoring.Result, active, last *Alert, now time.T
 		return Decision{Reason: reason}
 	}
 	if active != nil {
-		if m.TierRank(res.Tier) < m.TierRank(active.Tier) {
-			up := *active
-			up.Tier, up.Score, up.Segment = res.Tier, res.Score, res.Segment
-			up.Explanation = *res
-			up.ModelVersion = res.ModelVersion
-			return Decision{Action: Upgrade, Alert: &up, FromTier: active.Tier, FromScore: active.Score}
+		up := *active
+		up.Tier, up.Score, up.Segment = res.Tier, res.Score, res.Segment
+		up.Explanation = *res
+		up.ModelVersion = res.ModelVersion
+		from := Decision{Alert: &up, FromTier: active.Tier, FromScore: active.Score}
+		switch {
+		case res.Tier == model.TierHandRaiser && active.Tier != model.TierHandRaiser && active.State == StateOpen:
+			// Nobody works the alert yet: it goes where hand-raisers go,
+			// with that route's owner and SLA.
+			moved := newAlert(res, now)
+			moved.MovedFrom = active.ID
+			return Decision{Action: Move, Alert: moved, From: active, FromTier: active.Tier, FromScore: active.Score}
+		case m.TierRank(res.Tier) < m.TierRank(active.Tier):
+			from.Action = Upgrade
+			return from
+		case res.Tier != active.Tier || abs(res.Score-active.Score) >= MaterialChange:
+			from.Action = Rescore
+			return from
 		}
 		return Decision{Reason: ReasonActiveAlert}
 	}
 	if last != nil && now.Sub(last.CreatedAt) < m.RealertAfter && m.TierRank(res.Tier) >= m.TierRank(last.Tier) {
 		return Decision{Reason: ReasonCoolingDown}
 	}
+	return Decision{Action: Create, Alert: newAlert(res, now)}
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+// newAlert is a fresh open alert on res's route.
+func newAlert(res *scoring.Result, now time.Time) *Alert {
 	r := res.Route
-	return Decision{Action: Create, Alert: &Alert{
+	return &Alert{
 		ID:           uuid.New(),
 		AccountID:    res.AccountID,
 		Tier:         res.Tier,
@@ -184,7 +228,7 @@ func Decide(m *model.Model, res *scoring.Result, active, last *Alert, now time.T
 		State:        StateOpen,
 		CreatedAt:    now,
 		Delivery:     DeliveryPending,
-	}}
+	}
 }
 
 // CoolingDownUntil is when an account whose last alert is last may alert

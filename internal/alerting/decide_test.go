@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pqlbot/pqlbot/internal/model"
@@ -25,7 +26,7 @@ func TestDecide(t *testing.T) {
 	m := model.Default()
 	now := time.Date(2026, 11, 22, 15, 0, 0, 0, time.UTC)
 	alert := func(tier string, state State, age time.Duration) *Alert {
-		return &Alert{Tier: tier, Score: 72, State: state, CreatedAt: now.Add(-age), Channel: "#sdr-pql"}
+		return &Alert{ID: uuid.New(), Tier: tier, Score: 72, State: state, CreatedAt: now.Add(-age), Channel: "#sdr-pql"}
 	}
 	cases := []struct {
 		name         string
@@ -42,7 +43,12 @@ func TestDecide(t *testing.T) {
 		{"suppressed never alerts", result(m, "high", "smb", 90, false, scoring.ReasonSuppressed), nil, nil, None, scoring.ReasonSuppressed, ""},
 		{"disqualified never alerts", result(m, model.TierHandRaiser, "smb", 90, false, scoring.ReasonDisqualified), nil, nil, None, scoring.ReasonDisqualified, ""},
 		{"same tier with an open alert", result(m, "high", "smb", 80, true), alert("high", StateOpen, time.Hour), alert("high", StateOpen, time.Hour), None, ReasonActiveAlert, ""},
-		{"hand-raise on an open high alert upgrades", result(m, model.TierHandRaiser, "smb", 80, true), alert("high", StateClaimed, time.Hour), alert("high", StateClaimed, time.Hour), Upgrade, "", "#sdr-pql"},
+		{"hand-raise on a claimed high alert upgrades in place", result(m, model.TierHandRaiser, "smb", 80, true), alert("high", StateClaimed, time.Hour), alert("high", StateClaimed, time.Hour), Upgrade, "", "#sdr-pql"},
+		{"hand-raise on an open high alert moves it to the hand-raiser route", result(m, model.TierHandRaiser, "smb", 80, true), alert("high", StateOpen, time.Hour), alert("high", StateOpen, time.Hour), Move, "", "#ae-hand-raisers"},
+		{"hand-raise on an open hand-raiser alert is not news", result(m, model.TierHandRaiser, "smb", 80, true), alert(model.TierHandRaiser, StateOpen, time.Hour), nil, None, ReasonActiveAlert, ""},
+		{"score up 10 on an open alert re-renders it", result(m, "high", "smb", 82, true), alert("high", StateOpen, time.Hour), nil, Rescore, "", "#sdr-pql"},
+		{"score down 10 on a claimed alert re-renders it", result(m, "high", "smb", 62, true), alert("high", StateClaimed, time.Hour), nil, Rescore, "", "#sdr-pql"},
+		{"score up 9 is not material", result(m, "high", "smb", 81, true), alert("high", StateOpen, time.Hour), nil, None, ReasonActiveAlert, ""},
 		{"cooling down after a contacted alert", result(m, "high", "smb", 80, true), nil, alert("high", StateContacted, 13*24*time.Hour), None, ReasonCoolingDown, ""},
 		{"realerts after realert_after", result(m, "high", "smb", 80, true), nil, alert("high", StateContacted, 14*24*time.Hour), Create, "", "#sdr-pql"},
 		{"higher tier beats the cool-down", result(m, model.TierHandRaiser, "smb", 80, true), nil, alert("high", StateContacted, 24*time.Hour), Create, "", "#ae-hand-raisers"},
@@ -60,9 +66,21 @@ func TestDecide(t *testing.T) {
 				require.Equal(t, now, d.Alert.CreatedAt)
 				require.Equal(t, tc.res.Route.SLA, d.Alert.SLA)
 			}
-			if tc.want == Upgrade {
+			switch tc.want {
+			case Upgrade:
 				require.Equal(t, tc.active.Tier, d.FromTier)
-				require.Contains(t, UpgradeReply(d), "Moved up")
+				require.Contains(t, UpgradeReply(d), "to *hand-raiser* (80)")
+			case Rescore:
+				require.Equal(t, tc.active.Score, d.FromScore)
+				require.Equal(t, tc.active.ID, d.Alert.ID, "the same alert, re-rendered")
+				require.Regexp(t, `^📈 Score up to \*82\* \(was 72\)$|^📉 Score down to \*62\* \(was 72\)$`, UpgradeReply(d))
+			case Move:
+				require.Same(t, tc.active, d.From)
+				require.Equal(t, tc.active.ID, d.Alert.MovedFrom)
+				require.NotEqual(t, tc.active.ID, d.Alert.ID, "a new alert")
+				require.Equal(t, "AE", d.Alert.OwnerRole)
+				require.Equal(t, 4*time.Hour, d.Alert.SLA)
+				require.Equal(t, StateOpen, d.Alert.State)
 			}
 		})
 	}
@@ -74,4 +92,16 @@ func TestTSTime(t *testing.T) {
 	require.Equal(t, time.Unix(1700000000, 123456000).UTC(), tm)
 	_, ok = tsTime("x")
 	require.False(t, ok)
+}
+
+func TestUpgradeReplyMentionsTheClaimer(t *testing.T) {
+	a := &Alert{Tier: model.TierHandRaiser, Score: 90, AlertScore: 72, State: StateClaimed, ClaimedBy: "U0ANNA",
+		Explanation: scoring.Result{HandRaise: &scoring.HandRaise{Event: "Demo Requested"}}}
+	require.Equal(t, "✋ Hand-raise: *Demo Requested* — now *hand-raiser* (score 90) — <@U0ANNA>, this is yours",
+		UpgradeReply(Decision{Action: Upgrade, Alert: a, FromTier: "high", FromScore: 72}))
+	a.Tier, a.Score = "high", 60
+	require.Equal(t, "📉 Score down to *60* (was 82, 72 at alert) — <@U0ANNA>, this is yours",
+		UpgradeReply(Decision{Action: Rescore, Alert: a, FromTier: "high", FromScore: 82}))
+	a.State, a.ClaimedBy = StateOpen, ""
+	require.Equal(t, "📉 Score down to *60* (was 82, 72 at alert)", UpgradeReply(Decision{Action: Rescore, Alert: a, FromTier: "high", FromScore: 82}))
 }

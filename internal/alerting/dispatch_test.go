@@ -357,6 +357,11 @@ func TestUpgradeRepliesInThreadAndUpdates(t *testing.T) {
 	f := newFake()
 	d := newDispatcher(st, f, c)
 	drain(t, d)
+	// A claimed alert is upgraded in place (an open one would move).
+	_, _, err := st.ClaimAlert(context.Background(), a.ID, "U0ANNA", c.Now())
+	require.NoError(t, err)
+	drain(t, d)
+	f.updates = 0
 
 	res := &scoring.Result{AccountID: "acme", Tier: model.TierHandRaiser, Segment: "smb", Score: 85, Alertable: true, ModelVersion: m.Version,
 		HandRaise: &scoring.HandRaise{Event: "Demo Requested"}}
@@ -366,13 +371,14 @@ func TestUpgradeRepliesInThreadAndUpdates(t *testing.T) {
 	dec, err := svc.Evaluate(context.Background(), res)
 	require.NoError(t, err)
 	require.Equal(t, alerting.Upgrade, dec.Action)
+	require.Equal(t, a.ID, dec.Alert.ID)
 	drain(t, d)
 	posts := f.posts["C_sdr-pql"]
 	require.Len(t, posts, 2, "the alert and one thread reply, in the original channel")
 	require.Equal(t, posts[0].ts, posts[1].thread)
 	require.Contains(t, posts[1].text, "Demo Requested")
 	require.Equal(t, alerting.NoteEventType, posts[1].meta.EventType)
-	require.NotContains(t, posts[1].text, "<@")
+	require.Contains(t, posts[1].text, "<@U0ANNA>", "the claimer hears of it")
 	require.NotContains(t, posts[1].text, "<!")
 	require.Equal(t, 1, f.updates)
 	got, err := st.GetAlert(context.Background(), a.ID)
@@ -389,14 +395,17 @@ func TestCrashAfterThreadReplyDoesNotRepeatIt(t *testing.T) {
 	st := storetest.New(t)
 	m := model.Default()
 	c := &clock{t: time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)}
-	createAlert(t, st, m, "acme", "high", c.Now())
+	a := createAlert(t, st, m, "acme", "high", c.Now())
 	f := newFake()
+	drain(t, newDispatcher(st, f, c))
+	_, _, err := st.ClaimAlert(context.Background(), a.ID, "U0ANNA", c.Now())
+	require.NoError(t, err)
 	drain(t, newDispatcher(st, f, c))
 	res := &scoring.Result{AccountID: "acme", Tier: model.TierHandRaiser, Segment: "smb", Score: 85, Alertable: true, ModelVersion: m.Version}
 	rt, _ := m.Route(model.TierHandRaiser, "smb")
 	res.Route = &rt
 	svc := &alerting.Service{Model: m, Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: c.Now}
-	_, err := svc.Evaluate(context.Background(), res)
+	_, err = svc.Evaluate(context.Background(), res)
 	require.NoError(t, err)
 	// The reply reaches Slack but its answer is lost.
 	f.acceptThenFail = 1
@@ -405,6 +414,70 @@ func TestCrashAfterThreadReplyDoesNotRepeatIt(t *testing.T) {
 	c.Add(10 * time.Minute)
 	drain(t, d)
 	require.Len(t, f.posts["C_sdr-pql"], 2, "the alert and one reply, not two")
+}
+
+// A hand-raise on an open high alert moves it: one new post on the
+// hand-raiser route, the old message edited, the two linked. Several
+// replicas deciding the same score at once, and a post whose answer is
+// lost, still make exactly one new post.
+func TestHandRaiseMovesAnOpenAlertOnce(t *testing.T) {
+	st := storetest.New(t)
+	m := model.Default()
+	c := &clock{t: time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)}
+	a := createAlert(t, st, m, "acme", "high", c.Now())
+	f := newFake()
+	d := newDispatcher(st, f, c)
+	drain(t, d)
+
+	res := &scoring.Result{AccountID: "acme", Tier: model.TierHandRaiser, Segment: "smb", Score: 85, Alertable: true, ModelVersion: m.Version,
+		HandRaise: &scoring.HandRaise{Event: "Demo Requested"}}
+	rt, _ := m.Route(model.TierHandRaiser, "smb")
+	res.Route = &rt
+	var wg sync.WaitGroup
+	decisions := make([]alerting.Decision, 4)
+	for i := range decisions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			svc := &alerting.Service{Model: m, Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: c.Now}
+			dec, err := svc.Evaluate(context.Background(), res)
+			if err != nil {
+				t.Error(err)
+			}
+			decisions[i] = dec
+		}()
+	}
+	wg.Wait()
+	moves := 0
+	for _, dec := range decisions {
+		if dec.Action == alerting.Move {
+			moves++
+		}
+	}
+	require.Equal(t, 1, moves, "one replica moves it; the others see the hand-raiser alert")
+
+	f.acceptThenFail = 1 // the new post reaches Slack, its answer is lost
+	drain(t, d)
+	c.Add(10 * time.Minute)
+	drain(t, d)
+	require.Len(t, f.posts["C_ae-hand-raisers"], 1, "exactly one new post")
+	require.Len(t, f.posts["C_sdr-pql"], 1, "no new post in the old channel")
+	require.Positive(t, f.updates, "the old message is edited")
+
+	old, err := st.GetAlert(context.Background(), a.ID)
+	require.NoError(t, err)
+	require.Equal(t, alerting.StateClosed, old.State)
+	require.Equal(t, "moved", old.CloseReason)
+	require.Equal(t, "#ae-hand-raisers", old.MovedToChannel)
+	moved, err := st.GetAlert(context.Background(), old.MovedTo)
+	require.NoError(t, err)
+	require.Equal(t, a.ID, moved.MovedFrom)
+	require.Equal(t, alerting.StateOpen, moved.State)
+	require.Equal(t, "AE", moved.OwnerRole)
+	require.Equal(t, 4*time.Hour, moved.SLA)
+	require.Equal(t, alerting.DeliveryPosted, moved.Delivery)
+	require.Equal(t, f.posts["C_ae-hand-raisers"][0].ts, moved.MessageTS)
+	require.False(t, moved.DueAt.IsZero(), "its own clock, from its post")
 }
 
 // Through the real Slack client and its retry policy: a long outage delays

@@ -153,9 +153,15 @@ func traitLabel(t string) string {
 	return strings.ToUpper(t[:1]) + t[1:]
 }
 
-// UpgradeReply is the thread text for an Upgrade decision.
+// UpgradeReply is the thread text for an Upgrade or Rescore decision. It
+// mentions the claimer, if there is one: the rep who owns the alert must
+// hear that it changed.
 func UpgradeReply(d Decision) string {
-	u := slackui.Upgrade{FromTier: d.FromTier, ToTier: d.Alert.Tier, FromScore: d.FromScore, ToScore: d.Alert.Score}
+	u := slackui.Upgrade{FromTier: d.FromTier, ToTier: d.Alert.Tier, FromScore: d.FromScore, ToScore: d.Alert.Score,
+		AlertScore: d.Alert.AlertScore, Rescore: d.Action == Rescore}
+	if d.Alert.State == StateClaimed {
+		u.Claimer = d.Alert.ClaimedBy
+	}
 	if hr := d.Alert.Explanation.HandRaise; hr != nil && d.Alert.Tier == model.TierHandRaiser {
 		u.HandRaise = hr.Event
 	}

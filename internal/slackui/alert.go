@@ -442,26 +442,48 @@ func NotFitReasonText(accountName string) string {
 	return "Why is " + escClip(accountName, maxNameLen) + " not a fit?"
 }
 
-// Upgrade describes a material change on an account with an open alert:
-// a move to a higher tier or a hand-raise.
+// Upgrade describes a material change on an account with an active alert:
+// a move to a higher tier, a hand-raise, or a score change of its own.
 type Upgrade struct {
 	FromTier, ToTier   string
 	FromScore, ToScore int
+	// AlertScore is the score the alert was raised with.
+	AlertScore int
+	// Rescore is a score change without a move up (Rescore decisions).
+	Rescore bool
 	// HandRaise is the hand-raise event name ("Demo Requested"), empty
 	// when the change is a plain tier move.
 	HandRaise string
+	// Claimer is the rep who claimed the alert; the note mentions them.
+	Claimer string
 	// NewSignals are signals that fired since the alert (optional).
 	NewSignals []SignalLine
 }
 
-// UpgradeText is the thread reply for an Upgrade. It never mentions anyone
-// (no <@…>, no <!channel>): all text is escaped.
+// UpgradeText is the thread reply for an Upgrade. It mentions only the
+// claimer (a well-formed user id); all other text is escaped.
 func UpgradeText(u Upgrade) string {
 	var b strings.Builder
-	if u.HandRaise != "" {
+	switch {
+	case u.HandRaise != "":
 		fmt.Fprintf(&b, "✋ Hand-raise: *%s* — now *%s* (score %d)", escClip(u.HandRaise, maxNameLen), escClip(tierLabel(u.ToTier), maxLabelLen), u.ToScore)
-	} else {
+	case u.Rescore && u.FromTier != u.ToTier:
+		fmt.Fprintf(&b, "↘️ Now *%s*: score %d (was %d", escClip(tierLabel(u.ToTier), maxLabelLen), u.ToScore, u.FromScore)
+	case u.Rescore && u.ToScore > u.FromScore:
+		fmt.Fprintf(&b, "📈 Score up to *%d* (was %d", u.ToScore, u.FromScore)
+	case u.Rescore:
+		fmt.Fprintf(&b, "📉 Score down to *%d* (was %d", u.ToScore, u.FromScore)
+	default:
 		fmt.Fprintf(&b, "⬆️ Moved up from *%s* (%d) to *%s* (%d)", escClip(tierLabel(u.FromTier), maxLabelLen), u.FromScore, escClip(tierLabel(u.ToTier), maxLabelLen), u.ToScore)
+	}
+	if u.Rescore {
+		if u.AlertScore != 0 && u.AlertScore != u.FromScore {
+			fmt.Fprintf(&b, ", %d at alert", u.AlertScore)
+		}
+		b.WriteString(")")
+	}
+	if u.Claimer != "" && userIDRe.MatchString(u.Claimer) {
+		b.WriteString(" — " + mention(u.Claimer) + ", this is yours")
 	}
 	if len(u.NewSignals) > 0 {
 		b.WriteString("\n")

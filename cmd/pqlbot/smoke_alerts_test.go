@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	analytics "github.com/segmentio/analytics-go/v3"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pqlbot/pqlbot/internal/slackfake"
+	"github.com/pqlbot/pqlbot/store/storetest"
+)
+
+// smokeAlertsModel has SLAs short enough to watch a nudge and a breach
+// happen: the hand-raiser route's 12 s SLA nudges at 6 s.
+const smokeAlertsModel = `version: smoke-alerts
+recency_days: 14
+gates:
+  - {trait: employees, gte: 10}
+signals:
+  - {name: Core workflow completed, event: Workflow Completed, min_count: 3, window_days: 7, points: 80}
+hand_raisers: [Sales Contact Requested]
+tiers:
+  - {name: high, min_score: 70}
+  - {name: low, min_score: 0}
+routes:
+  - {tier: hand_raiser, channel: "#ae-hand-raisers", owner: AE, sla: 12s, mention: [S0AEGROUP]}
+  - {tier: high, channel: "#sdr-pql", owner: SDR, sla: 1h, mention: [here]}
+  - {tier: low, notify: false}
+sla_warn_at: 0.5
+escalation_channel: "#sales-managers"
+`
+
+// TestSmokeAlertLifecycle runs the real binary through an alert's life as
+// a rep meets it: a high alert that mentions the route's people, a
+// hand-raise that moves it to the hand-raiser channel (exactly one new post,
+// the old message edited to say where it went), the new alert's nudge
+// broadcast to the channel with the route's mention, and its breach.
+func TestSmokeAlertLifecycle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "pqlbot")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	require.NoError(t, build.Run())
+	modelFile := filepath.Join(t.TempDir(), "model.yaml")
+	require.NoError(t, os.WriteFile(modelFile, []byte(smokeAlertsModel), 0o600))
+
+	fake := slackfake.New(t)
+	fake.SetToken(smokeBotToken)
+	for _, ch := range []slackfake.Channel{{ID: "C0SDRPQL", Name: "sdr-pql"}, {ID: "C0AEHAND", Name: "ae-hand-raisers"}, {ID: "C0MGRS", Name: "sales-managers"}} {
+		fake.AddChannel(ch)
+	}
+	fake.AddUser(slackfake.User{ID: "U0ANNA", Name: "anna", RealName: "Anna Rep"})
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	base := "http://" + addr
+
+	var logBuf bytes.Buffer
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(baseEnv(),
+		"DATABASE_URL="+storetest.NewURL(t),
+		"HTTP_ADDR="+addr,
+		"PQLBOT_WRITE_KEYS="+smokeWriteKey,
+		"PQLBOT_MODEL_FILE="+modelFile,
+		"PQLBOT_LEASE=3s", // the SLA sweep runs every second
+		"SLACK_BOT_TOKEN="+smokeBotToken,
+		"SLACK_SIGNING_SECRET="+smokeSecret,
+		"SLACK_API_URL="+fake.APIURL(),
+	)
+	cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
+	require.NoError(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("pqlbot log:\n%s", logBuf.String())
+		}
+	})
+	waitReady(t, base+"/readyz", exited)
+
+	send := func(msgs ...analytics.Message) {
+		t.Helper()
+		client, err := analytics.NewWithConfig(smokeWriteKey, analytics.Config{Endpoint: base, BatchSize: 50, Interval: 50 * time.Millisecond})
+		require.NoError(t, err)
+		for _, m := range msgs {
+			require.NoError(t, client.Enqueue(m))
+		}
+		require.NoError(t, client.Close())
+	}
+	topLevel := func(ch string) []slackfake.Message {
+		var out []slackfake.Message
+		for _, m := range fake.Messages(ch) {
+			if m.ThreadTS == "" {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	eventually := func(what string, cond func() bool) {
+		t.Helper()
+		require.Eventually(t, cond, 30*time.Second, 50*time.Millisecond, what)
+	}
+
+	// A high alert on the SDR route, mentioning the route's `here`.
+	now := time.Now().UTC()
+	send(
+		analytics.Identify{UserId: "hiro", Traits: analytics.NewTraits().SetName("Hiro Walsh").SetTitle("IT Administrator").SetEmail("hiro.walsh@embermotors.com")},
+		analytics.Group{UserId: "hiro", GroupId: "ember", Traits: analytics.NewTraits().SetName("Ember Motors").Set("domain", "embermotors.com").Set("employees", 600)},
+		analytics.Track{UserId: "hiro", Event: "Workflow Completed", Timestamp: now.Add(-3 * time.Hour)},
+		analytics.Track{UserId: "hiro", Event: "Workflow Completed", Timestamp: now.Add(-2 * time.Hour)},
+		analytics.Track{UserId: "hiro", Event: "Workflow Completed", Timestamp: now.Add(-time.Hour)},
+	)
+	eventually("a high alert in #sdr-pql", func() bool { return len(topLevel("C0SDRPQL")) == 1 })
+	high := topLevel("C0SDRPQL")[0]
+	require.Contains(t, high.Text, "<!here>", "the post mentions the route's mention")
+	require.Contains(t, high.Text, "Ember Motors — Hiro Walsh (IT Administrator) completed workflow")
+	require.Contains(t, unescape(high.Blocks), "*Who to contact*")
+
+	// The hand-raise moves the open alert to the hand-raiser route.
+	send(analytics.Track{UserId: "hiro", Event: "Sales Contact Requested"})
+	eventually("the moved alert in #ae-hand-raisers", func() bool { return len(topLevel("C0AEHAND")) == 1 })
+	eventually("the old message edited", func() bool {
+		m, _ := fake.Message("C0SDRPQL", high.TS)
+		return strings.Contains(unescape(m.Blocks), "*Moved* to #ae-hand-raisers")
+	})
+	moved := topLevel("C0AEHAND")[0]
+	require.Contains(t, moved.Text, "✋ Ember Motors — Hiro Walsh (IT Administrator) requested sales contact")
+	require.Contains(t, moved.Text, "· AE · due ")
+	require.Contains(t, moved.Text, "<!subteam^S0AEGROUP>")
+	require.Contains(t, unescape(moved.Blocks), "✋ *Hand-raise:* Hiro Walsh (IT Administrator) requested sales contact")
+	require.NotEqual(t, fmt.Sprint(high.Metadata.EventPayload["alert_id"]), fmt.Sprint(moved.Metadata.EventPayload["alert_id"]), "a new alert")
+	old, _ := fake.Message("C0SDRPQL", high.TS)
+	require.NotContains(t, unescape(old.Blocks), "pql_claim", "the moved alert cannot be claimed")
+
+	// At half its SLA the new alert is nudged: a thread reply broadcast to
+	// the channel, mentioning the route's user group.
+	var nudge slackfake.Message
+	eventually("the nudge", func() bool {
+		for _, m := range fake.Messages("C0AEHAND") {
+			if m.ThreadTS == moved.TS {
+				nudge = m
+				return true
+			}
+		}
+		return false
+	})
+	require.True(t, nudge.Broadcast, "reply_broadcast")
+	require.True(t, strings.HasPrefix(nudge.Text, "<!subteam^S0AEGROUP> ⏰"), nudge.Text)
+
+	// At its deadline, the breach: the escalation channel hears of it.
+	eventually("the escalation", func() bool { return len(topLevel("C0MGRS")) == 1 })
+	require.Contains(t, topLevel("C0MGRS")[0].Text, "SLA breached: Ember Motors")
+
+	// Still exactly one post per alert, whatever ran meanwhile.
+	require.Len(t, topLevel("C0SDRPQL"), 1)
+	require.Len(t, topLevel("C0AEHAND"), 1)
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-exited:
+		require.NoError(t, err, "exit status")
+	case <-time.After(15 * time.Second):
+		t.Fatal("did not stop within the shutdown budget")
+	}
+}
