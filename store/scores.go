@@ -238,6 +238,17 @@ func (s *Store) RenewHooks(ctx context.Context, accountIDs []string, at, until t
 	return nil
 }
 
+// Requeue queues accounts again (a re-scorer shutting down hands back the
+// ones whose alert decisions it did not run).
+func (s *Store) Requeue(ctx context.Context, accountIDs []string) error {
+	if _, err := s.pool.Exec(ctx, `
+		INSERT INTO rescore_queue (account_id) SELECT unnest($1::text[])
+		ON CONFLICT (account_id) DO NOTHING`, accountIDs); err != nil {
+		return fmt.Errorf("queue accounts again: %w", err)
+	}
+	return nil
+}
+
 // RequeueUndecided queues again every account whose score is undecided and
 // whose owner stopped renewing its lease: the lease ran out at now, or was
 // never renewed and the score is older than lease. It takes the lease

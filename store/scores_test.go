@@ -549,3 +549,11 @@ func TestScoreQueuedDebouncesBusyAccounts(t *testing.T) {
 	require.Equal(t, int64(3), scored[0].Result.Signals[0].Count, "one re-score sees every event of the interval")
 	require.Empty(t, queued(t, st))
 }
+
+func TestRequeue(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	require.NoError(t, st.Requeue(ctx, []string{"b", "a"}))
+	require.NoError(t, st.Requeue(ctx, []string{"a"}), "already queued: no error, no second row")
+	require.Equal(t, []string{"a", "b"}, queued(t, st))
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/pqlbot/pqlbot/internal/config"
 	"github.com/pqlbot/pqlbot/internal/digest"
 	"github.com/pqlbot/pqlbot/internal/events"
+	"github.com/pqlbot/pqlbot/internal/lease"
 	"github.com/pqlbot/pqlbot/internal/metrics"
 	"github.com/pqlbot/pqlbot/internal/rescore"
 	"github.com/pqlbot/pqlbot/internal/scoring"
@@ -286,7 +287,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Wake: dispatcher.Wake, Observer: obs,
 		// The recovery rule: a nudge or breach is recorded within a third
 		// of a lease of coming due, whichever replicas are alive.
-		Interval: cfg.Lease / 3,
+		Interval: lease.Period(cfg.Lease),
 	}
 	workers.Go(func() { sweeper.Run(wctx) })
 	// Outcomes recorded under other rules are re-derived from stored

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/pqlbot/pqlbot/internal/lease"
 )
 
 // errLeaseLost cancels the Slack work of a job whose lease this dispatcher
@@ -26,30 +28,18 @@ type jobLeases struct {
 	running map[int64]context.CancelCauseFunc
 	lost    map[int64]bool
 	renewed time.Time // when the leases were last known good
-	done    chan struct{}
-	wg      sync.WaitGroup
+	stop    func()
 }
 
 func (d *Dispatcher) keepLeases(ctx context.Context, jobs []Job, leasedAt time.Time) *jobLeases {
 	k := &jobLeases{
 		d: d, pending: make(map[int64]Job, len(jobs)), running: map[int64]context.CancelCauseFunc{},
-		lost: map[int64]bool{}, renewed: leasedAt, done: make(chan struct{}),
+		lost: map[int64]bool{}, renewed: leasedAt,
 	}
 	for _, j := range jobs {
 		k.pending[j.ID] = j
 	}
-	k.wg.Go(func() {
-		t := time.NewTicker(d.Lease / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-k.done:
-				return
-			case <-t.C:
-				k.renew(ctx)
-			}
-		}
-	})
+	k.stop = lease.Heartbeat(d.Lease, func() { k.renew(ctx) })
 	return k
 }
 
@@ -66,15 +56,15 @@ func (k *jobLeases) renew(ctx context.Context) {
 	now := k.d.Now()
 	// Renewing must not stop with shutdown: the job in hand is finished
 	// first, and its lease must hold until then.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), k.d.Lease/3)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lease.Period(k.d.Lease))
 	defer cancel()
 	held, err := k.d.Outbox.RenewJobs(rctx, jobs, now.Add(k.d.Lease))
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if err != nil {
 		k.d.Log.Warn("renew outbox leases", "err", err, "jobs", len(jobs))
-		if now.Sub(k.renewed) >= k.d.Lease*2/3 {
-			// The lease may run out before the next try.
+		if now.Sub(k.renewed) >= k.d.Lease-lease.Period(k.d.Lease) {
+			// The lease may run out before the next beat.
 			for id := range k.pending {
 				k.loseLocked(id)
 			}
@@ -131,9 +121,4 @@ func (k *jobLeases) held(j Job) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return !k.lost[j.ID]
-}
-
-func (k *jobLeases) stop() {
-	close(k.done)
-	k.wg.Wait()
 }

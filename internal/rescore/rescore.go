@@ -24,10 +24,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/pqlbot/pqlbot/internal/failpoint"
+	"github.com/pqlbot/pqlbot/internal/lease"
 	"github.com/pqlbot/pqlbot/internal/model"
 	"github.com/pqlbot/pqlbot/internal/scoring"
 )
@@ -70,6 +70,9 @@ type Store interface {
 	MarkHooked(ctx context.Context, accountIDs []string, at time.Time) error
 	// RenewHooks extends the lease on the undecided results saved at.
 	RenewHooks(ctx context.Context, accountIDs []string, at, until time.Time) error
+	// Requeue hands accounts back to the queue (shutdown, with their
+	// decisions not run), so another worker takes them at once.
+	Requeue(ctx context.Context, accountIDs []string) error
 	// RequeueUndecided queues the accounts whose results are undecided and
 	// whose lease ran out at now (or that are older than lease and were
 	// never renewed); it returns how many it queued.
@@ -183,7 +186,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.requeueUndecided(ctx)
 	sweep := time.NewTicker(w.opts.SweepInterval)
 	defer sweep.Stop()
-	orphans := time.NewTicker(w.opts.HookLease / 3)
+	orphans := time.NewTicker(lease.Period(w.opts.HookLease))
 	defer orphans.Stop()
 	poll := time.NewTimer(w.opts.PollInterval)
 	defer poll.Stop()
@@ -261,17 +264,22 @@ func (w *Worker) Batch(ctx context.Context) (int, error) {
 	}
 	failpoint.Pause("scored")
 	hooked := make([]string, 0, len(ids))
-	var failed []string
+	var failed, unfinished []string
 	var hookErr error
 	for i := range scored {
 		s := &scored[i]
 		if !s.Saved {
 			continue
 		}
+		if ctx.Err() != nil {
+			unfinished = append(unfinished, s.Result.AccountID)
+			continue
+		}
 		if w.opts.OnScored != nil {
 			if err := w.opts.OnScored(ctx, s.Result); err != nil {
 				if ctx.Err() != nil {
-					break
+					unfinished = append(unfinished, s.Result.AccountID)
+					continue
 				}
 				w.log.Error("score hook failed; it is retried", "account_id", s.Result.AccountID, "err", err, "retry_in", w.opts.HookRetry.String())
 				hookErr = errors.Join(hookErr, err)
@@ -291,6 +299,13 @@ func (w *Worker) Batch(ctx context.Context) (int, error) {
 			w.log.Error("put off the retry of failed score hooks", "err", err)
 		}
 	}
+	if len(unfinished) > 0 {
+		// Shutting down mid-batch: hand the rest back now rather than
+		// make another replica wait out the lease.
+		if err := w.store.Requeue(mctx, unfinished); err != nil {
+			w.log.Error("hand back undecided scores", "err", err, "accounts", len(unfinished))
+		}
+	}
 	if len(hooked) > 0 {
 		if err := w.store.MarkHooked(mctx, hooked, now); err != nil {
 			return len(scored), err
@@ -303,36 +318,19 @@ func (w *Worker) Batch(ctx context.Context) (int, error) {
 }
 
 // renewHooks renews the lease on the results saved at now, at once and
-// then every third of HookLease, until the returned stop is called. A
-// renewal that fails is retried at the next tick: the lease outlives two
-// missed renewals.
+// then on the lease heartbeat, until the returned stop is called. A
+// renewal that fails is retried at the next beat: the lease outlives a
+// missed one.
 func (w *Worker) renewHooks(ctx context.Context, ids []string, at time.Time) (stop func()) {
 	renew := func() {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opts.HookLease/3)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lease.Period(w.opts.HookLease))
 		defer cancel()
 		if err := w.store.RenewHooks(rctx, ids, at, w.opts.Now().Add(w.opts.HookLease)); err != nil {
 			w.log.Warn("renew score hook lease", "err", err)
 		}
 	}
 	renew()
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(w.opts.HookLease / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				renew()
-			}
-		}
-	})
-	return func() {
-		close(done)
-		wg.Wait()
-	}
+	return lease.Heartbeat(w.opts.HookLease, renew)
 }
 
 // RequeueUndecided queues the results other workers saved but never

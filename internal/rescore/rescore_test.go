@@ -33,6 +33,7 @@ type fakeStore struct {
 	renewals     []renewal
 	orphans      []string
 	orphanChecks int
+	requeued     []string
 }
 
 type renewal struct {
@@ -91,6 +92,14 @@ func (f *fakeStore) RenewHooks(ctx context.Context, ids []string, at, until time
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.renewals = append(f.renewals, renewal{ids: append([]string(nil), ids...), at: at, until: until})
+	return nil
+}
+
+func (f *fakeStore) Requeue(ctx context.Context, ids []string) error {
+	f.mu.Lock()
+	f.requeued = append(f.requeued, ids...)
+	f.mu.Unlock()
+	f.push(ids...)
 	return nil
 }
 
@@ -320,4 +329,27 @@ func TestRunTakesOverUndecidedScores(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done)
 	require.EqualValues(t, 2, takenOver.Load(), "each takeover observed")
+}
+
+// TestShutdownHandsBackUndecidedScores: a batch cut short by shutdown
+// queues the accounts whose decisions did not run, so another replica
+// takes them at once instead of after the lease.
+func TestShutdownHandsBackUndecidedScores(t *testing.T) {
+	st := newFake("a", "b", "c")
+	ctx, cancel := context.WithCancel(context.Background())
+	w := New(st, model.Default(), discard(), Options{
+		OnScored: func(ctx context.Context, r scoring.Result) error {
+			if r.AccountID == "b" {
+				cancel() // shutdown starts while b is being decided
+				return ctx.Err()
+			}
+			return nil
+		},
+	})
+	n, err := w.Batch(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	require.Contains(t, st.hooked, "a")
+	require.Equal(t, []string{"b", "c"}, st.requeued)
+	require.Equal(t, []string{"b", "c"}, st.queue, "back in the queue for any replica")
 }
