@@ -19,7 +19,8 @@ const alertColumns = `id, account_id, tier, segment, score, channel, coalesce(ch
 	model_version, explanation, state, created_at, posted_at, coalesce(message_ts, ''), due_at, warn_at,
 	coalesce(claimed_by, ''), claimed_at, coalesce(contacted_by, ''), contacted_at, coalesce(closed_by, ''), closed_at,
 	coalesce(close_reason, ''), nudged_at, breached_at, delivery, coalesce(delivery_error, ''),
-	coalesce(alert_score, score), mention, moved_to, (SELECT m.channel FROM alerts m WHERE m.id = alerts.moved_to), moved_from`
+	coalesce(alert_score, score), mention, moved_to, (SELECT m.channel FROM alerts m WHERE m.id = alerts.moved_to), moved_from,
+	coalesce(escalation_channel_id, ''), coalesce(escalation_ts, '')`
 
 func scanAlert(row pgx.Row) (*alerting.Alert, error) {
 	var a alerting.Alert
@@ -33,7 +34,8 @@ func scanAlert(row pgx.Row) (*alerting.Alert, error) {
 		&a.ModelVersion, &expl, &state, &a.CreatedAt, &posted, &a.MessageTS, &due, &warn,
 		&a.ClaimedBy, &claimed, &a.ContactedBy, &contacted, &a.ClosedBy, &closed,
 		&a.CloseReason, &nudged, &breached, &a.Delivery, &a.DeliveryError,
-		&a.AlertScore, &a.Mention, &movedTo, &movedToChannel, &movedFrom)
+		&a.AlertScore, &a.Mention, &movedTo, &movedToChannel, &movedFrom,
+		&a.EscalationChannelID, &a.EscalationTS)
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, alerting.ErrNotFound
@@ -255,6 +257,9 @@ func moveAlert(ctx context.Context, tx pgx.Tx, d alerting.Decision, now time.Tim
 	if err := queueUpdate(ctx, tx, old.ID, old.Channel, now); err != nil {
 		return false, err
 	}
+	if err := queueEscalationUpdate(ctx, tx, old.ID, now); err != nil {
+		return false, err
+	}
 	return true, audit(ctx, tx, old.ID, "pqlbot", "moved", map[string]any{"to_alert": moved.ID, "to_channel": moved.Channel, "from_tier": old.Tier, "to_tier": moved.Tier})
 }
 
@@ -272,6 +277,42 @@ func queueUpdate(ctx context.Context, tx pgx.Tx, alertID uuid.UUID, channel stri
 		return fmt.Errorf("queue update: %w", err)
 	}
 	return nil
+}
+
+// queueEscalationUpdate asks for the alert's escalation post to be edited
+// to its current state, if it has one (queued or posted); one queued edit
+// is enough.
+func queueEscalationUpdate(ctx context.Context, tx pgx.Tx, alertID uuid.UUID, now time.Time) error {
+	_, err := tx.Exec(ctx, `
+		INSERT INTO slack_outbox (alert_id, kind, channel, not_before)
+		SELECT alert_id, 'escalation_update', channel, LEAST($2::timestamptz, now()) FROM slack_outbox
+		WHERE alert_id = $1 AND kind = 'escalation' AND state <> 'failed'
+		ORDER BY id LIMIT 1
+		ON CONFLICT (alert_id) WHERE kind = 'escalation_update' AND state = 'pending' AND attempts = 0 DO NOTHING`, alertID, now)
+	if err != nil {
+		return fmt.Errorf("queue escalation update: %w", err)
+	}
+	return nil
+}
+
+// CompleteEscalation records where an alert's escalation was posted (so
+// later changes edit it) and completes the job, if this holder still has
+// it.
+func (s *Store) CompleteEscalation(ctx context.Context, j alerting.Job, channelID, ts string) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE slack_outbox SET state = 'done', done_at = now(), leased_until = NULL
+			WHERE id = $1 AND attempts = $2 AND state = 'pending'`, j.ID, j.Attempts)
+		if err != nil {
+			return fmt.Errorf("complete escalation job %d: %w", j.ID, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `UPDATE alerts SET escalation_channel_id = $2, escalation_ts = $3 WHERE id = $1`, j.AlertID, channelID, ts); err != nil {
+			return fmt.Errorf("record escalation of %s: %w", j.AlertID, err)
+		}
+		return nil
+	})
 }
 
 func audit(ctx context.Context, tx pgx.Tx, alertID uuid.UUID, actor, action string, detail map[string]any) error {
@@ -296,9 +337,13 @@ func (s *Store) LeaseJobs(ctx context.Context, now time.Time, limit int, lease t
 			  -- One job at a time per alert message, oldest first: two
 			  -- updates rendered on two replicas could land out of order
 			  -- and leave the message showing an older state.
-			  AND (j.kind = 'escalation' OR NOT EXISTS (
+			  AND (j.kind IN ('escalation', 'escalation_update') OR NOT EXISTS (
 			        SELECT 1 FROM slack_outbox e
-			        WHERE e.alert_id = j.alert_id AND e.state = 'pending' AND e.kind <> 'escalation' AND e.id < j.id))
+			        WHERE e.alert_id = j.alert_id AND e.state = 'pending' AND e.kind NOT IN ('escalation', 'escalation_update') AND e.id < j.id))
+			  -- The same for the escalation post: its edits wait for it.
+			  AND (j.kind <> 'escalation_update' OR NOT EXISTS (
+			        SELECT 1 FROM slack_outbox e
+			        WHERE e.alert_id = j.alert_id AND e.state = 'pending' AND e.kind IN ('escalation', 'escalation_update') AND e.id < j.id))
 			ORDER BY j.id LIMIT $2
 			FOR UPDATE OF j SKIP LOCKED)
 		UPDATE slack_outbox o SET leased_until = $1::timestamptz + $3::interval, attempts = o.attempts + 1

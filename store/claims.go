@@ -119,6 +119,11 @@ func (s *Store) act(ctx context.Context, kind alerting.ActionKind, id uuid.UUID,
 				if err := queueUpdate(ctx, tx, a.ID, a.Channel, now); err != nil {
 					return err
 				}
+				if !a.BreachedAt.IsZero() {
+					if err := queueEscalationUpdate(ctx, tx, a.ID, now); err != nil {
+						return err
+					}
+				}
 				return after(tx, a)
 			}
 			if !errors.Is(err, alerting.ErrNotFound) {

@@ -163,7 +163,23 @@ func TestSmokeAlertLifecycle(t *testing.T) {
 
 	// At its deadline, the breach: the escalation channel hears of it.
 	eventually("the escalation", func() bool { return len(topLevel("C0MGRS")) == 1 })
-	require.Contains(t, topLevel("C0MGRS")[0].Text, "SLA breached: Ember Motors")
+	esc := topLevel("C0MGRS")[0]
+	require.Contains(t, esc.Text, "SLA breached: Ember Motors")
+	require.Contains(t, unescape(esc.Blocks), "nobody has claimed it")
+
+	// A late claim, then the contact: the escalation is edited in place.
+	movedID := fmt.Sprint(moved.Metadata.EventPayload["alert_id"])
+	click(t, base, fake, movedID, "pql_claim", "C0AEHAND", moved.TS)
+	eventually("the escalation edited after the late claim", func() bool {
+		m, _ := fake.Message("C0MGRS", esc.TS)
+		return m.Updates > 0 && strings.Contains(unescape(m.Blocks), "claimed by <@U0ANNA>, not contacted yet")
+	})
+	click(t, base, fake, movedID, "pql_contacted", "C0AEHAND", moved.TS)
+	eventually("the escalation resolved", func() bool {
+		m, _ := fake.Message("C0MGRS", esc.TS)
+		return strings.Contains(m.Text, "Resolved after an SLA breach: Ember Motors") && strings.Contains(unescape(m.Blocks), "*Contacted* by <@U0ANNA>")
+	})
+	require.Len(t, topLevel("C0MGRS"), 1, "edited, not posted again")
 
 	// Still exactly one post per alert, whatever ran meanwhile.
 	require.Len(t, topLevel("C0SDRPQL"), 1)

@@ -91,6 +91,10 @@ type Alert struct {
 	MovedTo        uuid.UUID
 	MovedToChannel string
 	MovedFrom      uuid.UUID
+	// EscalationChannelID and EscalationTS address the escalation post
+	// once it is out; later changes edit it.
+	EscalationChannelID string
+	EscalationTS        string
 }
 
 // Action is what a decision does.

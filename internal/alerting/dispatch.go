@@ -23,6 +23,9 @@ const (
 	JobUpdate     = "update"
 	JobReply      = "reply"
 	JobEscalation = "escalation"
+	// JobEscalationUpdate edits the escalation post to the alert's
+	// current state (claimed, contacted, closed after the breach).
+	JobEscalationUpdate = "escalation_update"
 )
 
 // MetadataEventType marks pqlbot's alert posts so a post can be found again
@@ -71,6 +74,8 @@ type Outbox interface {
 	// holder's outcome.
 	CompleteJob(ctx context.Context, j Job) error
 	CompletePost(ctx context.Context, j Job, p Posted) error
+	// CompleteEscalation records where the escalation went.
+	CompleteEscalation(ctx context.Context, j Job, channelID, ts string) error
 	RetryJob(ctx context.Context, j Job, notBefore time.Time, reason string) error
 	FailJob(ctx context.Context, j Job, reason string) error
 	DeferChannel(ctx context.Context, channel string, until time.Time) error
@@ -299,37 +304,58 @@ func (d *Dispatcher) do(ctx, octx context.Context, j Job, a *Alert, log *slog.Lo
 			log.Info("thread reply (dry run)", "text", j.Text)
 			return d.Outbox.CompleteJob(octx, j)
 		}
-		if err := d.note(ctx, j, a.ChannelID, a.MessageTS, decodeBlocks(j.Blocks), a.CreatedAt); err != nil {
+		if _, err := d.note(ctx, j, a.ChannelID, a.MessageTS, decodeBlocks(j.Blocks), a.CreatedAt); err != nil {
 			return err
 		}
 		return d.Outbox.CompleteJob(octx, j)
-	case JobEscalation:
-		if d.DryRun {
-			log.Info("escalation (dry run)", "text", j.Text)
-			return d.Outbox.CompleteJob(octx, j)
+	case JobEscalation, JobEscalationUpdate:
+		return d.escalation(ctx, octx, j, a, log)
+	}
+	log.Error("unknown job kind")
+	return d.Outbox.FailJob(octx, j, "unknown job kind "+j.Kind)
+}
+
+// escalation posts the alert's escalation, or edits it in place
+// (JobEscalationUpdate), rendered from the alert's state now: a claim or
+// contact that came before the post is already in it, and one after it
+// queues an edit.
+func (d *Dispatcher) escalation(ctx, octx context.Context, j Job, a *Alert, log *slog.Logger) error {
+	now := d.Now()
+	if j.Kind == JobEscalationUpdate && a.EscalationTS == "" {
+		// Nothing posted (no escalation, or it failed): nothing to edit.
+		return d.Outbox.CompleteJob(octx, j)
+	}
+	link := ""
+	if a.ChannelID != "" && a.MessageTS != "" && !d.DryRun {
+		// The link is fetched here, not when the breach was recorded: that
+		// transaction makes the escalation exactly-once and must not wait
+		// on Slack.
+		var err error
+		if link, err = d.Notifier.Permalink(ctx, a.ChannelID, a.MessageTS); err != nil {
+			log.Warn("permalink for escalation", "err", err)
 		}
-		ch, err := d.Notifier.ResolveChannel(ctx, j.Channel)
-		if err != nil {
-			return err
-		}
-		blocks := decodeBlocks(j.Blocks)
-		if a.ChannelID != "" && a.MessageTS != "" {
-			// The link is fetched here, not when the breach was recorded:
-			// that transaction makes the escalation exactly-once and must
-			// not wait on Slack.
-			if link, err := d.Notifier.Permalink(ctx, a.ChannelID, a.MessageTS); err == nil && link != "" {
-				blocks = append(blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, "<"+link+"|Open the alert ↗>", false, false)))
-			} else if err != nil {
-				log.Warn("permalink for escalation", "err", err)
-			}
-		}
-		if err := d.note(ctx, j, ch, "", blocks, a.CreatedAt); err != nil {
+	}
+	r := slackui.EscalationReply(d.Render.View(a, nil), link, now)
+	if d.DryRun {
+		log.Info("escalation (dry run)", "kind", j.Kind, "text", r.Text)
+		return d.Outbox.CompleteJob(octx, j)
+	}
+	if j.Kind == JobEscalationUpdate {
+		if err := d.Notifier.UpdateMessage(ctx, a.EscalationChannelID, a.EscalationTS, r.Blocks, r.Text); err != nil {
 			return err
 		}
 		return d.Outbox.CompleteJob(octx, j)
 	}
-	log.Error("unknown job kind")
-	return d.Outbox.FailJob(octx, j, "unknown job kind "+j.Kind)
+	ch, err := d.Notifier.ResolveChannel(ctx, j.Channel)
+	if err != nil {
+		return err
+	}
+	j.Text = r.Text
+	ts, err := d.note(ctx, j, ch, "", r.Blocks, a.CreatedAt)
+	if err != nil {
+		return err
+	}
+	return d.Outbox.CompleteEscalation(octx, j, ch, ts)
 }
 
 func (d *Dispatcher) post(ctx, octx context.Context, j Job, a *Alert, log *slog.Logger) error {
@@ -404,26 +430,28 @@ func (d *Dispatcher) people(ctx context.Context, a *Alert, now time.Time, log *s
 // note posts a thread reply (threadTS set) or a channel post for job j,
 // tagged with the job id; a retry after an attempt whose outcome was lost
 // looks for that tag first, so a nudge or escalation is posted once.
-func (d *Dispatcher) note(ctx context.Context, j Job, channelID, threadTS string, blocks []slack.Block, since time.Time) error {
+func (d *Dispatcher) note(ctx context.Context, j Job, channelID, threadTS string, blocks []slack.Block, since time.Time) (string, error) {
 	key := fmt.Sprint(j.ID)
 	if j.Attempts > 1 {
 		var found bool
 		var err error
+		var ts string
 		if threadTS != "" {
-			_, found, err = d.Notifier.FindReplyByMetadata(ctx, channelID, threadTS, NoteEventType, "job_id", key)
+			ts, found, err = d.Notifier.FindReplyByMetadata(ctx, channelID, threadTS, NoteEventType, "job_id", key)
 		} else {
-			_, found, err = d.Notifier.FindByMetadata(ctx, channelID, NoteEventType, "job_id", key, since.Add(-time.Minute))
+			ts, found, err = d.Notifier.FindByMetadata(ctx, channelID, NoteEventType, "job_id", key, since.Add(-time.Minute))
 		}
 		if err != nil || found {
-			return err
+			return ts, err
 		}
 	}
 	meta := &slack.SlackMetadata{EventType: NoteEventType, EventPayload: map[string]any{"job_id": key, "alert_id": j.AlertID.String(), "kind": j.Kind}}
-	if _, err := d.Notifier.PostMessage(ctx, channelID, blocks, j.Text, threadTS, j.Broadcast && threadTS != "", meta); err != nil {
-		return err
+	ts, err := d.Notifier.PostMessage(ctx, channelID, blocks, j.Text, threadTS, j.Broadcast && threadTS != "", meta)
+	if err != nil {
+		return "", err
 	}
 	failpoint.Pause("noted")
-	return nil
+	return ts, nil
 }
 
 func decodeBlocks(raw json.RawMessage) []slack.Block {

@@ -205,7 +205,7 @@ func TestMissedTicksCatchUp(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(body, &esc))
 	require.Contains(t, esc.Text, "SLA breached: Acct "+f.claimed[0].AccountID)
-	require.Contains(t, string(body), "Claimed by <@U0ANNA>")
+	require.Contains(t, string(body), "claimed by <@U0ANNA>")
 	require.NotEmpty(t, esc.Blocks)
 	require.Equal(t, 1, swJobs(t, st, alerting.JobUpdate)[f.open[0].ID], "the message is re-rendered to show the breach")
 }

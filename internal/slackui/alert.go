@@ -518,28 +518,30 @@ func NudgeText(v AlertView, now time.Time) string {
 }
 
 // EscalationReply is the post to the escalation channel when an alert
-// breaches its SLA: the account, the route, the claimant if any, and a link
-// to the alert message (permalink from chat.getPermalink; may be empty).
+// breaches its SLA: the account, the route, where the alert stands now (the
+// status line) and a link to the alert message (permalink from
+// chat.getPermalink; may be empty). It is rendered again, and the post
+// edited in place, when the alert is later claimed, contacted or closed:
+// a resolved escalation says so first.
 func EscalationReply(v AlertView, permalink string, now time.Time) Reply {
 	v = v.normalized()
 	acct := accountTitle(v.AccountName, v.Domain, v.AccountID)
+	st := v.Status()
+	head, word := "🚨 *SLA breached:* ", "SLA breached"
+	switch {
+	case v.State == StateContacted || v.State == StateClosedNotFit:
+		head, word = "✅ *Resolved after an SLA breach:* ", "Resolved after an SLA breach"
+	}
 	lines := []string{
-		fmt.Sprintf("🚨 *SLA breached:* %s — %s · %d", acct, escClip(tierLabel(v.Tier), maxLabelLen), v.Score),
+		head + fmt.Sprintf("%s — %s · %d", acct, escClip(tierLabel(v.Tier), maxLabelLen), v.Score),
 		fmt.Sprintf("Route: %s · owner %s · SLA %s · due %s", channelRef(v.Channel), escClip(orDash(v.OwnerRole), maxLabelLen), sla.FormatDuration(v.SLA), dueDate(v.DueAt)),
-	}
-	if v.ClaimedBy != "" && v.State == StateClaimed {
-		lines = append(lines, fmt.Sprintf("Claimed by %s %s after alert, no contact recorded.", mention(v.ClaimedBy), sla.FormatDuration(sla.Elapsed(v.PostedAt, v.ClaimedAt, v.Hours))))
-	} else {
-		lines = append(lines, "Nobody has claimed it.")
-	}
-	if over := sla.Remaining(now, v.DueAt, v.Hours); over <= -time.Minute {
-		lines = append(lines, sla.FormatDuration(-over)+" over SLA.")
+		StatusLine(st, now),
 	}
 	blocks := []slack.Block{section(strings.Join(lines, "\n"))}
 	if safeURL(permalink) {
 		blocks = append(blocks, contextLine(link(permalink, "Open the alert ↗")))
 	}
-	text := fmt.Sprintf("SLA breached: %s (%s, %s)", escClip(plainAccount(v.AccountName, v.Domain, v.AccountID), maxNameLen), escClip(tierLabel(v.Tier), maxLabelLen), channelRef(v.Channel))
+	text := fmt.Sprintf("%s: %s (%s, %s)", word, escClip(plainAccount(v.AccountName, v.Domain, v.AccountID), maxNameLen), escClip(tierLabel(v.Tier), maxLabelLen), channelRef(v.Channel))
 	return Reply{Text: text, Blocks: blocks}
 }
 

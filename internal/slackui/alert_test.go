@@ -305,6 +305,10 @@ func TestEscalationGolden(t *testing.T) {
 	open := cases["alert_breached"]
 	open.Channel = "C0123SDR"
 	goldenReply(t, "escalation_unclaimed", EscalationReply(open, "", posted.Add(26*time.Hour)))
+	// Edited in place once the alert is resolved after the breach.
+	resolved := cases["alert_contacted_over"]
+	goldenReply(t, "escalation_resolved", EscalationReply(resolved, "https://acme.slack.com/archives/C0SDR/p1779544800000100", posted.Add(7*time.Hour)))
+	require.Contains(t, EscalationReply(resolved, "", now).Text, "Resolved after an SLA breach: Acme Inc")
 }
 
 func TestNotFitReasons(t *testing.T) {
