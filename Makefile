@@ -41,7 +41,8 @@ migrate: ## apply migrations to DATABASE_URL (or the dev database)
 	  $(GO) run ./cmd/pqlbot migrate
 
 fuzz: ## run each fuzz target for 30s
-	$(GO) test ./internal/events -run '^$$' -fuzz FuzzDecode -fuzztime 30s
+	$(GO) test ./internal/events -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 30s
+	$(GO) test ./internal/events -run '^$$' -fuzz FuzzDecodeBody -fuzztime 30s
 	$(GO) test ./internal/model -run '^$$' -fuzz FuzzParse -fuzztime 30s
 	$(GO) test ./internal/slackui -run '^$$' -fuzz FuzzParseCommand -fuzztime 30s
 	$(GO) test ./internal/slackapi -run '^$$' -fuzz FuzzParseTS -fuzztime 30s

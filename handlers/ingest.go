@@ -3,8 +3,8 @@ package handlers
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/base64"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -13,13 +13,15 @@ import (
 	"github.com/pqlbot/pqlbot/internal/events"
 )
 
-// Submitter commits messages durably and returns only once they are.
+// Submitter commits messages durably, with the invalid messages of the same
+// request set aside in the quarantine, and returns only once both are.
 type Submitter interface {
-	Submit(ctx context.Context, source string, msgs []events.Message) error
+	Submit(ctx context.Context, source string, msgs []events.Message, rejects []events.Reject) error
 }
 
-// IngestObserver receives ingest outcomes for metrics; reasons are short
-// stable codes (unauthorized, too_large, malformed, invalid, unavailable).
+// IngestObserver receives ingest outcomes for metrics. Rejected is called
+// once per refused request (unauthorized, too_large, malformed, invalid,
+// unavailable) and once per quarantined message (its events.Reason*).
 type IngestObserver interface {
 	Ingested(typ string, n int)
 	Rejected(reason string)
@@ -44,34 +46,41 @@ type Ingest struct {
 	Now      func() time.Time
 }
 
-// Handler serves /v1/{typ}.
+// ingestPaths maps every ingest path to its message type ("batch" for a
+// batch): Segment's names and analytics.js's one-letter short paths.
+var ingestPaths = map[string]string{
+	"track": events.TypeTrack, "identify": events.TypeIdentify, "group": events.TypeGroup,
+	"page": events.TypePage, "screen": events.TypeScreen, "alias": events.TypeAlias, "batch": "batch",
+	"t": events.TypeTrack, "i": events.TypeIdentify, "g": events.TypeGroup,
+	"p": events.TypePage, "s": events.TypeScreen, "a": events.TypeAlias, "b": "batch",
+}
+
+// Handler serves /v1/{typ}. Every endpoint reads up to the batch limit so
+// that a single message over 32 KB can still be kept whole in the
+// quarantine.
 func (in *Ingest) Handler(typ string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		limit := int64(events.MaxMessageBytes)
-		if typ == "batch" {
-			limit = events.MaxBatchBytes
-		}
 		now := time.Now
 		if in.Now != nil {
 			now = in.Now
 		}
 		received := now()
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit+1))
+		body, err := events.ReadBody(http.MaxBytesReader(w, r.Body, events.MaxBatchBytes+1), r.Header.Get("Content-Encoding"), events.MaxBatchBytes)
 		if err != nil {
 			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				in.reject(w, "too_large", http.StatusRequestEntityTooLarge, tooLarge(typ))
-				return
+			var e *events.Error
+			switch {
+			case errors.As(err, &mbe):
+				in.reject(w, events.ReasonTooLarge, http.StatusRequestEntityTooLarge, "body: over the 4 MB limit")
+			case errors.As(err, &e):
+				in.reject(w, e.Reason, e.Status, e.Msg)
+			default:
+				in.reject(w, events.ReasonInvalid, http.StatusBadRequest, "body: could not be read")
 			}
-			in.reject(w, "invalid", http.StatusBadRequest, "body: could not be read")
 			return
 		}
-		if int64(len(body)) > limit {
-			in.reject(w, "too_large", http.StatusRequestEntityTooLarge, tooLarge(typ))
-			return
-		}
-		key, _, ok := r.BasicAuth()
-		if !ok || key == "" {
+		key := basicAuthUser(r.Header.Get("Authorization"))
+		if key == "" {
 			key = events.PeekWriteKey(body)
 		}
 		source, ok := in.lookup(key)
@@ -90,33 +99,28 @@ func (in *Ingest) Handler(typ string) http.Handler {
 		} else {
 			p, err = events.DecodeSingle(typ, body, received)
 		}
-		if err != nil {
+		if p == nil {
+			// The request itself is wrong (not JSON, not the shape of its
+			// endpoint): nothing to keep.
 			var e *events.Error
 			if errors.As(err, &e) {
-				reason := "invalid"
-				switch {
-				case e.Status == http.StatusRequestEntityTooLarge:
-					reason = "too_large"
-				case strings.Contains(e.Msg, "malformed JSON"):
-					reason = "malformed"
-				}
-				in.reject(w, reason, e.Status, e.Msg)
+				in.reject(w, e.Reason, e.Status, e.Msg)
 				return
 			}
-			in.reject(w, "invalid", http.StatusBadRequest, err.Error())
+			in.reject(w, events.ReasonInvalid, http.StatusBadRequest, err.Error())
 			return
 		}
-		if err := in.Submitter.Submit(r.Context(), source, p.Messages); err != nil {
-			if errors.Is(err, ErrRejected) {
-				in.Log.Warn("ingest rejected by the database", "err", err, "messages", len(p.Messages))
-				in.reject(w, "invalid", http.StatusBadRequest, "body: a value could not be stored (check for characters PostgreSQL refuses)")
+		if serr := in.Submitter.Submit(r.Context(), source, p.Messages, p.Rejects); serr != nil {
+			if errors.Is(serr, ErrRejected) {
+				in.Log.Warn("ingest rejected by the database", "err", serr, "messages", len(p.Messages))
+				in.reject(w, events.ReasonInvalid, http.StatusBadRequest, "body: a value could not be stored (check for characters PostgreSQL refuses); the message is kept in the quarantine")
 				return
 			}
 			status, msg := http.StatusInternalServerError, "could not store the events; retry"
-			if errors.Is(err, ErrUnavailable) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			if errors.Is(serr, ErrUnavailable) || errors.Is(serr, context.Canceled) || errors.Is(serr, context.DeadlineExceeded) {
 				status, msg = http.StatusServiceUnavailable, "temporarily unavailable; retry"
 			}
-			in.Log.Error("ingest failed", "err", err, "messages", len(p.Messages))
+			in.Log.Error("ingest failed", "err", serr, "messages", len(p.Messages))
 			in.reject(w, "unavailable", status, msg)
 			return
 		}
@@ -124,9 +128,37 @@ func (in *Ingest) Handler(typ string) http.Handler {
 			for _, m := range p.Messages {
 				in.Observer.Ingested(m.Type, 1)
 			}
+			for _, rj := range p.Rejects {
+				in.Observer.Rejected(rj.Err.Reason)
+			}
+		}
+		if err != nil {
+			// A single call whose message is invalid: quarantined above,
+			// and answered with what is wrong with it.
+			var e *events.Error
+			if errors.As(err, &e) {
+				writeJSON(w, e.Status, map[string]any{"error": e.Msg})
+				return
+			}
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"success": true})
 	})
+}
+
+// basicAuthUser is the user name of HTTP Basic credentials, the write key.
+// Segment's docs allow "key" as well as "key:" inside the base64, which
+// net/http's BasicAuth refuses without the colon.
+func basicAuthUser(h string) string {
+	scheme, cred, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Basic") {
+		return ""
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
+	if err != nil {
+		return ""
+	}
+	user, _, _ := strings.Cut(string(raw), ":")
+	return user
 }
 
 func (in *Ingest) lookup(key string) (string, bool) {
@@ -149,11 +181,4 @@ func (in *Ingest) reject(w http.ResponseWriter, reason string, status int, msg s
 		in.Observer.Rejected(reason)
 	}
 	writeJSON(w, status, map[string]any{"error": msg})
-}
-
-func tooLarge(typ string) string {
-	if typ == "batch" {
-		return "batch: body is over the 500 KB limit"
-	}
-	return "message: body is over the 32 KB limit"
 }

@@ -26,7 +26,7 @@ import (
 // fsync) per event, no roll-ups.
 type naiveSubmitter struct{ st *store.Store }
 
-func (n naiveSubmitter) Submit(ctx context.Context, source string, msgs []events.Message) error {
+func (n naiveSubmitter) Submit(ctx context.Context, source string, msgs []events.Message, _ []events.Reject) error {
 	for _, m := range msgs {
 		_, err := n.st.Pool().Exec(ctx, `INSERT INTO events (source, message_id, type, name, user_id, account_id, properties, ts, received_at)
 			VALUES ($1,$2,$3,$4,$5,$6,$7::jsonb,$8,$9) ON CONFLICT DO NOTHING`,
@@ -41,8 +41,8 @@ func (n naiveSubmitter) Submit(ctx context.Context, source string, msgs []events
 // directSubmitter is the full ingest transaction per request, without group commit.
 type directSubmitter struct{ st *store.Store }
 
-func (d directSubmitter) Submit(ctx context.Context, source string, msgs []events.Message) error {
-	_, err := d.st.Ingest(ctx, []store.IngestItem{{Source: source, Messages: msgs}})
+func (d directSubmitter) Submit(ctx context.Context, source string, msgs []events.Message, rejects []events.Reject) error {
+	_, err := d.st.Ingest(ctx, []store.IngestItem{{Source: source, Messages: msgs, Rejects: rejects}})
 	return err
 }
 

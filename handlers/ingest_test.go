@@ -130,7 +130,7 @@ func TestBadInputStoresNothing(t *testing.T) {
 	big := strings.Repeat("x", 33*1024)
 	var hugeBatch strings.Builder
 	hugeBatch.WriteString(`{"batch":[`)
-	for i := range 20 {
+	for i := range 140 {
 		if i > 0 {
 			hugeBatch.WriteString(",")
 		}
@@ -141,46 +141,96 @@ func TestBadInputStoresNothing(t *testing.T) {
 		name, path, key, body string
 		status                int
 		want                  string
+		quarantined           bool // a single message that is invalid is kept
 	}{
-		{"no write key", "/v1/track", "", `{"userId":"u1","event":"x"}`, 401, "writeKey: missing"},
-		{"unknown write key", "/v1/track", "nope", `{"userId":"u1","event":"x"}`, 401, "writeKey: unknown"},
-		{"unknown body write key", "/v1/track", "", `{"writeKey":"nope","userId":"u1","event":"x"}`, 401, "writeKey: unknown"},
-		{"malformed JSON", "/v1/track", writeKey, `{"userId":`, 400, "malformed JSON"},
-		{"not an object", "/v1/track", writeKey, `[1,2]`, 400, "malformed JSON"},
-		{"empty body", "/v1/track", writeKey, ``, 400, "empty body"},
-		{"no user", "/v1/track", writeKey, `{"event":"x"}`, 400, "userId: one of userId or anonymousId is required"},
-		{"user not a string", "/v1/track", writeKey, `{"userId":{"a":1},"event":"x"}`, 400, "userId: must be a string"},
-		{"track without event", "/v1/track", writeKey, `{"userId":"u1"}`, 400, "event: required"},
-		{"group without groupId", "/v1/group", writeKey, `{"userId":"u1"}`, 400, "groupId: required"},
-		{"type mismatch", "/v1/track", writeKey, `{"type":"page","userId":"u1"}`, 400, "type: \"page\" sent to the /v1/track endpoint"},
-		{"bad timestamp", "/v1/track", writeKey, `{"userId":"u1","event":"x","timestamp":"yesterday"}`, 400, "timestamp: \"yesterday\" is not an ISO-8601 timestamp"},
-		{"bad sentAt", "/v1/track", writeKey, `{"userId":"u1","event":"x","sentAt":12}`, 400, "sentAt: must be an ISO-8601 string"},
-		{"properties not an object", "/v1/track", writeKey, `{"userId":"u1","event":"x","properties":[1]}`, 400, "properties: must be an object"},
-		{"messageId too long", "/v1/track", writeKey, `{"userId":"u1","event":"x","messageId":"` + strings.Repeat("m", 101) + `"}`, 400, "messageId: longer than 100"},
-		{"message over 32 KB", "/v1/track", writeKey, `{"userId":"u1","event":"x","properties":{"p":"` + big + `"}}`, 413, "32 KB"},
-		{"batch over 500 KB", "/v1/batch", writeKey, hugeBatch.String(), 413, "500 KB"},
-		{"batch message over 32 KB", "/v1/batch", writeKey, `{"batch":[` + msg("") + `,` + msg(`,"properties":{"p":"`+big+`"}`) + `]}`, 413, "batch[1]: "},
-		{"batch unknown type", "/v1/batch", writeKey, `{"batch":[` + msg("") + `,{"type":"boop","userId":"u"}]}`, 400, `batch[1].type: unknown type "boop"`},
-		{"batch missing type", "/v1/batch", writeKey, `{"batch":[{"userId":"u","event":"e"}]}`, 400, "batch[0].type: required"},
-		{"batch one bad message", "/v1/batch", writeKey, `{"batch":[` + msg("") + `,` + msg("") + `,{"type":"track","anonymousId":"a","event":"x","timestamp":"2026-13-45"}]}`, 400, "batch[2].timestamp"},
-		{"batch not an array", "/v1/batch", writeKey, `{"batch":{}}`, 400, "malformed JSON"},
-		{"batch empty", "/v1/batch", writeKey, `{"batch":[]}`, 400, "batch: must hold at least one message"},
-		{"batch missing", "/v1/batch", writeKey, `{"sentAt":"2026-01-01T00:00:00Z"}`, 400, "batch: required"},
-		{"NUL in event name", "/v1/track", writeKey, `{"userId":"u1","event":"a\u0000b"}`, 400, "event: must be valid UTF-8 without NUL"},
-		{"unpaired surrogate in properties", "/v1/batch", writeKey, `{"batch":[` + msg(`,"properties":{"x":"\ud800"}`) + `]}`, 400, "batch[0].properties: has an unpaired surrogate"},
-		{"invalid UTF-8 in traits", "/v1/identify", writeKey, "{\"userId\":\"u1\",\"traits\":{\"n\":\"\xff\"}}", 400, "traits: must be valid UTF-8"},
+		{"no write key", "/v1/track", "", `{"userId":"u1","event":"x"}`, 401, "writeKey: missing", false},
+		{"unknown write key", "/v1/track", "nope", `{"userId":"u1","event":"x"}`, 401, "writeKey: unknown", false},
+		{"unknown body write key", "/v1/track", "", `{"writeKey":"nope","userId":"u1","event":"x"}`, 401, "writeKey: unknown", false},
+		{"malformed JSON", "/v1/track", writeKey, `{"userId":`, 400, "malformed JSON", false},
+		{"not an object", "/v1/track", writeKey, `[1,2]`, 400, "malformed JSON", false},
+		{"empty body", "/v1/track", writeKey, ``, 400, "empty body", false},
+		{"batch over 4 MB", "/v1/batch", writeKey, hugeBatch.String(), 413, "4 MB", false},
+		{"batch not an array", "/v1/batch", writeKey, `{"batch":{}}`, 400, "malformed JSON", false},
+		{"batch empty", "/v1/batch", writeKey, `{"batch":[]}`, 400, "batch: must hold at least one message", false},
+		{"batch missing", "/v1/batch", writeKey, `{"sentAt":"2026-01-01T00:00:00Z"}`, 400, "batch: required", false},
+		{"batch bad sentAt", "/v1/batch", writeKey, `{"sentAt":"later","batch":[` + msg("") + `]}`, 400, "sentAt: ", false},
+		{"no user", "/v1/track", writeKey, `{"event":"x"}`, 400, "userId: one of userId or anonymousId is required", true},
+		{"user not a string", "/v1/track", writeKey, `{"userId":{"a":1},"event":"x"}`, 400, "userId: must be a string", true},
+		{"track without event", "/v1/track", writeKey, `{"userId":"u1"}`, 400, "event: required", true},
+		{"group without groupId", "/v1/group", writeKey, `{"userId":"u1"}`, 400, "groupId: required", true},
+		{"alias without previousId", "/v1/alias", writeKey, `{"userId":"u1"}`, 400, "previousId: required", true},
+		{"type mismatch", "/v1/track", writeKey, `{"type":"page","userId":"u1"}`, 400, "type: \"page\" sent to the /v1/track endpoint", true},
+		{"bad timestamp", "/v1/track", writeKey, `{"userId":"u1","event":"x","timestamp":"yesterday"}`, 400, "timestamp: \"yesterday\" is not an ISO-8601 timestamp", true},
+		{"bad sentAt", "/v1/track", writeKey, `{"userId":"u1","event":"x","sentAt":12}`, 400, "sentAt: must be an ISO-8601 string", true},
+		{"properties not an object", "/v1/track", writeKey, `{"userId":"u1","event":"x","properties":[1]}`, 400, "properties: must be an object", true},
+		{"messageId too long", "/v1/track", writeKey, `{"userId":"u1","event":"x","messageId":"` + strings.Repeat("m", 101) + `"}`, 400, "messageId: longer than 100", true},
+		{"message over 32 KB", "/v1/track", writeKey, `{"userId":"u1","event":"x","properties":{"p":"` + big + `"}}`, 413, "32 KB", true},
+		{"NUL in event name", "/v1/track", writeKey, `{"userId":"u1","event":"a\u0000b"}`, 400, "event: must be valid UTF-8 without NUL", true},
+		{"invalid UTF-8 in traits", "/v1/identify", writeKey, "{\"userId\":\"u1\",\"traits\":{\"n\":\"\xff\"}}", 400, "traits: must be valid UTF-8", true},
 	}
 	before := e.snapshot(t)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			kept := e.count(t, "SELECT count(*) FROM rejected_messages")
 			status, body := e.post(t, tc.path, tc.key, []byte(tc.body))
 			require.Equal(t, tc.status, status, body)
 			var out struct{ Error string }
 			require.NoError(t, json.Unmarshal([]byte(body), &out), body)
 			require.Contains(t, out.Error, tc.want)
-			require.Equal(t, before, e.snapshot(t), "a rejected request stores nothing")
+			require.Equal(t, before, e.snapshot(t), "a rejected request stores no event")
+			if tc.quarantined {
+				require.Equal(t, kept+1, e.count(t, "SELECT count(*) FROM rejected_messages"))
+				var raw []byte
+				var errText string
+				require.NoError(t, e.st.Pool().QueryRow(context.Background(), `SELECT raw, error FROM rejected_messages ORDER BY id DESC LIMIT 1`).Scan(&raw, &errText))
+				require.Equal(t, tc.body, string(raw), "kept whole, as sent")
+				require.Contains(t, errText, tc.want)
+			} else {
+				require.Equal(t, kept, e.count(t, "SELECT count(*) FROM rejected_messages"), "a refused request is not a message to keep")
+			}
 		})
 	}
+}
+
+// SDKs drop a whole batch on any 4xx, so one bad message must not cost its
+// neighbours: the valid ones are stored and answered 200, the bad ones kept
+// whole in the quarantine with the reason and field.
+func TestBatchQuarantinesOnlyBadMessages(t *testing.T) {
+	e := newEnv(t)
+	big := strings.Repeat("x", 33*1024)
+	body := `{"batch":[` + strings.Join([]string{
+		msg(""),
+		msg(`,"properties":{"x":"\u0000"}`),
+		`{"type":"boop","userId":"u","messageId":"b1"}`,
+		`{"type":"track","event":"x","messageId":"b2"}`,
+		`{"type":"track","anonymousId":"a","event":"x","timestamp":"2026-13-45"}`,
+		msg(`,"properties":{"p":"` + big + `"}`),
+		msg(`,"properties":{"x":"\ud800"}`),
+		msg(""),
+	}, ",") + `]}`
+	status, resp := e.post(t, "/v1/batch", writeKey, []byte(body))
+	require.Equal(t, 200, status, resp)
+	require.JSONEq(t, `{"success":true}`, resp)
+	require.Equal(t, 2, e.count(t, "SELECT count(*) FROM events"))
+	rows, err := e.st.Pool().Query(context.Background(), `SELECT batch_index, reason, field FROM rejected_messages ORDER BY batch_index`)
+	require.NoError(t, err)
+	var got []string
+	for rows.Next() {
+		var i int
+		var reason, field string
+		require.NoError(t, rows.Scan(&i, &reason, &field))
+		got = append(got, fmt.Sprintf("%d %s %s", i, reason, field))
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []string{
+		"1 bad_text properties", "2 unknown_type type", "3 no_identity userId",
+		"4 bad_timestamp timestamp", "5 too_large message", "6 bad_text properties",
+	}, got)
+	rs, err := e.st.Rejects(context.Background(), time.Now().Add(-time.Hour), 10)
+	require.NoError(t, err)
+	require.Len(t, rs, 6)
+	require.Equal(t, store.SourceOf(writeKey), rs[0].Source)
+	require.Len(t, rs[0].Raw, len(msg(`,"properties":{"x":"\ud800"}`)))
 }
 
 func TestBodyWriteKeyAndSkew(t *testing.T) {

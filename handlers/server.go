@@ -7,7 +7,9 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 
 	"github.com/pqlbot/pqlbot/internal/metrics"
 )
@@ -24,7 +26,10 @@ type Middleware func(route string, h http.Handler) http.Handler
 type Server struct {
 	Log    *slog.Logger
 	Ingest *Ingest
-	Ready  Readiness
+	// CORS lists the browser origins allowed on the ingest paths; nil
+	// allows none (preflights are refused).
+	CORS  *CORS
+	Ready Readiness
 	// Slack endpoints; nil ones answer 404.
 	SlackCommands     http.Handler
 	SlackInteractions http.Handler
@@ -51,8 +56,9 @@ func (s *Server) Routes() http.Handler {
 		mux.Handle(pattern, wrap(pattern, h))
 	}
 	if s.Ingest != nil {
-		for _, t := range []string{"track", "identify", "group", "page", "screen", "alias", "batch"} {
-			handle("POST /v1/"+t, s.Ingest.Handler(t))
+		for _, path := range slices.Sorted(maps.Keys(ingestPaths)) {
+			handle("POST /v1/"+path, s.CORS.Wrap(s.Ingest.Handler(ingestPaths[path])))
+			handle("OPTIONS /v1/"+path, s.CORS.Preflight())
 		}
 	}
 	handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

@@ -28,10 +28,12 @@ func SourceOf(writeKey string) string {
 	return hex.EncodeToString(h[:8])
 }
 
-// IngestItem is one accepted request: its messages and the write key's source.
+// IngestItem is one accepted request: its valid messages, the invalid ones
+// for the quarantine, and the write key's source.
 type IngestItem struct {
 	Source   string
 	Messages []events.Message
+	Rejects  []events.Reject
 }
 
 // IngestResult says what a commit did.
@@ -103,6 +105,9 @@ type userDelta struct {
 func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem, rules []model.OutcomeRule, urgent func(*events.Message) bool) (IngestResult, error) {
 	var res IngestResult
 	scope := newOutcomeScope(rules)
+	if err := insertRejects(ctx, tx, items); err != nil {
+		return res, err
+	}
 	// Flatten and drop repeats inside this commit; the unique constraint
 	// handles repeats across commits.
 	seen := make(map[[2]string]bool)

@@ -119,9 +119,11 @@ func TestIngesterRejectsOnlyTheBadRequest(t *testing.T) {
 	bad.Properties = []byte(`{"x":"\u0000"}`) // validation would refuse it; the store must cope anyway
 	errs := make(chan error, 21)
 	for i := range 20 {
-		go func() { errs <- g.Submit(ctx, "s", []events.Message{trackMsg(fmt.Sprint("m", i), "u1", "acme", now)}) }()
+		go func() {
+			errs <- g.Submit(ctx, "s", []events.Message{trackMsg(fmt.Sprint("m", i), "u1", "acme", now)}, nil)
+		}()
 	}
-	go func() { errs <- g.Submit(ctx, "s", []events.Message{bad}) }()
+	go func() { errs <- g.Submit(ctx, "s", []events.Message{bad}, nil) }()
 	var rejected int
 	for range 21 {
 		if err := <-errs; err != nil {
@@ -133,4 +135,29 @@ func TestIngesterRejectsOnlyTheBadRequest(t *testing.T) {
 	var n int
 	require.NoError(t, st.Pool().QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&n))
 	require.Equal(t, 20, n)
+}
+
+// A value validation let through and the database refuses costs only its
+// own message: the request is committed message by message, the refused
+// one kept in the quarantine.
+func TestIngesterQuarantinesWhatTheDatabaseRefuses(t *testing.T) {
+	st := storetest.New(t)
+	var refused int
+	g := store.NewIngester(st, store.IngesterOptions{OnRefused: func(n int) { refused += n }})
+	defer g.Close()
+	ctx := context.Background()
+	now := time.Now().UTC()
+	bad := trackMsg("bad", "u0", "acme", now)
+	bad.Properties = []byte(`{"x":"\u0000"}`)
+	bad.Raw = []byte(`{"messageId":"bad","properties":{"x":"\u0000"}}`)
+	require.NoError(t, g.Submit(ctx, "s", []events.Message{trackMsg("m1", "u1", "acme", now), bad, trackMsg("m2", "u1", "acme", now)}, nil))
+	var n int
+	require.NoError(t, st.Pool().QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&n))
+	require.Equal(t, 2, n)
+	rs, err := st.Rejects(ctx, now.Add(-time.Hour), 10)
+	require.NoError(t, err)
+	require.Len(t, rs, 1)
+	require.Equal(t, events.ReasonRefused, rs[0].Reason)
+	require.Equal(t, string(bad.Raw), string(rs[0].Raw))
+	require.Equal(t, 1, refused)
 }

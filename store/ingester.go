@@ -31,6 +31,9 @@ type IngesterOptions struct {
 	// Urgent reports whether a message should have its account re-scored
 	// without the re-scorer's debounce (a hand-raise); nil means none is.
 	Urgent func(*events.Message) bool
+	// OnRefused is called with the number of messages the database refused
+	// and the quarantine took instead. It must not block.
+	OnRefused func(n int)
 }
 
 // Ingester is a group-commit batcher: concurrent requests share a
@@ -66,11 +69,13 @@ func NewIngester(s *Store, opts IngesterOptions) *Ingester {
 	return g
 }
 
-// Submit queues msgs and waits until they are durably committed (or failed).
-// If ctx ends first the request may still commit; the client's retry is then
-// a harmless duplicate.
-func (g *Ingester) Submit(ctx context.Context, source string, msgs []events.Message) error {
-	r := &ingestReq{item: IngestItem{Source: source, Messages: msgs}, done: make(chan error, 1)}
+// Submit queues msgs, and rejects for the quarantine, and waits until they
+// are durably committed (or failed). If ctx ends first the request may still
+// commit; the client's retry is then a harmless duplicate. A message the
+// database refuses is quarantined and its neighbours committed: the error
+// is ErrRejected only when no message of the request could be stored.
+func (g *Ingester) Submit(ctx context.Context, source string, msgs []events.Message, rejects []events.Reject) error {
+	r := &ingestReq{item: IngestItem{Source: source, Messages: msgs, Rejects: rejects}, done: make(chan error, 1)}
 	g.mu.RLock()
 	if g.closed {
 		g.mu.RUnlock()
@@ -161,7 +166,7 @@ func (g *Ingester) commit(group []*ingestReq, n int) {
 		return
 	}
 	if len(group) == 1 {
-		group[0].done <- fmt.Errorf("%w: %v", ErrRejected, err)
+		group[0].done <- g.isolate(ctx, group[0].item, err)
 		return
 	}
 	// One request's rows are what the database refused: commit each alone
@@ -169,6 +174,42 @@ func (g *Ingester) commit(group []*ingestReq, n int) {
 	for _, r := range group {
 		g.commit([]*ingestReq{r}, len(r.item.Messages))
 	}
+}
+
+// isolate commits a refused request message by message, so one value the
+// database refuses does not sink its neighbours, and quarantines the
+// messages refused.
+func (g *Ingester) isolate(ctx context.Context, item IngestItem, cause error) error {
+	var refused []events.Message
+	stored := 0
+	for i, m := range item.Messages {
+		one := IngestItem{Source: item.Source, Messages: item.Messages[i : i+1]}
+		start := time.Now()
+		res, err := g.s.ingest(ctx, []IngestItem{one}, g.opts.Outcomes, g.opts.Urgent)
+		switch {
+		case err == nil:
+			stored++
+			if g.opts.OnCommit != nil {
+				g.opts.OnCommit(res, 1, time.Since(start))
+			}
+		case dataError(err):
+			refused = append(refused, m)
+			cause = err
+		default:
+			return fmt.Errorf("ingest: %w", err)
+		}
+	}
+	q := IngestItem{Source: item.Source, Rejects: append(item.Rejects[:len(item.Rejects):len(item.Rejects)], refusedRejects(refused, cause)...)}
+	if _, err := g.s.Ingest(ctx, []IngestItem{q}); err != nil {
+		return fmt.Errorf("ingest: quarantine: %w", err)
+	}
+	if g.opts.OnRefused != nil && len(refused) > 0 {
+		g.opts.OnRefused(len(refused))
+	}
+	if stored == 0 && len(refused) > 0 {
+		return fmt.Errorf("%w: %v", ErrRejected, cause)
+	}
+	return nil
 }
 
 // ErrRejected marks a request whose data the database refused (a value

@@ -25,6 +25,7 @@ commands:
   backtest [...]      replay stored history through a model and measure it against outcomes (--help)
   stats [30d|90d|quarter]
                       the PQL program's figures (as /pql stats)
+  rejects [--since D] quarantined ingest messages and why (default: last 24h)
 `
 
 func main() {
@@ -61,6 +62,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdBacktest(ctx, args[1:], stdout, stderr)
 	case "stats":
 		return cmdStats(ctx, args[1:], stdout, stderr)
+	case "rejects":
+		return cmdRejects(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

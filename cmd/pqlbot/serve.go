@@ -113,8 +113,8 @@ func (l logResponder) PostWebhook(_ context.Context, _ string, msg *slack.Webhoo
 // maps its shutdown error to the transport's.
 type submitter struct{ g *store.Ingester }
 
-func (s submitter) Submit(ctx context.Context, source string, msgs []events.Message) error {
-	err := s.g.Submit(ctx, source, msgs)
+func (s submitter) Submit(ctx context.Context, source string, msgs []events.Message, rejects []events.Reject) error {
+	err := s.g.Submit(ctx, source, msgs, rejects)
 	switch {
 	case errors.Is(err, store.ErrIngesterClosed):
 		return fmt.Errorf("%w: %v", handlers.ErrUnavailable, err)
@@ -222,6 +222,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Urgent: func(msg *events.Message) bool {
 			return msg.Type == events.TypeTrack && m.IsHandRaiser(msg.Name)
 		},
+		OnRefused: func(n int) { met.EventsRejected.WithLabelValues(events.ReasonRefused).Add(float64(n)) },
 	})
 	srv := &handlers.Server{
 		Log:   log,
@@ -232,6 +233,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			Keys:      keys,
 			Observer:  obs,
 		},
+		CORS:    &handlers.CORS{Origins: cfg.CORSOrigins},
 		Metrics: met.Handler(),
 		Wrap:    met.Instrument,
 	}

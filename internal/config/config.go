@@ -8,9 +8,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -39,6 +41,9 @@ type Config struct {
 	// DebugAddr is where net/http/pprof listens, apart from the service
 	// port so it is never exposed with it; empty turns it off.
 	DebugAddr string `env:"PQLBOT_DEBUG_ADDR"`
+	// CORSOrigins are the browser origins allowed to send events
+	// (analytics.js); "*" allows any, none means no browser access.
+	CORSOrigins []string `env:"PQLBOT_CORS_ORIGINS"`
 }
 
 // known lists every PQLBOT_* variable; any other PQLBOT_* variable is a typo
@@ -46,6 +51,7 @@ type Config struct {
 var known = map[string]bool{
 	"PQLBOT_WRITE_KEYS": true, "PQLBOT_MODEL_FILE": true, "PQLBOT_ACCOUNT_URL": true,
 	"PQLBOT_SHUTDOWN_TIMEOUT": true, "PQLBOT_LOG_LEVEL": true, "PQLBOT_DEBUG_ADDR": true, "PQLBOT_LEASE": true,
+	"PQLBOT_CORS_ORIGINS": true,
 	// Test only (internal/failpoint): not a Config field, never in a
 	// manifest.
 	"PQLBOT_TEST_PAUSE_DIR": true,
@@ -84,13 +90,20 @@ func LoadFrom(ctx context.Context, mode Mode, environ []string) (*Config, error)
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return nil, fmt.Errorf("%s: unknown variable (known: PQLBOT_WRITE_KEYS, PQLBOT_MODEL_FILE, PQLBOT_ACCOUNT_URL, PQLBOT_SHUTDOWN_TIMEOUT, PQLBOT_LEASE, PQLBOT_LOG_LEVEL, PQLBOT_DEBUG_ADDR)", unknown[0])
+		var names []string
+		for _, k := range slices.Sorted(maps.Keys(known)) {
+			if !strings.HasPrefix(k, "PQLBOT_TEST_") {
+				names = append(names, k)
+			}
+		}
+		return nil, fmt.Errorf("%s: unknown variable (known: %s)", unknown[0], strings.Join(names, ", "))
 	}
 	var c Config
 	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &c, Lookuper: envconfig.MapLookuper(m)}); err != nil {
 		return nil, errors.New(trimEnvconfigError(err))
 	}
 	c.WriteKeys = compact(c.WriteKeys)
+	c.CORSOrigins = compact(c.CORSOrigins)
 	if err := c.validate(mode); err != nil {
 		return nil, err
 	}
@@ -149,6 +162,16 @@ func (c *Config) validate(mode Mode) error {
 		// database round trip; above 10 minutes a crash delays alerts for
 		// longer than anyone would want.
 		return errors.New("PQLBOT_LEASE: must be between 3s and 10m")
+	}
+	for _, o := range c.CORSOrigins {
+		if o == "*" {
+			continue
+		}
+		// The browser sends Origin as scheme://host[:port], nothing else:
+		// anything more would never match.
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" {
+			return fmt.Errorf("PQLBOT_CORS_ORIGINS: %q must be * or an origin like https://app.example.com", o)
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -36,6 +36,11 @@ func TestLoad(t *testing.T) {
 		{"lease too short", ModeServe, []string{"PQLBOT_LEASE=1s"}, "PQLBOT_LEASE: must be between 3s and 10m"},
 		{"lease too long", ModeServe, []string{"PQLBOT_LEASE=1h"}, "PQLBOT_LEASE: must be between 3s and 10m"},
 		{"test pause dir is known", ModeServe, []string{"PQLBOT_TEST_PAUSE_DIR=/tmp/x"}, ""},
+		{"cors origins", ModeServe, []string{"PQLBOT_CORS_ORIGINS=https://app.example.com, http://localhost:3000"}, ""},
+		{"cors any origin", ModeServe, []string{"PQLBOT_CORS_ORIGINS=*"}, ""},
+		{"cors origin with a path", ModeServe, []string{"PQLBOT_CORS_ORIGINS=https://app.example.com/"}, `PQLBOT_CORS_ORIGINS: "https://app.example.com/" must be * or an origin`},
+		{"cors origin without scheme", ModeServe, []string{"PQLBOT_CORS_ORIGINS=app.example.com"}, "PQLBOT_CORS_ORIGINS"},
+		{"unknown variable lists the known ones", ModeServe, []string{"PQLBOT_CORS=x"}, "PQLBOT_CORS: unknown variable (known: PQLBOT_ACCOUNT_URL, PQLBOT_CORS_ORIGINS,"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -51,6 +56,9 @@ func TestLoad(t *testing.T) {
 			require.Equal(t, "https://slack.com/api/", c.SlackAPIURL)
 			if tc.mode == ModeServe {
 				require.Equal(t, []string{"k1", "k2"}, c.WriteKeys)
+			}
+			if tc.name == "cors origins" {
+				require.Equal(t, []string{"https://app.example.com", "http://localhost:3000"}, c.CORSOrigins)
 			}
 		})
 	}

@@ -1,6 +1,11 @@
 // Package events decodes and validates Segment HTTP Tracking API payloads and
 // normalises them into Messages ready to store. It is pure: the caller
 // passes the time the request was received.
+//
+// A request is either refused whole (not JSON, not the shape of its
+// endpoint, over the body limit) or decoded message by message: an invalid
+// message becomes a Reject, kept whole with its reason and field, and never
+// sinks its valid neighbours (SDKs drop a whole batch on any 4xx).
 package events
 
 import (
@@ -8,7 +13,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -16,17 +23,18 @@ import (
 	"github.com/google/uuid"
 )
 
-// Limits from Segment's HTTP Tracking API.
+// Limits, on decompressed bytes. The batch limit is RudderStack's (4 MB):
+// its SDKs flush up to ~3.9 MB and drop what we refuse.
 const (
 	MaxMessageBytes = 32 * 1024
-	MaxBatchBytes   = 500 * 1024
+	MaxBatchBytes   = 4 << 20
 	MaxMessageID    = 100
 	maxIDLen        = 255
 	maxNameLen      = 255
 )
 
 // Message types. screen is stored as a page view (mobile SDKs send it);
-// alias is accepted and kept but has no effect on accounts.
+// alias links previousId to userId.
 const (
 	TypeTrack    = "track"
 	TypeIdentify = "identify"
@@ -36,28 +44,55 @@ const (
 	TypeAlias    = "alias"
 )
 
+// Reasons a message or request is refused: stable codes, the values of the
+// "reason" label of pqlbot_events_rejected_total and of the quarantine.
+const (
+	ReasonTooLarge     = "too_large"     // message over 32 KB or body over 4 MB
+	ReasonMalformed    = "malformed"     // not JSON, or not an object
+	ReasonNoIdentity   = "no_identity"   // neither userId nor anonymousId
+	ReasonUnknownType  = "unknown_type"  // type missing or not a Segment call
+	ReasonBadTimestamp = "bad_timestamp" // timestamp, originalTimestamp or sentAt unreadable
+	ReasonBadText      = "bad_text"      // NUL, invalid UTF-8, unpaired surrogate: PostgreSQL refuses it
+	ReasonInvalid      = "invalid"       // any other field of the wrong shape
+	// ReasonRefused is a message validation let through and PostgreSQL
+	// still refused; the store quarantines it under this reason.
+	ReasonRefused = "refused_by_database"
+)
+
+// MessageReasons lists every reason a single message can be quarantined
+// for, so metrics can show a zero before the first one.
+var MessageReasons = []string{ReasonTooLarge, ReasonMalformed, ReasonNoIdentity, ReasonUnknownType, ReasonBadTimestamp, ReasonBadText, ReasonInvalid, ReasonRefused}
+
 // Message is one normalised Segment call.
 type Message struct {
 	Type        string
 	MessageID   string
 	UserID      string
 	AnonymousID string
+	// PreviousID is the id an alias call merges into UserID.
+	PreviousID string
 	// Name is the track event name or the page/screen name.
 	Name string
-	// GroupID is the account a group call links the user to.
+	// GroupID is the account a group call links the user to, or, on other
+	// calls, a top-level groupId some SDKs send for attribution.
 	GroupID string
 	// ContextGroupID is context.groupId: the account a track/page call is
-	// attributed to, overriding the user's linked group.
+	// attributed to, overriding the top-level groupId and the user's link.
 	ContextGroupID string
-	Properties     json.RawMessage // compact JSON object or nil
-	Traits         json.RawMessage // compact JSON object or nil
-	Context        json.RawMessage // compact JSON object or nil
+	Properties     json.RawMessage // JSON object or nil
+	Traits         json.RawMessage // JSON object or nil
+	Context        json.RawMessage // JSON object or nil, batch context merged in
+	// TraitValues is Traits decoded, so the store never decodes it again.
+	TraitValues map[string]any
 	// Sums holds the top-level numeric properties, which roll-ups sum.
 	Sums map[string]float64
 	// Timestamp is when it happened, corrected for client clock skew.
 	Timestamp  time.Time
 	SentAt     time.Time // zero when the client sent none
 	ReceivedAt time.Time
+	// Raw is the message as sent (decompressed): what the quarantine keeps
+	// should the database refuse it.
+	Raw json.RawMessage
 }
 
 // UserKey is the identity the message is about: userId, else anonymousId.
@@ -80,22 +115,41 @@ func (m *Message) Kind() string {
 	return ""
 }
 
-// Error is a rejected payload: the HTTP status and a message naming the field.
+// Error is a refused request or message: the HTTP status, a stable reason,
+// the field at fault and a message naming it.
 type Error struct {
 	Status int
+	Reason string
+	Field  string
 	Msg    string
+	cause  error
 }
 
 func (e *Error) Error() string { return e.Msg }
 
-func bad(format string, args ...any) *Error {
-	return &Error{Status: 400, Msg: fmt.Sprintf(format, args...)}
+// Unwrap gives the read error behind a body that could not be read.
+func (e *Error) Unwrap() error { return e.cause }
+
+func bad(reason, field, format string, args ...any) *Error {
+	return &Error{Status: 400, Reason: reason, Field: field, Msg: field + ": " + fmt.Sprintf(format, args...)}
 }
 
-// Payload is a decoded request: its messages and the body writeKey, if any.
+// Reject is an invalid message set aside: kept whole, with why.
+type Reject struct {
+	// Index is the message's position in its batch (0 for a single call).
+	Index int
+	// Raw is the message exactly as sent (decompressed), possibly text
+	// PostgreSQL cannot hold as text: store it as bytes.
+	Raw []byte
+	Err *Error
+}
+
+// Payload is a decoded request: its valid messages, the invalid ones set
+// aside, and the body writeKey, if any.
 type Payload struct {
 	WriteKey string
 	Messages []Message
+	Rejects  []Reject
 }
 
 type rawMessage struct {
@@ -103,6 +157,7 @@ type rawMessage struct {
 	MessageID         json.RawMessage `json:"messageId"`
 	UserID            json.RawMessage `json:"userId"`
 	AnonymousID       json.RawMessage `json:"anonymousId"`
+	PreviousID        json.RawMessage `json:"previousId"`
 	Event             json.RawMessage `json:"event"`
 	Name              json.RawMessage `json:"name"`
 	GroupID           json.RawMessage `json:"groupId"`
@@ -122,21 +177,22 @@ type rawBatch struct {
 	WriteKey json.RawMessage   `json:"writeKey"`
 }
 
-// DecodeBatch decodes a /v1/batch body. Any bad message rejects the whole
-// batch, naming its index, so a request is stored entirely or not at all.
+// DecodeBatch decodes a /v1/batch body. The envelope must be right or the
+// whole request is refused; each message is then valid (Messages) or set
+// aside (Rejects) on its own.
 func DecodeBatch(body []byte, receivedAt time.Time) (*Payload, error) {
 	if len(body) > MaxBatchBytes {
-		return nil, &Error{Status: 413, Msg: fmt.Sprintf("batch: %d bytes is over the %d byte limit", len(body), MaxBatchBytes)}
+		return nil, &Error{Status: 413, Reason: ReasonTooLarge, Field: "batch", Msg: fmt.Sprintf("batch: %d bytes is over the 4 MB limit", len(body))}
 	}
 	var rb rawBatch
 	if err := strictObject(body, &rb); err != nil {
-		return nil, bad("body: %v", err)
+		return nil, &Error{Status: 400, Reason: ReasonMalformed, Field: "body", Msg: "body: " + err.Error()}
 	}
 	if rb.Batch == nil {
-		return nil, bad("batch: required (an array of messages)")
+		return nil, bad(ReasonInvalid, "batch", "required (an array of messages)")
 	}
 	if len(rb.Batch) == 0 {
-		return nil, bad("batch: must hold at least one message")
+		return nil, bad(ReasonInvalid, "batch", "must hold at least one message")
 	}
 	wk, err := optString(rb.WriteKey, "writeKey")
 	if err != nil {
@@ -146,43 +202,59 @@ func DecodeBatch(body []byte, receivedAt time.Time) (*Payload, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A batch-level context is what analytics-node-style SDKs factor out of
+	// their messages: it merges into each, the message's own keys winning.
+	bctx, err := optObject(rb.Context, "context")
+	if err != nil {
+		return nil, err
+	}
+	var batchCtx map[string]json.RawMessage
+	if len(bctx) > 0 {
+		if err := json.Unmarshal(bctx, &batchCtx); err != nil {
+			return nil, bad(ReasonInvalid, "context", "malformed JSON")
+		}
+	}
 	p := &Payload{WriteKey: wk, Messages: make([]Message, 0, len(rb.Batch))}
 	for i, raw := range rb.Batch {
 		if len(raw) > MaxMessageBytes {
-			return nil, &Error{Status: 413, Msg: fmt.Sprintf("batch[%d]: %d bytes is over the %d byte message limit", i, len(raw), MaxMessageBytes)}
+			p.Rejects = append(p.Rejects, Reject{Index: i, Raw: raw, Err: &Error{Status: 413, Reason: ReasonTooLarge, Field: "message",
+				Msg: fmt.Sprintf("batch[%d]: %d bytes is over the 32 KB message limit", i, len(raw))}})
+			continue
 		}
-		m, err := decodeOne(raw, "", sentAt, receivedAt)
+		m, _, err := decodeOne(raw, "", sentAt, batchCtx, receivedAt)
 		if err != nil {
-			var e *Error
-			if errors.As(err, &e) {
-				return nil, &Error{Status: e.Status, Msg: fmt.Sprintf("batch[%d].%s", i, e.Msg)}
-			}
-			return nil, err
+			e := *err
+			e.Msg = fmt.Sprintf("batch[%d].%s", i, e.Msg)
+			p.Rejects = append(p.Rejects, Reject{Index: i, Raw: raw, Err: &e})
+			continue
 		}
 		p.Messages = append(p.Messages, m)
 	}
 	return p, nil
 }
 
-// DecodeSingle decodes a /v1/{track,identify,group,page} body; typ is the
-// endpoint's type and wins over a missing type field.
+// DecodeSingle decodes a /v1/{track,identify,...} body; typ is the
+// endpoint's type and wins over a missing type field. A body that is not a
+// JSON object is refused whole (nil Payload). An invalid message comes back
+// both as the error (the request's answer) and as the Payload's Reject (to
+// quarantine).
 func DecodeSingle(typ string, body []byte, receivedAt time.Time) (*Payload, error) {
 	if len(body) > MaxMessageBytes {
-		return nil, &Error{Status: 413, Msg: fmt.Sprintf("message: %d bytes is over the %d byte limit", len(body), MaxMessageBytes)}
+		if err := strictObject(body, &struct{}{}); err != nil {
+			return nil, &Error{Status: 400, Reason: ReasonMalformed, Field: "body", Msg: "body: " + err.Error()}
+		}
+		e := &Error{Status: 413, Reason: ReasonTooLarge, Field: "message", Msg: fmt.Sprintf("message: %d bytes is over the 32 KB limit", len(body))}
+		return &Payload{WriteKey: PeekWriteKey(body), Rejects: []Reject{{Raw: body, Err: e}}}, e
 	}
-	m, err := decodeOne(body, typ, time.Time{}, receivedAt)
-	if err != nil {
-		return nil, err
+	var r rawMessage
+	if err := strictObject(body, &r); err != nil {
+		return nil, &Error{Status: 400, Reason: ReasonMalformed, Field: "body", Msg: "body: " + err.Error()}
 	}
-	var wk struct {
-		WriteKey json.RawMessage `json:"writeKey"`
+	m, wk, derr := decodeRaw(&r, body, typ, time.Time{}, nil, receivedAt)
+	if derr != nil {
+		return &Payload{WriteKey: wk, Rejects: []Reject{{Raw: body, Err: derr}}}, derr
 	}
-	_ = json.Unmarshal(body, &wk) // decodeOne already proved the body is an object
-	k, err := optString(wk.WriteKey, "writeKey")
-	if err != nil {
-		return nil, err
-	}
-	return &Payload{WriteKey: k, Messages: []Message{m}}, nil
+	return &Payload{WriteKey: wk, Messages: []Message{m}}, nil
 }
 
 // PeekWriteKey finds the body writeKey without validating anything else, so
@@ -198,44 +270,55 @@ func PeekWriteKey(body []byte) string {
 	return s
 }
 
-func decodeOne(raw []byte, endpointType string, batchSentAt, receivedAt time.Time) (Message, error) {
+// decodeOne decodes one message of a batch: the outer decode has already
+// proved raw is well-formed JSON, so this is its only decode.
+func decodeOne(raw []byte, endpointType string, batchSentAt time.Time, batchCtx map[string]json.RawMessage, receivedAt time.Time) (Message, string, *Error) {
 	var r rawMessage
-	if err := strictObject(raw, &r); err != nil {
-		return Message{}, bad("body: %v", err)
+	if len(raw) == 0 || raw[0] != '{' {
+		return Message{}, "", &Error{Status: 400, Reason: ReasonMalformed, Field: "message", Msg: "message: must be a JSON object"}
 	}
-	var m Message
-	m.ReceivedAt = receivedAt.UTC()
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return Message{}, "", &Error{Status: 400, Reason: ReasonInvalid, Field: "message", Msg: "message: " + jsonErr(err)}
+	}
+	return decodeRaw(&r, raw, endpointType, batchSentAt, batchCtx, receivedAt)
+}
+
+func decodeRaw(r *rawMessage, raw []byte, endpointType string, batchSentAt time.Time, batchCtx map[string]json.RawMessage, receivedAt time.Time) (Message, string, *Error) {
+	m := Message{Raw: raw, ReceivedAt: receivedAt.UTC()}
+	wk, err := optString(r.WriteKey, "writeKey")
+	if err != nil {
+		return m, "", err
+	}
 	switch {
 	case r.Type != nil:
 		m.Type = *r.Type
 	case endpointType != "":
 		m.Type = endpointType
 	default:
-		return m, bad("type: required")
+		return m, wk, bad(ReasonUnknownType, "type", "required")
 	}
 	if endpointType != "" && r.Type != nil && *r.Type != endpointType {
-		return m, bad("type: %q sent to the /v1/%s endpoint", clip(*r.Type), endpointType)
+		return m, wk, bad(ReasonUnknownType, "type", "%q sent to the /v1/%s endpoint", clip(*r.Type), endpointType)
 	}
 	switch m.Type {
 	case TypeTrack, TypeIdentify, TypeGroup, TypePage, TypeScreen, TypeAlias:
 	default:
-		return m, bad("type: unknown type %q (want track, identify, group, page, screen or alias)", clip(m.Type))
+		return m, wk, bad(ReasonUnknownType, "type", "unknown type %q (want track, identify, group, page, screen or alias)", clip(m.Type))
 	}
-	var err error
 	if m.UserID, err = optID(r.UserID, "userId"); err != nil {
-		return m, err
+		return m, wk, err
 	}
 	if m.AnonymousID, err = optID(r.AnonymousID, "anonymousId"); err != nil {
-		return m, err
+		return m, wk, err
 	}
 	if m.UserID == "" && m.AnonymousID == "" {
-		return m, bad("userId: one of userId or anonymousId is required")
+		return m, wk, bad(ReasonNoIdentity, "userId", "one of userId or anonymousId is required")
 	}
 	if m.MessageID, err = optID(r.MessageID, "messageId"); err != nil {
-		return m, err
+		return m, wk, err
 	}
 	if len(m.MessageID) > MaxMessageID {
-		return m, bad("messageId: longer than %d characters", MaxMessageID)
+		return m, wk, bad(ReasonInvalid, "messageId", "longer than %d characters", MaxMessageID)
 	}
 	if m.MessageID == "" {
 		// Segment assigns one server-side; without it there is nothing to
@@ -243,85 +326,134 @@ func decodeOne(raw []byte, endpointType string, batchSentAt, receivedAt time.Tim
 		m.MessageID = "pqlbot-" + uuid.NewString()
 	}
 	if m.Properties, err = optObject(r.Properties, "properties"); err != nil {
-		return m, err
+		return m, wk, err
 	}
 	if m.Traits, err = optObject(r.Traits, "traits"); err != nil {
-		return m, err
+		return m, wk, err
+	}
+	if len(m.Traits) > 0 {
+		if json.Unmarshal(m.Traits, &m.TraitValues) != nil {
+			return m, wk, bad(ReasonInvalid, "traits", "malformed JSON")
+		}
 	}
 	if m.Context, err = optObject(r.Context, "context"); err != nil {
-		return m, err
+		return m, wk, err
 	}
-	if len(m.Context) > 0 {
-		var c struct {
-			GroupID json.RawMessage `json:"groupId"`
-		}
-		_ = json.Unmarshal(m.Context, &c)
-		if m.ContextGroupID, err = optID(c.GroupID, "context.groupId"); err != nil {
-			return m, err
-		}
+	if m.Context, m.ContextGroupID, err = mergeContext(batchCtx, m.Context); err != nil {
+		return m, wk, err
+	}
+	if m.GroupID, err = optID(r.GroupID, "groupId"); err != nil {
+		return m, wk, err
 	}
 	switch m.Type {
 	case TypeTrack:
 		if m.Name, err = optString(r.Event, "event"); err != nil {
-			return m, err
+			return m, wk, err
 		}
 		if strings.TrimSpace(m.Name) == "" {
-			return m, bad("event: required for a track call")
+			return m, wk, bad(ReasonInvalid, "event", "required for a track call")
 		}
 	case TypePage, TypeScreen:
 		if m.Name, err = optString(r.Name, "name"); err != nil {
-			return m, err
-		}
-		if m.Name == "" && len(m.Properties) > 0 {
-			var p struct {
-				Name any `json:"name"`
-			}
-			_ = json.Unmarshal(m.Properties, &p)
-			m.Name, _ = p.Name.(string)
+			return m, wk, err
 		}
 	case TypeGroup:
-		if m.GroupID, err = optID(r.GroupID, "groupId"); err != nil {
-			return m, err
-		}
 		if m.GroupID == "" {
-			return m, bad("groupId: required for a group call")
+			return m, wk, bad(ReasonInvalid, "groupId", "required for a group call")
+		}
+	case TypeAlias:
+		if m.PreviousID, err = optID(r.PreviousID, "previousId"); err != nil {
+			return m, wk, err
+		}
+		if m.PreviousID == "" {
+			return m, wk, bad(ReasonInvalid, "previousId", "required for an alias call")
 		}
 	}
 	if len(m.Name) > maxNameLen {
-		return m, bad("%s: longer than %d characters", map[bool]string{true: "event", false: "name"}[m.Type == TypeTrack], maxNameLen)
+		return m, wk, bad(ReasonInvalid, map[bool]string{true: "event", false: "name"}[m.Type == TypeTrack], "longer than %d characters", maxNameLen)
 	}
-	if m.Sums, err = numericProps(m.Properties); err != nil {
-		return m, err
+	var pageName string
+	if m.Sums, pageName, err = numericProps(m.Properties); err != nil {
+		return m, wk, err
+	}
+	if m.Name == "" && (m.Type == TypePage || m.Type == TypeScreen) {
+		// analytics.js puts the page name in properties.name as well.
+		if len(pageName) > maxNameLen {
+			pageName = pageName[:0]
+		}
+		m.Name = pageName
 	}
 
 	ts, err := optTime(r.Timestamp, "timestamp")
 	if err != nil {
-		return m, err
+		return m, wk, err
 	}
-	if _, err := optTime(r.OriginalTimestamp, "originalTimestamp"); err != nil {
-		return m, err
+	orig, err := optTime(r.OriginalTimestamp, "originalTimestamp")
+	if err != nil {
+		return m, wk, err
 	}
 	sentAt, err := optTime(r.SentAt, "sentAt")
 	if err != nil {
-		return m, err
+		return m, wk, err
 	}
 	if sentAt.IsZero() {
 		sentAt = batchSentAt
 	}
 	m.SentAt = sentAt
-	m.Timestamp = correctSkew(ts, sentAt, m.ReceivedAt, len(r.OriginalTimestamp) > 0)
-	return m, nil
+	m.Timestamp = eventTime(ts, orig, sentAt, m.ReceivedAt)
+	return m, wk, nil
 }
 
-// correctSkew applies Segment's rule timestamp = receivedAt - (sentAt -
-// timestamp). A message that carries originalTimestamp was already corrected
-// by Segment (a forwarded webhook), so its timestamp is taken as is.
-func correctSkew(ts, sentAt, receivedAt time.Time, alreadyCorrected bool) time.Time {
+// mergeContext merges the batch context under the message's own (its keys
+// win) and reads context.groupId. Without a batch context the message's
+// bytes are kept as sent.
+func mergeContext(batchCtx map[string]json.RawMessage, own json.RawMessage) (json.RawMessage, string, *Error) {
+	var c map[string]json.RawMessage
+	if len(own) > 0 {
+		if json.Unmarshal(own, &c) != nil {
+			return nil, "", bad(ReasonInvalid, "context", "malformed JSON")
+		}
+	}
+	merged := own
+	if len(batchCtx) > 0 {
+		if c == nil {
+			c = make(map[string]json.RawMessage, len(batchCtx))
+		}
+		changed := false
+		for _, k := range slices.Sorted(maps.Keys(batchCtx)) {
+			if _, ok := c[k]; !ok {
+				c[k] = batchCtx[k]
+				changed = true
+			}
+		}
+		if changed {
+			b, err := json.Marshal(c)
+			if err != nil {
+				return nil, "", bad(ReasonInvalid, "context", "cannot merge the batch context: %v", err)
+			}
+			merged = b
+		}
+	}
+	gid, err := optID(c["groupId"], "context.groupId")
+	if err != nil {
+		return nil, "", err
+	}
+	return merged, gid, nil
+}
+
+// eventTime is Segment's rule: timestamp, else originalTimestamp, else the
+// receipt time; a client time is corrected for the client's clock skew as
+// receivedAt - (sentAt - time). A timestamp beside an originalTimestamp
+// was already corrected upstream (a Segment webhook) and is taken as is.
+func eventTime(ts, orig, sentAt, receivedAt time.Time) time.Time {
 	switch {
-	case ts.IsZero():
+	case !ts.IsZero() && !orig.IsZero():
+	case !ts.IsZero():
+		ts = skew(ts, sentAt, receivedAt)
+	case !orig.IsZero():
+		ts = skew(orig, sentAt, receivedAt)
+	default:
 		ts = receivedAt
-	case !sentAt.IsZero() && !alreadyCorrected:
-		ts = receivedAt.Add(-sentAt.Sub(ts))
 	}
 	// Nothing happens in the future: a client clock that is still ahead
 	// after correction would otherwise create roll-ups for days to come.
@@ -329,6 +461,13 @@ func correctSkew(ts, sentAt, receivedAt time.Time, alreadyCorrected bool) time.T
 		ts = receivedAt
 	}
 	return ts.UTC()
+}
+
+func skew(t, sentAt, receivedAt time.Time) time.Time {
+	if sentAt.IsZero() {
+		return t
+	}
+	return receivedAt.Add(-sentAt.Sub(t))
 }
 
 // strictObject decodes a JSON object, rejecting trailing data.
@@ -362,69 +501,67 @@ func isNull(raw json.RawMessage) bool {
 	return len(raw) == 0 || string(raw) == "null"
 }
 
-func optString(raw json.RawMessage, field string) (string, error) {
+func optString(raw json.RawMessage, field string) (string, *Error) {
 	if isNull(raw) {
 		return "", nil
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", bad("%s: must be a string", field)
+		return "", bad(ReasonInvalid, field, "must be a string")
 	}
 	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
-		return "", bad("%s: must be valid UTF-8 without NUL", field)
+		return "", bad(ReasonBadText, field, "must be valid UTF-8 without NUL")
 	}
 	return s, nil
 }
 
 // optID accepts a string or a number (some SDKs send numeric ids).
-func optID(raw json.RawMessage, field string) (string, error) {
+func optID(raw json.RawMessage, field string) (string, *Error) {
 	if isNull(raw) {
 		return "", nil
 	}
 	var s string
 	if raw[0] == '"' {
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", bad("%s: must be a string", field)
+			return "", bad(ReasonInvalid, field, "must be a string")
 		}
 	} else {
 		var n json.Number
 		if err := json.Unmarshal(raw, &n); err != nil {
-			return "", bad("%s: must be a string", field)
+			return "", bad(ReasonInvalid, field, "must be a string")
 		}
 		s = n.String()
 	}
 	s = strings.TrimSpace(s)
 	if len(s) > maxIDLen {
-		return "", bad("%s: longer than %d characters", field, maxIDLen)
+		return "", bad(ReasonInvalid, field, "longer than %d characters", maxIDLen)
 	}
 	if strings.ContainsRune(s, 0) || !utf8.ValidString(s) {
-		return "", bad("%s: must be valid UTF-8 without NUL", field)
+		return "", bad(ReasonBadText, field, "must be valid UTF-8 without NUL")
 	}
 	return s, nil
 }
 
-func optObject(raw json.RawMessage, field string) (json.RawMessage, error) {
+// optObject checks a JSON object field (already proved well-formed by the
+// message's decode) and returns its bytes as sent.
+func optObject(raw json.RawMessage, field string) (json.RawMessage, *Error) {
 	if isNull(raw) {
 		return nil, nil
 	}
 	if raw[0] != '{' {
-		return nil, bad("%s: must be an object", field)
-	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, raw); err != nil {
-		return nil, bad("%s: malformed JSON", field)
+		return nil, bad(ReasonInvalid, field, "must be an object")
 	}
 	// PostgreSQL's jsonb refuses what JSON itself allows: NUL, unpaired
 	// surrogates, invalid UTF-8. Refuse them here, naming the field, rather
 	// than fail the whole commit later with an error the sender cannot read.
-	if err := jsonbSafe(buf.Bytes()); err != "" {
-		return nil, bad("%s: %s", field, err)
+	if err := jsonbSafe(raw); err != "" {
+		return nil, bad(ReasonBadText, field, "%s", err)
 	}
-	return buf.Bytes(), nil
+	return raw, nil
 }
 
-// jsonbSafe checks compact JSON text for what jsonb cannot store; it
-// returns a description of the problem, or "".
+// jsonbSafe checks JSON text for what jsonb cannot store; it returns a
+// description of the problem, or "".
 func jsonbSafe(b []byte) string {
 	if !utf8.Valid(b) {
 		return "must be valid UTF-8"
@@ -479,36 +616,45 @@ func hex4(b []byte) rune {
 // NumericSums returns the top-level numeric properties of a JSON object,
 // ignoring anything malformed (the input was validated when it was stored).
 func NumericSums(props []byte) map[string]float64 {
-	m, _ := numericProps(props)
+	m, _, _ := numericProps(props)
 	return m
 }
 
-func numericProps(props json.RawMessage) (map[string]float64, error) {
+// numericProps reads the top-level numeric properties (which roll-ups sum)
+// and properties.name (a page's name when the call has none) in one decode.
+func numericProps(props json.RawMessage) (map[string]float64, string, *Error) {
 	if len(props) == 0 {
-		return nil, nil
+		return nil, "", nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(props))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return nil, bad("properties: malformed JSON")
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(props, &m); err != nil {
+		return nil, "", bad(ReasonInvalid, "properties", "malformed JSON")
 	}
 	var out map[string]float64
+	var name string
 	for k, v := range m {
-		n, ok := v.(json.Number)
-		if !ok {
+		if len(v) == 0 {
 			continue
 		}
-		f, err := n.Float64()
-		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			return nil, bad("properties.%s: number out of range", clip(k))
+		if c := v[0]; c != '-' && (c < '0' || c > '9') {
+			if k == "name" && c == '"' {
+				_ = json.Unmarshal(v, &name)
+				if strings.ContainsRune(name, 0) {
+					name = ""
+				}
+			}
+			continue
+		}
+		var f float64
+		if err := json.Unmarshal(v, &f); err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			return nil, "", bad(ReasonInvalid, "properties."+clip(k), "number out of range")
 		}
 		if out == nil {
 			out = make(map[string]float64)
 		}
 		out[k] = f
 	}
-	return out, nil
+	return out, name, nil
 }
 
 var timeLayouts = []string{
@@ -518,23 +664,23 @@ var timeLayouts = []string{
 	"2006-01-02",
 }
 
-func optTime(raw json.RawMessage, field string) (time.Time, error) {
+func optTime(raw json.RawMessage, field string) (time.Time, *Error) {
 	if isNull(raw) {
 		return time.Time{}, nil
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return time.Time{}, bad("%s: must be an ISO-8601 string", field)
+		return time.Time{}, bad(ReasonBadTimestamp, field, "must be an ISO-8601 string")
 	}
 	for _, l := range timeLayouts {
 		if t, err := time.Parse(l, s); err == nil {
 			if t.Year() < 1970 || t.Year() > 9999 {
-				return time.Time{}, bad("%s: %q is out of range", field, clip(s))
+				return time.Time{}, bad(ReasonBadTimestamp, field, "%q is out of range", clip(s))
 			}
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, bad("%s: %q is not an ISO-8601 timestamp", field, clip(s))
+	return time.Time{}, bad(ReasonBadTimestamp, field, "%q is not an ISO-8601 timestamp", clip(s))
 }
 
 // clip keeps echoed input short in error messages.

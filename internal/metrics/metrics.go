@@ -22,6 +22,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/slack-go/slack"
+
+	"github.com/pqlbot/pqlbot/internal/events"
 )
 
 // Outcomes of a Slack Web API call, the values of the "outcome" label of
@@ -34,6 +36,8 @@ const (
 
 // Reasons an ingest request is rejected, the values of the "reason" label of
 // pqlbot_events_rejected_total. They mirror the HTTP statuses of SPEC §3.
+// A message set aside in the quarantine counts under its own reason
+// (events.MessageReasons: no_identity, bad_timestamp, bad_text, ...).
 const (
 	ReasonUnauthorized = "unauthorized" // 401: missing or unknown write key
 	ReasonTooLarge     = "too_large"    // 413: message over 32 KB or batch over 500 KB
@@ -193,6 +197,10 @@ func New() *Metrics {
 	}
 	for _, w := range []string{WorkScores, WorkOutbox} {
 		m.Takeovers.WithLabelValues(w)
+	}
+	// Quarantined messages count under the reason they were set aside for.
+	for _, r := range events.MessageReasons {
+		m.EventsRejected.WithLabelValues(r)
 	}
 	return m
 }

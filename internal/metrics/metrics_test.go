@@ -14,6 +14,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pqlbot/pqlbot/internal/events"
 )
 
 // histogram returns the gathered histogram of name whose labels include want.
@@ -81,7 +83,10 @@ func TestPrecreatedSeries(t *testing.T) {
 	m := New()
 	// Known label values exist at zero before anything happens.
 	require.Equal(t, 4, testutil.CollectAndCount(m.EventsIngested))
-	require.Equal(t, 4, testutil.CollectAndCount(m.EventsRejected))
+	// unauthorized, too_large, malformed, invalid, and the quarantine's
+	// no_identity, unknown_type, bad_timestamp, bad_text, refused_by_database.
+	require.Equal(t, 9, testutil.CollectAndCount(m.EventsRejected))
+	require.Equal(t, 0.0, testutil.ToFloat64(m.EventsRejected.WithLabelValues(events.ReasonBadText)))
 	require.Equal(t, 0.0, testutil.ToFloat64(m.EventsRejected.WithLabelValues(ReasonTooLarge)))
 	require.Equal(t, 2, testutil.CollectAndCount(m.Takeovers))
 }

@@ -1,0 +1,241 @@
+package events
+
+import (
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"compress/zlib"
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// One invalid message is set aside with its reason and field, whole; its
+// neighbours are decoded as usual.
+func TestBatchSetsAsideOnlyTheBadMessages(t *testing.T) {
+	big := `{"type":"track","userId":"u","event":"e","properties":{"p":"` + strings.Repeat("x", MaxMessageBytes) + `"}}`
+	body := `{"batch":[
+		{"type":"track","userId":"u","event":"ok1"},
+		{"type":"track","userId":"u","event":"e","properties":{"x":"\u0000"}},
+		{"type":"boop","userId":"u"},
+		{"type":"track","event":"e"},
+		{"type":"track","userId":"u","event":"e","timestamp":"2026-13-45"},
+		` + big + `,
+		{"type":"track","userId":"u","event":"ok2"},
+		7,
+		{"type":"alias","userId":"u"}]}`
+	p, err := DecodeBatch([]byte(body), recv)
+	require.NoError(t, err)
+	require.Len(t, p.Messages, 2)
+	require.Equal(t, "ok1", p.Messages[0].Name)
+	require.Equal(t, "ok2", p.Messages[1].Name)
+	type got struct {
+		Index         int
+		Reason, Field string
+	}
+	var rejects []got
+	for _, r := range p.Rejects {
+		rejects = append(rejects, got{r.Index, r.Err.Reason, r.Err.Field})
+		require.True(t, json.Valid(r.Raw), "the raw message is kept whole: %q", r.Raw)
+		require.Contains(t, r.Err.Msg, "batch[")
+	}
+	require.Equal(t, []got{
+		{1, ReasonBadText, "properties"},
+		{2, ReasonUnknownType, "type"},
+		{3, ReasonNoIdentity, "userId"},
+		{4, ReasonBadTimestamp, "timestamp"},
+		{5, ReasonTooLarge, "message"},
+		{7, ReasonMalformed, "message"},
+		{8, ReasonInvalid, "previousId"},
+	}, rejects)
+	require.Equal(t, 413, p.Rejects[4].Err.Status)
+	require.Len(t, p.Rejects[4].Raw, len(big))
+}
+
+// A single call keeps its 400/413 and still hands back the message to
+// quarantine.
+func TestSingleInvalidMessageIsKept(t *testing.T) {
+	p, err := DecodeSingle(TypeTrack, []byte(`{"writeKey":"k","userId":"u","event":"a\u0000b"}`), recv)
+	require.ErrorContains(t, err, "event: must be valid UTF-8 without NUL")
+	require.Equal(t, "k", p.WriteKey)
+	require.Len(t, p.Rejects, 1)
+	require.Equal(t, ReasonBadText, p.Rejects[0].Err.Reason)
+
+	big := []byte(`{"userId":"u","event":"e","properties":{"p":"` + strings.Repeat("x", MaxMessageBytes) + `"}}`)
+	p, err = DecodeSingle(TypeTrack, big, recv)
+	require.Equal(t, 413, err.(*Error).Status)
+	require.Equal(t, big, p.Rejects[0].Raw)
+
+	// Not JSON at all: refused whole, nothing to keep.
+	p, err = DecodeSingle(TypeTrack, []byte(`{"userId":`), recv)
+	require.Nil(t, p)
+	require.Equal(t, ReasonMalformed, err.(*Error).Reason)
+}
+
+func TestBatchContextMerges(t *testing.T) {
+	body := `{"context":{"library":{"name":"analytics-node"},"groupId":"batch-g","locale":"en"},"integrations":{"All":true},"batch":[
+		{"type":"track","userId":"u","event":"a"},
+		{"type":"track","userId":"u","event":"b","context":{"groupId":"own-g","locale":"fr"}}]}`
+	p, err := DecodeBatch([]byte(body), recv)
+	require.NoError(t, err)
+	require.Empty(t, p.Rejects)
+	require.Equal(t, "batch-g", p.Messages[0].ContextGroupID)
+	require.JSONEq(t, `{"library":{"name":"analytics-node"},"groupId":"batch-g","locale":"en"}`, string(p.Messages[0].Context))
+	require.Equal(t, "own-g", p.Messages[1].ContextGroupID, "the message's own keys win")
+	require.JSONEq(t, `{"library":{"name":"analytics-node"},"groupId":"own-g","locale":"fr"}`, string(p.Messages[1].Context))
+}
+
+func TestEventTime(t *testing.T) {
+	cases := []struct {
+		name, fields string
+		want         time.Time
+	}{
+		{"originalTimestamp when timestamp is absent", `"originalTimestamp":"2026-11-22T11:00:00Z"`, recv.Add(-time.Hour)},
+		{"originalTimestamp corrected with sentAt", `"originalTimestamp":"2026-11-22T12:50:00Z","sentAt":"2026-11-22T13:00:00Z"`, recv.Add(-10 * time.Minute)},
+		{"timestamp wins over originalTimestamp", `"timestamp":"2026-11-22T10:00:00Z","originalTimestamp":"2026-11-22T11:00:00Z","sentAt":"2026-11-22T11:00:01Z"`, recv.Add(-2 * time.Hour)},
+		{"bad originalTimestamp", `"originalTimestamp":"soon"`, time.Time{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := DecodeSingle(TypeTrack, []byte(`{"userId":"u","event":"e",`+tc.fields+`}`), recv)
+			if tc.want.IsZero() {
+				require.ErrorContains(t, err, "originalTimestamp: ")
+				require.Equal(t, ReasonBadTimestamp, p.Rejects[0].Err.Reason)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, p.Messages[0].Timestamp)
+		})
+	}
+}
+
+func TestTopLevelGroupIDAndAlias(t *testing.T) {
+	p, err := DecodeBatch([]byte(`{"batch":[
+		{"type":"track","userId":"u","event":"e","groupId":"g-top"},
+		{"type":"alias","userId":"u","previousId":"anon-1"}]}`), recv)
+	require.NoError(t, err)
+	require.Equal(t, "g-top", p.Messages[0].GroupID)
+	require.Equal(t, "anon-1", p.Messages[1].PreviousID)
+}
+
+func gz(b []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	_, _ = w.Write(b)
+	_ = w.Close()
+	return buf.Bytes()
+}
+
+func TestReadBody(t *testing.T) {
+	body := []byte(`{"batch":[{"type":"track","userId":"u","event":"e"}]}`)
+	var zl, raw bytes.Buffer
+	zw := zlib.NewWriter(&zl)
+	_, _ = zw.Write(body)
+	_ = zw.Close()
+	fw, _ := flate.NewWriter(&raw, flate.BestSpeed)
+	_, _ = fw.Write(body)
+	_ = fw.Close()
+	for _, tc := range []struct {
+		enc  string
+		body []byte
+	}{{"", body}, {"identity", body}, {"gzip", gz(body)}, {"GZIP", gz(body)}, {"deflate", zl.Bytes()}, {"deflate", raw.Bytes()}} {
+		got, err := ReadBody(bytes.NewReader(tc.body), tc.enc, MaxBatchBytes)
+		require.NoError(t, err, tc.enc)
+		require.Equal(t, body, got, tc.enc)
+	}
+	_, err := ReadBody(bytes.NewReader(body), "gzip", MaxBatchBytes)
+	require.ErrorContains(t, err, "not gzip data")
+	_, err = ReadBody(bytes.NewReader(body), "br", MaxBatchBytes)
+	require.Equal(t, 415, err.(*Error).Status)
+	_, err = ReadBody(bytes.NewReader(gz(body)[:20]), "gzip", MaxBatchBytes)
+	require.Equal(t, 400, err.(*Error).Status, "a truncated stream is a bad body")
+}
+
+// A zip bomb is read only up to the limit: 10 MB of zeros (10 KB on the
+// wire) is a 413 after at most limit+1 bytes of memory.
+func TestReadBodyStopsAtTheLimit(t *testing.T) {
+	bomb := gz(make([]byte, 10<<20))
+	require.Less(t, len(bomb), 20<<10)
+	r := &countingReader{r: bytes.NewReader(bomb)}
+	_, err := ReadBody(r, "gzip", MaxBatchBytes)
+	require.Equal(t, 413, err.(*Error).Status)
+	require.Equal(t, ReasonTooLarge, err.(*Error).Reason)
+	require.Less(t, r.n, len(bomb), "reading stopped before the end of the stream")
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+// FuzzDecodeBody: any body, compressed or not, under any Content-Encoding,
+// is read and decoded without panicking; every refusal is a typed Error
+// with a reason; every accepted message is consistent, every set-aside
+// one kept with a reason and field.
+func FuzzDecodeBody(f *testing.F) {
+	batch := []byte(`{"sentAt":"2026-11-22T11:00:01Z","context":{"groupId":"g"},"batch":[{"type":"track","anonymousId":"a","event":"e","originalTimestamp":"2026-11-22T11:00:00Z"},{"type":"alias","userId":"u","previousId":"a"}]}`)
+	f.Add("batch", "gzip", gz(batch))
+	f.Add("batch", "", batch)
+	f.Add("track", "gzip", gz([]byte(`{"userId":"u","event":"e","groupId":"g","properties":{"n":1e999}}`)))
+	f.Add("batch", "deflate", []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01})
+	f.Add("identify", "gzip", gz([]byte(`{"userId":"u","traits":{"email":"\ud800"}}`)))
+	f.Fuzz(func(t *testing.T, typ, enc string, wire []byte) {
+		body, err := ReadBody(bytes.NewReader(wire), enc, MaxBatchBytes)
+		if err != nil {
+			if e, ok := err.(*Error); !ok || e.Reason == "" {
+				t.Fatalf("untyped read error %T: %v", err, err)
+			}
+			return
+		}
+		var p *Payload
+		if typ == "batch" {
+			p, err = DecodeBatch(body, recv)
+		} else {
+			p, err = DecodeSingle(typ, body, recv)
+		}
+		if err != nil {
+			e, ok := err.(*Error)
+			if !ok || e.Reason == "" || e.Field == "" {
+				t.Fatalf("untyped error %T: %v", err, err)
+			}
+			if p == nil {
+				return
+			}
+		}
+		checkPayload(t, p)
+	})
+}
+
+func checkPayload(t *testing.T, p *Payload) {
+	for _, m := range p.Messages {
+		if m.UserKey() == "" || m.MessageID == "" || len(m.MessageID) > MaxMessageID {
+			t.Fatalf("accepted a message without identity: %+v", m)
+		}
+		if m.Timestamp.After(recv) || m.Timestamp.Location() != time.UTC {
+			t.Fatalf("bad timestamp %v", m.Timestamp)
+		}
+		if m.Type == TypeAlias && m.PreviousID == "" {
+			t.Fatalf("alias without previousId")
+		}
+		switch m.Type {
+		case TypeTrack, TypeIdentify, TypeGroup, TypePage, TypeScreen, TypeAlias:
+		default:
+			t.Fatalf("accepted type %q", m.Type)
+		}
+	}
+	for _, r := range p.Rejects {
+		if r.Err == nil || r.Err.Reason == "" || r.Err.Field == "" || r.Raw == nil {
+			t.Fatalf("reject without reason, field or raw message: %+v", r)
+		}
+	}
+}
