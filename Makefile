@@ -13,7 +13,9 @@ build: ## build bin/pqlbot
 run: ## run the bot (finds or starts PostgreSQL, dev write key, Slack dry run)
 	@scripts/run.sh
 
-test: ## start PostgreSQL if needed, then go vet and go test -race
+test: ## start PostgreSQL if needed, then go vet and go test -race (with the real-SDK suite when node and chromium exist)
+	@command -v node >/dev/null && [ -x "$${CHROMIUM:-/usr/bin/chromium}" ] || \
+	  echo "make test: the real-SDK suite (e2e/sdk) will NOT run: install node and chromium (apt-get install -y nodejs npm chromium)"
 	@export PQLBOT_TEST_DATABASE_URL=$${PQLBOT_TEST_DATABASE_URL:-$$(scripts/devdb.sh)} && \
 	  $(GO) vet ./... && \
 	  $(GO) test -race -count=1 -timeout 20m ./...

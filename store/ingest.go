@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pqlbot/pqlbot/internal/events"
+	"github.com/pqlbot/pqlbot/internal/ingestplan"
 	"github.com/pqlbot/pqlbot/internal/model"
 )
 
@@ -75,336 +77,110 @@ func (s *Store) ingest(ctx context.Context, items []IngestItem, rules []model.Ou
 	return res, err
 }
 
-type flatMsg struct {
-	source string
-	m      *events.Message
-	acct   string
-}
-
-type dayKey struct {
-	acct, kind, name string
-	day              time.Time
-}
-
-type dayUserKey struct {
-	acct, user string
-	day        time.Time
-}
-
-type acctDelta struct {
-	traits      map[string]any
-	first, last time.Time
-}
-
-type userDelta struct {
-	email   string
-	traits  map[string]any
-	account string
-}
-
 func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem, rules []model.OutcomeRule, urgent func(*events.Message) bool) (IngestResult, error) {
 	var res IngestResult
-	scope := newOutcomeScope(rules)
 	if err := insertRejects(ctx, tx, items); err != nil {
 		return res, err
 	}
-	// Flatten and drop repeats inside this commit; the unique constraint
-	// handles repeats across commits.
-	seen := make(map[[2]string]bool)
-	var msgs []flatMsg
+	var msgs []ingestplan.Msg
 	for _, it := range items {
 		for i := range it.Messages {
-			m := &it.Messages[i]
-			k := [2]string{it.Source, m.MessageID}
-			if seen[k] {
-				res.Duplicates++
-				continue
-			}
-			seen[k] = true
-			msgs = append(msgs, flatMsg{source: it.Source, m: m})
+			msgs = append(msgs, ingestplan.Msg{Source: it.Source, M: &it.Messages[i]})
 		}
 	}
 	if len(msgs) == 0 {
 		return res, nil
 	}
 
-	// Attribution: context.groupId, else a group call in this commit, else
-	// the user's stored link.
-	links := make(map[string]string)
-	for _, f := range msgs {
-		if f.m.Type == events.TypeGroup {
-			links[f.m.UserKey()] = f.m.GroupID
-		}
-	}
-	var lookup []string
-	for _, f := range msgs {
-		if f.m.ContextGroupID == "" && f.m.Type != events.TypeGroup {
-			if _, ok := links[f.m.UserKey()]; !ok {
-				lookup = append(lookup, f.m.UserKey())
-			}
-		}
-	}
-	// A group call and a concurrent commit that looks the same user up
-	// would otherwise miss each other: the lookup cannot see the uncommitted
-	// link, and the link's back-fill cannot see the uncommitted events.
-	// Per-user advisory locks (exclusive to link, shared to look up, taken
-	// in key order) make one wait for the other.
-	if err := lockUsers(ctx, tx, links, lookup); err != nil {
+	// A group call or merge and a concurrent commit that looks the same
+	// ids up would otherwise miss each other: the lookup cannot see the
+	// uncommitted link, and the link's back-fill cannot see the uncommitted
+	// events. Per-id advisory locks (exclusive to link, shared to look up,
+	// taken in key order) make one wait for the other; the persons the ids
+	// resolve to are locked the same way once known.
+	exclusive, shared := ingestplan.IDs(msgs)
+	held, err := lockIDs(ctx, tx, exclusive, shared, nil)
+	if err != nil {
 		return res, err
 	}
-	stored := make(map[string]string)
-	if len(lookup) > 0 {
-		rows, err := tx.Query(ctx, `SELECT user_id, account_id FROM users WHERE user_id = ANY($1) AND account_id IS NOT NULL`, dedupe(lookup))
-		if err != nil {
-			return res, fmt.Errorf("look up user links: %w", err)
-		}
-		for rows.Next() {
-			var u, a string
-			if err := rows.Scan(&u, &a); err != nil {
-				return res, err
-			}
-			stored[u] = a
-		}
-		if err := rows.Err(); err != nil {
-			return res, fmt.Errorf("look up user links: %w", err)
-		}
+	known, err := readLinks(ctx, tx, append(exclusive, shared...))
+	if err != nil {
+		return res, err
 	}
-	for i := range msgs {
-		f := &msgs[i]
-		switch {
-		case f.m.Type == events.TypeGroup:
-			f.acct = f.m.GroupID
-		case f.m.ContextGroupID != "":
-			f.acct = f.m.ContextGroupID
-		case links[f.m.UserKey()] != "":
-			f.acct = links[f.m.UserKey()]
-		default:
-			f.acct = stored[f.m.UserKey()]
-		}
+	var exP, shP []string
+	for _, id := range exclusive {
+		exP = append(exP, personOf(known, id))
+	}
+	for _, id := range shared {
+		shP = append(shP, personOf(known, id))
+	}
+	if _, err := lockIDs(ctx, tx, exP, shP, held); err != nil {
+		return res, err
 	}
 
-	// Insert in key order so concurrent commits lock in the same order.
-	sort.Slice(msgs, func(i, j int) bool {
-		if msgs[i].source != msgs[j].source {
-			return msgs[i].source < msgs[j].source
-		}
-		return msgs[i].m.MessageID < msgs[j].m.MessageID
-	})
-	n := len(msgs)
-	var (
-		src, mid, typ, name, uid, aid, acct = make([]string, n), make([]string, n), make([]string, n), make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n)
-		props, traits, ctxs                 = make([]*string, n), make([]*string, n), make([]*string, n)
-		ts, recv                            = make([]time.Time, n), make([]time.Time, n)
-		sent                                = make([]*time.Time, n)
-	)
-	for i, f := range msgs {
-		src[i], mid[i], typ[i] = f.source, f.m.MessageID, f.m.Type
-		name[i], uid[i], aid[i], acct[i] = nullable(f.m.Name), nullable(f.m.UserID), nullable(f.m.AnonymousID), nullable(f.acct)
-		if f.m.Type != events.TypeTrack && f.m.Type != events.TypePage && f.m.Type != events.TypeScreen {
-			name[i] = nil
-		}
-		props[i], traits[i], ctxs[i] = nullableJSON(f.m.Properties), nullableJSON(f.m.Traits), nullableJSON(f.m.Context)
-		ts[i], recv[i] = f.m.Timestamp, f.m.ReceivedAt
-		if !f.m.SentAt.IsZero() {
-			t := f.m.SentAt
-			sent[i] = &t
-		}
-	}
-	rows, err := tx.Query(ctx, `
-		INSERT INTO events (source, message_id, type, name, user_id, anonymous_id, account_id, properties, traits, context, ts, sent_at, received_at)
-		SELECT s, m, t, nm, u, a, ac, p::jsonb, tr::jsonb, c::jsonb, ts, sa, ra
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[])
-		     AS x(s, m, t, nm, u, a, ac, p, tr, c, ts, sa, ra)
-		ON CONFLICT (source, message_id) DO NOTHING
-		RETURNING source, message_id`,
-		src, mid, typ, name, uid, aid, acct, props, traits, ctxs, ts, sent, recv)
+	p := ingestplan.Build(msgs, known)
+	res.Duplicates = p.Duplicates
+	inserted, err := insertRows(ctx, tx, p.Rows)
 	if err != nil {
-		return res, fmt.Errorf("insert events: %w", err)
-	}
-	inserted := make(map[[2]string]bool, n)
-	for rows.Next() {
-		var k [2]string
-		if err := rows.Scan(&k[0], &k[1]); err != nil {
-			return res, err
-		}
-		inserted[k] = true
-	}
-	if err := rows.Err(); err != nil {
-		return res, fmt.Errorf("insert events: %w", err)
+		return res, err
 	}
 	res.Inserted = len(inserted)
-	res.Duplicates += n - len(inserted)
-
-	fresh := msgs[:0:0]
-	for _, f := range msgs {
-		if inserted[[2]string{f.source, f.m.MessageID}] {
-			fresh = append(fresh, f)
-		}
-	}
-	// Apply in event-time order so the latest traits win.
-	sort.SliceStable(fresh, func(i, j int) bool { return fresh[i].m.Timestamp.Before(fresh[j].m.Timestamp) })
-
-	accts := make(map[string]*acctDelta)
-	acctOf := func(id string) *acctDelta {
-		d := accts[id]
-		if d == nil {
-			d = &acctDelta{}
-			accts[id] = d
-		}
-		return d
-	}
-	users := make(map[string]*userDelta)
-	userOf := func(id string) *userDelta {
-		d := users[id]
-		if d == nil {
-			d = &userDelta{}
-			users[id] = d
-		}
-		return d
-	}
-	daily := make(map[dayKey]*dayAgg)
-	dailyUsers := make(map[dayUserKey]bool)
-	addActivity := func(acct, kind, name, user string, at time.Time, sums map[string]float64) {
-		day := time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC)
-		k := dayKey{acct: acct, kind: kind, name: name, day: day}
-		a := daily[k]
-		if a == nil {
-			a = &dayAgg{}
-			daily[k] = a
-		}
-		a.n++
-		for p, v := range sums {
-			if a.sums == nil {
-				a.sums = make(map[string]float64)
-			}
-			a.sums[p] += v
-		}
-		if user != "" {
-			dailyUsers[dayUserKey{acct: acct, user: user, day: day}] = true
-		}
-		d := acctOf(acct)
-		d.first = minTime(d.first, at)
-		d.last = maxTime(d.last, at)
-	}
-	var newLinks [][2]string // user, account
-	var identified []string
-	for _, f := range fresh {
-		m := f.m
-		switch m.Type {
-		case events.TypeGroup:
-			d := acctOf(m.GroupID)
-			d.first = minTime(d.first, m.Timestamp)
-			if t := decodeTraits(m.Traits); len(t) > 0 {
-				scope.group(m.GroupID, t)
-				if d.traits == nil {
-					d.traits = make(map[string]any)
-				}
-				for k, v := range t {
-					d.traits[k] = v
-				}
-			}
-			userOf(m.UserKey()).account = m.GroupID
-			newLinks = append(newLinks, [2]string{m.UserKey(), m.GroupID})
-		case events.TypeIdentify:
-			identified = append(identified, m.UserKey())
-			u := userOf(m.UserKey())
-			if t := decodeTraits(m.Traits); len(t) > 0 {
-				if u.traits == nil {
-					u.traits = make(map[string]any)
-				}
-				for k, v := range t {
-					u.traits[k] = v
-				}
-				if e, ok := t["email"].(string); ok {
-					u.email = e
-				}
-			}
-		default:
-			if kind := m.Kind(); kind != "" && f.acct != "" {
-				addActivity(f.acct, kind, m.Name, m.UserKey(), m.Timestamp, m.Sums)
-				if m.Type == events.TypeTrack {
-					scope.track(f.acct, m.Name)
-				}
-			}
-		}
-	}
-
-	// Events stored before their user's first group call are attributed now.
-	if len(newLinks) > 0 {
-		lu, la := make([]string, 0, len(newLinks)), make([]string, 0, len(newLinks))
-		latest := make(map[string]string)
-		for _, l := range newLinks {
-			latest[l[0]] = l[1]
-		}
-		for u, a := range latest {
-			lu, la = append(lu, u), append(la, a)
-		}
-		rows, err := tx.Query(ctx, `
-			UPDATE events e SET account_id = l.a
-			FROM unnest($1::text[], $2::text[]) AS l(u, a)
-			WHERE e.account_id IS NULL AND coalesce(e.user_id, e.anonymous_id) = l.u
-			RETURNING e.account_id, e.type, coalesce(e.name, ''), coalesce(e.user_id, e.anonymous_id), e.ts, e.properties`, lu, la)
-		if err != nil {
-			return res, fmt.Errorf("attribute earlier events: %w", err)
-		}
-		for rows.Next() {
-			var acct, typ, nm, user string
-			var at time.Time
-			var props []byte
-			if err := rows.Scan(&acct, &typ, &nm, &user, &at, &props); err != nil {
-				return res, err
-			}
-			m := events.Message{Type: typ}
-			if kind := m.Kind(); kind != "" {
-				addActivity(acct, kind, nm, user, at.UTC(), events.NumericSums(props))
-			}
-			if typ == events.TypeTrack {
-				scope.track(acct, nm)
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return res, fmt.Errorf("attribute earlier events: %w", err)
-		}
-	}
-
-	if err := upsertUsers(ctx, tx, users); err != nil {
+	res.Duplicates += len(p.Rows) - len(inserted)
+	touched, err := applyMerges(ctx, tx, p.Merges)
+	if err != nil {
 		return res, err
 	}
-	if len(newLinks) > 0 {
-		sort.Slice(newLinks, func(i, j int) bool {
-			if newLinks[i][1] != newLinks[j][1] {
-				return newLinks[i][1] < newLinks[j][1]
-			}
-			return newLinks[i][0] < newLinks[j][0]
-		})
-		lu, la := make([]string, len(newLinks)), make([]string, len(newLinks))
-		for i, l := range newLinks {
-			lu[i], la[i] = l[0], l[1]
+	backfilled, err := backfill(ctx, tx, p.Backfill)
+	if err != nil {
+		return res, err
+	}
+	d := p.Rollup(func(source, id string) bool { return inserted[[2]string{source, id}] }, backfilled, touched)
+
+	if err := upsertUsers(ctx, tx, d.Users); err != nil {
+		return res, err
+	}
+	if len(d.Memberships) > 0 {
+		la, lu := make([]string, len(d.Memberships)), make([]string, len(d.Memberships))
+		for i, l := range d.Memberships {
+			la[i], lu[i] = l.Account, l.Person
 		}
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO account_users (account_id, user_id)
-			SELECT DISTINCT a, u FROM unnest($1::text[], $2::text[]) AS x(a, u) ORDER BY a, u
+			SELECT a, u FROM unnest($1::text[], $2::text[]) AS x(a, u)
 			ON CONFLICT DO NOTHING`, la, lu); err != nil {
 			return res, fmt.Errorf("link users: %w", err)
 		}
 	}
-	if err := upsertAccounts(ctx, tx, accts); err != nil {
+	if err := upsertAccounts(ctx, tx, d.Accounts); err != nil {
 		return res, err
 	}
-	if err := upsertDaily(ctx, tx, daily, dailyUsers); err != nil {
+	if err := upsertDaily(ctx, tx, d.Daily, d.DailyUsers); err != nil {
 		return res, err
 	}
-	if err := recordOutcomes(ctx, tx, rules, scope, accts); err != nil {
+	// Outcomes: tracks a rule names (new or just attributed) and group
+	// traits a rule watches, per account.
+	scope := newOutcomeScope(rules)
+	for k := range d.Daily {
+		if k.Kind == "track" {
+			scope.track(k.Account, k.Name)
+		}
+	}
+	changed := make([]string, 0, len(d.Accounts))
+	for id, a := range d.Accounts {
+		changed = append(changed, id)
+		if len(a.Traits) > 0 {
+			scope.group(id, a.Traits)
+		}
+	}
+	slices.Sort(changed)
+	if err := recordOutcomes(ctx, tx, rules, scope, changed); err != nil {
 		return res, err
 	}
-	queue := make(map[string]bool, len(accts))
-	for id := range accts {
-		queue[id] = true
-	}
-	// A user's email feeds the derived email_domain trait of the accounts
-	// the user belongs to: an identify changes their scores too.
-	if len(identified) > 0 {
-		rows, err := tx.Query(ctx, `SELECT DISTINCT account_id FROM account_users WHERE user_id = ANY($1)`, identified)
+	queue := d.Rescore
+	// A person's email feeds the derived email_domain trait of the
+	// accounts the person belongs to: an identify changes their scores too.
+	if len(d.Identified) > 0 {
+		rows, err := tx.Query(ctx, `SELECT DISTINCT account_id FROM account_users WHERE user_id = ANY($1)`, d.Identified)
 		if err != nil {
 			return res, fmt.Errorf("accounts of identified users: %w", err)
 		}
@@ -412,26 +188,21 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem, rules []model.
 		if err != nil {
 			return res, fmt.Errorf("accounts of identified users: %w", err)
 		}
-		for _, id := range linked {
-			queue[id] = true
-		}
+		queue = append(queue, linked...)
+		slices.Sort(queue)
+		queue = slices.Compact(queue)
 	}
-	ids := make([]string, 0, len(queue))
-	for id := range queue {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	if len(ids) > 0 {
+	if len(queue) > 0 {
 		hurry := make(map[string]bool)
 		if urgent != nil {
-			for _, f := range fresh {
-				if f.acct != "" && urgent(f.m) {
-					hurry[f.acct] = true
+			for _, r := range p.Rows {
+				if r.Account != "" && inserted[[2]string{r.Source, r.M.MessageID}] && urgent(r.M) {
+					hurry[r.Account] = true
 				}
 			}
 		}
-		flags := make([]bool, len(ids))
-		for i, id := range ids {
+		flags := make([]bool, len(queue))
+		for i, id := range queue {
 			flags[i] = hurry[id]
 		}
 		// DO UPDATE (not DO NOTHING) locks an existing row: a scorer that
@@ -441,12 +212,185 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem, rules []model.
 		// entry stays urgent until scored.
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO rescore_queue (account_id, urgent) SELECT * FROM unnest($1::text[], $2::bool[])
-			ON CONFLICT (account_id) DO UPDATE SET urgent = rescore_queue.urgent OR EXCLUDED.urgent`, ids, flags); err != nil {
+			ON CONFLICT (account_id) DO UPDATE SET urgent = rescore_queue.urgent OR EXCLUDED.urgent`, queue, flags); err != nil {
 			return res, fmt.Errorf("queue re-score: %w", err)
 		}
 	}
-	res.Accounts = ids
+	res.Accounts = queue
 	return res, nil
+}
+
+func personOf(l ingestplan.Links, id string) string {
+	if p, ok := l.Person[id]; ok {
+		return p
+	}
+	return id
+}
+
+// readLinks reads what the planner needs about ids: which person each
+// belongs to, and each person's account.
+func readLinks(ctx context.Context, tx pgx.Tx, ids []string) (ingestplan.Links, error) {
+	l := ingestplan.Links{Person: map[string]string{}, Account: map[string]string{}}
+	rows, err := tx.Query(ctx, `SELECT id, person_id FROM identities WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return l, fmt.Errorf("look up identities: %w", err)
+	}
+	for rows.Next() {
+		var id, person string
+		if err := rows.Scan(&id, &person); err != nil {
+			return l, err
+		}
+		l.Person[id] = person
+	}
+	if err := rows.Err(); err != nil {
+		return l, fmt.Errorf("look up identities: %w", err)
+	}
+	persons := make([]string, 0, len(ids))
+	for _, id := range ids {
+		persons = append(persons, personOf(l, id))
+	}
+	slices.Sort(persons)
+	rows, err = tx.Query(ctx, `SELECT user_id, account_id FROM users WHERE user_id = ANY($1) AND account_id IS NOT NULL`, slices.Compact(persons))
+	if err != nil {
+		return l, fmt.Errorf("look up user links: %w", err)
+	}
+	for rows.Next() {
+		var u, a string
+		if err := rows.Scan(&u, &a); err != nil {
+			return l, err
+		}
+		l.Account[u] = a
+	}
+	if err := rows.Err(); err != nil {
+		return l, fmt.Errorf("look up user links: %w", err)
+	}
+	return l, nil
+}
+
+func insertRows(ctx context.Context, tx pgx.Tx, rows []ingestplan.Row) (map[[2]string]bool, error) {
+	n := len(rows)
+	var (
+		src, mid, typ, name, uid, aid, acct = make([]string, n), make([]string, n), make([]string, n), make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n)
+		props, traits, ctxs                 = make([]*string, n), make([]*string, n), make([]*string, n)
+		ts, recv                            = make([]time.Time, n), make([]time.Time, n)
+		sent                                = make([]*time.Time, n)
+	)
+	for i, r := range rows {
+		m := r.M
+		src[i], mid[i], typ[i] = r.Source, m.MessageID, m.Type
+		name[i], uid[i], aid[i], acct[i] = nullable(m.Name), nullable(m.UserID), nullable(m.AnonymousID), nullable(r.Account)
+		if m.Kind() == "" {
+			name[i] = nil
+		}
+		props[i], traits[i], ctxs[i] = nullableJSON(m.Properties), nullableJSON(m.Traits), nullableJSON(m.Context)
+		ts[i], recv[i] = m.Timestamp, m.ReceivedAt
+		if !m.SentAt.IsZero() {
+			t := m.SentAt
+			sent[i] = &t
+		}
+	}
+	res, err := tx.Query(ctx, `
+		INSERT INTO events (source, message_id, type, name, user_id, anonymous_id, account_id, properties, traits, context, ts, sent_at, received_at)
+		SELECT s, m, t, nm, u, a, ac, p::jsonb, tr::jsonb, c::jsonb, ts, sa, ra
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[])
+		     AS x(s, m, t, nm, u, a, ac, p, tr, c, ts, sa, ra)
+		ON CONFLICT (source, message_id) DO NOTHING
+		RETURNING source, message_id`,
+		src, mid, typ, name, uid, aid, acct, props, traits, ctxs, ts, sent, recv)
+	if err != nil {
+		return nil, fmt.Errorf("insert events: %w", err)
+	}
+	inserted := make(map[[2]string]bool, n)
+	for res.Next() {
+		var k [2]string
+		if err := res.Scan(&k[0], &k[1]); err != nil {
+			return nil, err
+		}
+		inserted[k] = true
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("insert events: %w", err)
+	}
+	return inserted, nil
+}
+
+// applyMerges records each merge (the identity table stays flat: every id
+// points straight at its person) and moves the merged person's active-user
+// days to the person it joined, so distinct-user counts count people. It
+// returns the accounts whose active users changed.
+func applyMerges(ctx context.Context, tx pgx.Tx, merges []ingestplan.Merge) ([]string, error) {
+	if len(merges) == 0 {
+		return nil, nil
+	}
+	b := &pgx.Batch{}
+	for _, m := range merges {
+		b.Queue(`INSERT INTO identities (id, person_id) VALUES ($1, $2)
+			ON CONFLICT (id) DO UPDATE SET person_id = EXCLUDED.person_id, linked_at = now()`, m.From, m.Into)
+		b.Queue(`UPDATE identities SET person_id = $2 WHERE person_id = $1`, m.From, m.Into)
+		b.Queue(`WITH moved AS (DELETE FROM account_daily_users WHERE user_id = $1 RETURNING account_id, day),
+			     ins AS (INSERT INTO account_daily_users (account_id, day, user_id) SELECT account_id, day, $2 FROM moved ON CONFLICT DO NOTHING)
+			SELECT DISTINCT account_id FROM moved`, m.From, m.Into)
+	}
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	var touched []string
+	for range merges {
+		if _, err := br.Exec(); err != nil {
+			return nil, fmt.Errorf("merge identities: %w", err)
+		}
+		if _, err := br.Exec(); err != nil {
+			return nil, fmt.Errorf("merge identities: %w", err)
+		}
+		rows, err := br.Query()
+		if err != nil {
+			return nil, fmt.Errorf("merge active users: %w", err)
+		}
+		accts, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return nil, fmt.Errorf("merge active users: %w", err)
+		}
+		touched = append(touched, accts...)
+	}
+	if err := br.Close(); err != nil {
+		return nil, fmt.Errorf("merge identities: %w", err)
+	}
+	return touched, nil
+}
+
+// backfill attributes the waiting events of every id of each person to the
+// account the plan gives it, and reports them for the roll-ups.
+func backfill(ctx context.Context, tx pgx.Tx, links []ingestplan.Link) ([]ingestplan.Backfilled, error) {
+	if len(links) == 0 {
+		return nil, nil
+	}
+	lp, la := make([]string, len(links)), make([]string, len(links))
+	for i, l := range links {
+		lp[i], la[i] = l.Person, l.Account
+	}
+	rows, err := tx.Query(ctx, `
+		UPDATE events e SET account_id = l.a
+		FROM (SELECT l.p, l.a, x.id
+		      FROM unnest($1::text[], $2::text[]) AS l(p, a)
+		      CROSS JOIN LATERAL (SELECT l.p UNION SELECT id FROM identities WHERE person_id = l.p) AS x(id)) AS l
+		WHERE e.account_id IS NULL AND coalesce(e.user_id, e.anonymous_id) = l.id
+		RETURNING e.account_id, e.type, coalesce(e.name, ''), l.p, e.ts, e.properties`, lp, la)
+	if err != nil {
+		return nil, fmt.Errorf("attribute earlier events: %w", err)
+	}
+	var out []ingestplan.Backfilled
+	for rows.Next() {
+		var b ingestplan.Backfilled
+		var props []byte
+		if err := rows.Scan(&b.Account, &b.Type, &b.Name, &b.Person, &b.At, &props); err != nil {
+			return nil, err
+		}
+		b.Sums = events.NumericSums(props)
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("attribute earlier events: %w", err)
+	}
+	return out, nil
 }
 
 func userLockKey(user string) int64 {
@@ -456,44 +400,49 @@ func userLockKey(user string) int64 {
 	return int64(h.Sum64())
 }
 
-func lockUsers(ctx context.Context, tx pgx.Tx, links map[string]string, lookup []string) error {
+// lockIDs takes per-id advisory locks in key order, skipping keys already
+// held; it returns the keys held afterwards.
+func lockIDs(ctx context.Context, tx pgx.Tx, exclusive, shared []string, held map[int64]bool) (map[int64]bool, error) {
 	mode := make(map[int64]bool) // key -> exclusive
-	for u := range links {
+	for _, u := range exclusive {
 		mode[userLockKey(u)] = true
 	}
-	for _, u := range lookup {
+	for _, u := range shared {
 		k := userLockKey(u)
 		if _, ok := mode[k]; !ok {
 			mode[k] = false
 		}
 	}
-	if len(mode) == 0 {
-		return nil
+	out := maps.Clone(held)
+	if out == nil {
+		out = map[int64]bool{}
 	}
 	keys := make([]int64, 0, len(mode))
-	for k := range mode {
+	for k, x := range mode {
+		if was, ok := held[k]; ok && (was || !x) {
+			continue // already held at least as strongly
+		}
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	if len(keys) == 0 {
+		return out, nil
+	}
+	slices.Sort(keys)
 	excl := make([]bool, len(keys))
 	for i, k := range keys {
 		excl[i] = mode[k]
+		out[k] = mode[k] || out[k]
 	}
 	_, err := tx.Exec(ctx, `
 		SELECT CASE WHEN x THEN pg_advisory_xact_lock(k)::text ELSE pg_advisory_xact_lock_shared(k)::text END
 		FROM unnest($1::bigint[], $2::bool[]) WITH ORDINALITY AS l(k, x, o) ORDER BY o`, keys, excl)
 	if err != nil {
-		return fmt.Errorf("lock users: %w", err)
+		return nil, fmt.Errorf("lock users: %w", err)
 	}
-	return nil
+	return out, nil
 }
 
-type dayAgg struct {
-	n    int64
-	sums map[string]float64
-}
-
-func upsertUsers(ctx context.Context, tx pgx.Tx, users map[string]*userDelta) error {
+func upsertUsers(ctx context.Context, tx pgx.Tx, users map[string]*ingestplan.UserDelta) error {
 	if len(users) == 0 {
 		return nil
 	}
@@ -505,8 +454,8 @@ func upsertUsers(ctx context.Context, tx pgx.Tx, users map[string]*userDelta) er
 	emails, traits, accts := make([]*string, len(ids)), make([]string, len(ids)), make([]*string, len(ids))
 	for i, id := range ids {
 		u := users[id]
-		emails[i], accts[i] = nullable(u.email), nullable(u.account)
-		traits[i] = mustJSON(u.traits)
+		emails[i], accts[i] = nullable(u.Email), nullable(u.Account)
+		traits[i] = mustJSON(u.Traits)
 	}
 	_, err := tx.Exec(ctx, `
 		INSERT INTO users (user_id, email, traits, account_id)
@@ -522,7 +471,7 @@ func upsertUsers(ctx context.Context, tx pgx.Tx, users map[string]*userDelta) er
 	return nil
 }
 
-func upsertAccounts(ctx context.Context, tx pgx.Tx, accts map[string]*acctDelta) error {
+func upsertAccounts(ctx context.Context, tx pgx.Tx, accts map[string]*ingestplan.AccountDelta) error {
 	if len(accts) == 0 {
 		return nil
 	}
@@ -536,23 +485,23 @@ func upsertAccounts(ctx context.Context, tx pgx.Tx, accts map[string]*acctDelta)
 	first, last := make([]*time.Time, len(ids)), make([]*time.Time, len(ids))
 	for i, id := range ids {
 		d := accts[id]
-		traits[i] = mustJSON(d.traits)
-		if s, ok := d.traits["name"].(string); ok {
+		traits[i] = mustJSON(d.Traits)
+		if s, ok := d.Traits["name"].(string); ok {
 			names[i] = &s
 		}
 		for _, k := range []string{"domain", "website"} {
-			if s, ok := d.traits[k].(string); ok && s != "" {
+			if s, ok := d.Traits[k].(string); ok && s != "" {
 				s := normalizeDomain(s)
 				domains[i] = &s
 				break
 			}
 		}
-		if !d.first.IsZero() {
-			t := d.first
+		if !d.First.IsZero() {
+			t := d.First
 			first[i] = &t
 		}
-		if !d.last.IsZero() {
-			t := d.last
+		if !d.Last.IsZero() {
+			t := d.Last
 			last[i] = &t
 		}
 	}
@@ -572,22 +521,22 @@ func upsertAccounts(ctx context.Context, tx pgx.Tx, accts map[string]*acctDelta)
 	return nil
 }
 
-func upsertDaily(ctx context.Context, tx pgx.Tx, daily map[dayKey]*dayAgg, users map[dayUserKey]bool) error {
+func upsertDaily(ctx context.Context, tx pgx.Tx, daily map[ingestplan.DayKey]*ingestplan.DayAgg, users map[ingestplan.DayUserKey]bool) error {
 	if len(daily) > 0 {
-		keys := make([]dayKey, 0, len(daily))
+		keys := make([]ingestplan.DayKey, 0, len(daily))
 		for k := range daily {
 			keys = append(keys, k)
 		}
-		slices.SortFunc(keys, func(a, b dayKey) int {
-			return cmp.Or(cmp.Compare(a.acct, b.acct), a.day.Compare(b.day), cmp.Compare(a.kind, b.kind), cmp.Compare(a.name, b.name))
+		slices.SortFunc(keys, func(a, b ingestplan.DayKey) int {
+			return cmp.Or(cmp.Compare(a.Account, b.Account), a.Day.Compare(b.Day), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Name, b.Name))
 		})
 		accts, kinds, names, sums := make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys))
 		days := make([]time.Time, len(keys))
 		ns := make([]int64, len(keys))
 		for i, k := range keys {
-			accts[i], kinds[i], names[i], days[i] = k.acct, k.kind, k.name, k.day
-			ns[i] = daily[k].n
-			sums[i] = mustJSON(daily[k].sums)
+			accts[i], kinds[i], names[i], days[i] = k.Account, k.Kind, k.Name, k.Day
+			ns[i] = daily[k].N
+			sums[i] = mustJSON(daily[k].Sums)
 		}
 		_, err := tx.Exec(ctx, `
 			INSERT INTO account_daily AS d (account_id, day, kind, name, n, sums)
@@ -603,17 +552,17 @@ func upsertDaily(ctx context.Context, tx pgx.Tx, daily map[dayKey]*dayAgg, users
 		}
 	}
 	if len(users) > 0 {
-		keys := make([]dayUserKey, 0, len(users))
+		keys := make([]ingestplan.DayUserKey, 0, len(users))
 		for k := range users {
 			keys = append(keys, k)
 		}
-		slices.SortFunc(keys, func(a, b dayUserKey) int {
-			return cmp.Or(cmp.Compare(a.acct, b.acct), a.day.Compare(b.day), cmp.Compare(a.user, b.user))
+		slices.SortFunc(keys, func(a, b ingestplan.DayUserKey) int {
+			return cmp.Or(cmp.Compare(a.Account, b.Account), a.Day.Compare(b.Day), cmp.Compare(a.Person, b.Person))
 		})
 		accts, us := make([]string, len(keys)), make([]string, len(keys))
 		days := make([]time.Time, len(keys))
 		for i, k := range keys {
-			accts[i], us[i], days[i] = k.acct, k.user, k.day
+			accts[i], us[i], days[i] = k.Account, k.Person, k.Day
 		}
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO account_daily_users (account_id, day, user_id)

@@ -138,13 +138,8 @@ func (s *outcomeScope) accounts() []string {
 // recordOutcomes is the ingest transaction's part: match imported outcomes
 // to the accounts it touched, then derive outcomes for the accounts whose
 // events a rule may have matched.
-func recordOutcomes(ctx context.Context, tx pgx.Tx, rules []model.OutcomeRule, scope *outcomeScope, touched map[string]*acctDelta) error {
-	ids := make([]string, 0, len(touched))
-	for id := range touched {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	if err := matchOutcomes(ctx, tx, ids); err != nil {
+func recordOutcomes(ctx context.Context, tx pgx.Tx, rules []model.OutcomeRule, scope *outcomeScope, touched []string) error {
+	if err := matchOutcomes(ctx, tx, touched); err != nil {
 		return err
 	}
 	if accts := scope.accounts(); len(accts) > 0 {

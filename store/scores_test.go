@@ -521,7 +521,7 @@ func TestScoreQueuedDebouncesBusyAccounts(t *testing.T) {
 		track("t5", "u3", "quiet", "Workflow Completed", scoreNow.Add(-time.Minute)),
 	}), scoreNow)
 	require.NoError(t, err)
-	require.NoError(t, g.Submit(ctx, store.SourceOf("k"), p.Messages))
+	require.NoError(t, g.Submit(ctx, store.SourceOf("k"), p.Messages, p.Rejects))
 	g.Close()
 	require.Equal(t, 1, countRows(t, st, `SELECT count(*) FROM rescore_queue WHERE urgent`))
 
