@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -99,7 +100,7 @@ func TestRealSDKs(t *testing.T) {
 	apiLn, apiAddr := freeAddr(t)
 	apiLn.Close()
 	dbURL := storetest.NewURL(t)
-	var logBuf bytes.Buffer
+	var logBuf lockedBuffer
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(cleanEnv(),
 		"DATABASE_URL="+dbURL,
@@ -194,6 +195,24 @@ func TestRealSDKs(t *testing.T) {
 	}
 	require.Zero(t, count(`SELECT count(*) FROM rejected_messages`), "no SDK message was refused")
 	require.Contains(t, logBuf.String(), `"route":"OPTIONS /v1/`, "the browser preflighted")
+}
+
+// lockedBuffer collects the server's log while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // cleanEnv is the environment without the harness's own PQLBOT_ and

@@ -16,6 +16,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -101,6 +102,15 @@ func (m *Message) UserKey() string {
 		return m.UserID
 	}
 	return m.AnonymousID
+}
+
+// TraitMap is the traits as a map: TraitValues when the decoder filled it,
+// else Traits decoded now (a Message built in code rather than decoded).
+func (m *Message) TraitMap() map[string]any {
+	if m.TraitValues == nil && len(m.Traits) > 0 {
+		_ = json.Unmarshal(m.Traits, &m.TraitValues)
+	}
+	return m.TraitValues
 }
 
 // Kind is the roll-up kind: "track" or "page", or "" when the message is not
@@ -408,6 +418,23 @@ func decodeRaw(r *rawMessage, raw []byte, endpointType string, batchSentAt time.
 // win) and reads context.groupId. Without a batch context the message's
 // bytes are kept as sent.
 func mergeContext(batchCtx map[string]json.RawMessage, own json.RawMessage) (json.RawMessage, string, *Error) {
+	if len(batchCtx) == 0 {
+		// Nothing to merge: read only groupId.
+		if len(own) == 0 {
+			return nil, "", nil
+		}
+		var g struct {
+			GroupID json.RawMessage `json:"groupId"`
+		}
+		if json.Unmarshal(own, &g) != nil {
+			return nil, "", bad(ReasonInvalid, "context", "malformed JSON")
+		}
+		gid, err := optID(g.GroupID, "context.groupId")
+		if err != nil {
+			return nil, "", err
+		}
+		return own, gid, nil
+	}
 	var c map[string]json.RawMessage
 	if len(own) > 0 {
 		if json.Unmarshal(own, &c) != nil {
@@ -501,12 +528,39 @@ func isNull(raw json.RawMessage) bool {
 	return len(raw) == 0 || string(raw) == "null"
 }
 
+// plainString returns the contents of a JSON string literal that has no
+// escapes, without a decode (most ids, names and times); ok is false when
+// the literal needs the full decoder.
+func plainString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	body := raw[1 : len(raw)-1]
+	if bytes.IndexByte(body, '\\') >= 0 || bytes.IndexByte(body, '"') >= 0 {
+		return "", false
+	}
+	for _, c := range body {
+		if c < 0x20 {
+			return "", false // invalid JSON: let the decoder say so
+		}
+	}
+	return string(body), true
+}
+
+func unquote(raw json.RawMessage) (string, bool) {
+	if s, ok := plainString(raw); ok {
+		return s, true
+	}
+	var s string
+	return s, json.Unmarshal(raw, &s) == nil
+}
+
 func optString(raw json.RawMessage, field string) (string, *Error) {
 	if isNull(raw) {
 		return "", nil
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+	s, ok := unquote(raw)
+	if !ok {
 		return "", bad(ReasonInvalid, field, "must be a string")
 	}
 	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
@@ -522,7 +576,8 @@ func optID(raw json.RawMessage, field string) (string, *Error) {
 	}
 	var s string
 	if raw[0] == '"' {
-		if err := json.Unmarshal(raw, &s); err != nil {
+		var ok bool
+		if s, ok = unquote(raw); !ok {
 			return "", bad(ReasonInvalid, field, "must be a string")
 		}
 	} else {
@@ -638,15 +693,16 @@ func numericProps(props json.RawMessage) (map[string]float64, string, *Error) {
 		}
 		if c := v[0]; c != '-' && (c < '0' || c > '9') {
 			if k == "name" && c == '"' {
-				_ = json.Unmarshal(v, &name)
+				name, _ = unquote(v)
 				if strings.ContainsRune(name, 0) {
 					name = ""
 				}
 			}
 			continue
 		}
-		var f float64
-		if err := json.Unmarshal(v, &f); err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		// The decode above proved v a JSON number: parse it directly.
+		f, err := strconv.ParseFloat(string(v), 64)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 			return nil, "", bad(ReasonInvalid, "properties."+clip(k), "number out of range")
 		}
 		if out == nil {
@@ -668,8 +724,8 @@ func optTime(raw json.RawMessage, field string) (time.Time, *Error) {
 	if isNull(raw) {
 		return time.Time{}, nil
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+	s, ok := unquote(raw)
+	if !ok {
 		return time.Time{}, bad(ReasonBadTimestamp, field, "must be an ISO-8601 string")
 	}
 	for _, l := range timeLayouts {

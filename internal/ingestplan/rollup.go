@@ -129,21 +129,21 @@ func (p *Plan) Rollup(inserted func(source, messageID string) bool, backfilled [
 		case events.TypeGroup:
 			a := acct(m.GroupID)
 			a.First = minTime(a.First, m.Timestamp)
-			if len(m.TraitValues) > 0 {
+			if t := m.TraitMap(); len(t) > 0 {
 				if a.Traits == nil {
 					a.Traits = map[string]any{}
 				}
-				maps.Copy(a.Traits, m.TraitValues)
+				maps.Copy(a.Traits, t)
 			}
 		case events.TypeIdentify:
 			identified[r.Person] = true
 			u := user(r.Person)
-			if len(m.TraitValues) > 0 {
+			if t := m.TraitMap(); len(t) > 0 {
 				if u.Traits == nil {
 					u.Traits = map[string]any{}
 				}
-				maps.Copy(u.Traits, m.TraitValues)
-				if e, ok := m.TraitValues["email"].(string); ok {
+				maps.Copy(u.Traits, t)
+				if e, ok := t["email"].(string); ok {
 					u.Email = e
 				}
 			}
