@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"flag"
@@ -49,7 +50,8 @@ const (
 // bot token, SLA sweeper) under the load of issue 15, beside two baselines
 // measured in the same run on the same machine: PostgreSQL's own batched
 // INSERT rate, and a no-op HTTP server driven by the same client. While
-// the loads run, probe events cross accounts over the alert threshold or
+// the loads run (plain JSON, then the same loads with gzip bodies), probe
+// events cross accounts over the alert threshold or
 // raise a hand, and the time from sending each to its chat.postMessage
 // arriving is measured. It prints one table; nothing in it is asserted
 // beyond correctness (every request 200, every event stored, exactly one
@@ -121,23 +123,11 @@ func runServiceBench(b *testing.B) {
 	require.NoError(b, pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&seededEvents))
 
 	stamp := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339Nano)
-	batchBodies := make([][]byte, 0, svcBatchEvents/svcBatchSize)
-	for r := range svcBatchEvents / svcBatchSize {
-		var body bytes.Buffer
-		body.WriteString(`{"batch":[`)
-		for i := range svcBatchSize {
-			if i > 0 {
-				body.WriteByte(',')
-			}
-			body.WriteString(loadEvent("b", r*svcBatchSize+i, stamp, false))
-		}
-		body.WriteString(`]}`)
-		batchBodies = append(batchBodies, body.Bytes())
-	}
-	singleBodies := make([][]byte, svcSingle)
-	for i := range singleBodies {
-		singleBodies[i] = []byte(loadEvent("s", i, stamp, true))
-	}
+	batchBodies, singleBodies := loadBodies("b", "s", stamp)
+	// The same load again with gzip bodies (what RudderStack's SDKs send by
+	// default), compressed before the clock starts as an SDK would.
+	gzBatchBodies, gzSingleBodies := loadBodies("gb", "gs", stamp)
+	gzBatchBodies, gzSingleBodies = gzipAll(gzBatchBodies), gzipAll(gzSingleBodies)
 
 	b.ResetTimer()
 	// Baselines first, while pqlbot idles.
@@ -158,6 +148,10 @@ func runServiceBench(b *testing.B) {
 	c1 := sampleCPU(b, pool, cmd.Process.Pid)
 	single := drive(b, base+"/v1/track", svcSingleConns, singleBodies, 1)
 	c2 := sampleCPU(b, pool, cmd.Process.Pid)
+	gzBatch := drive(b, base+"/v1/batch", svcBatchConns, gzBatchBodies, svcBatchSize)
+	c3 := sampleCPU(b, pool, cmd.Process.Pid)
+	gzSingle := drive(b, base+"/v1/track", svcSingleConns, gzSingleBodies, 1)
+	c4 := sampleCPU(b, pool, cmd.Process.Pid)
 	sent := probes.stop()
 	if profile != nil {
 		require.NoError(b, <-profile)
@@ -166,19 +160,21 @@ func runServiceBench(b *testing.B) {
 	b.StopTimer()
 	loadEnd := loadavg()
 
-	require.Zero(b, batch.failed+single.failed, "requests failed")
+	require.Zero(b, batch.failed+single.failed+gzBatch.failed+gzSingle.failed, "requests failed")
 	var stored int
 	require.NoError(b, pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&stored))
-	require.Equal(b, seededEvents+svcBatchEvents+svcSingle+len(sent), stored, "every acknowledged event is stored")
+	require.Equal(b, seededEvents+2*(svcBatchEvents+svcSingle)+len(sent), stored, "every acknowledged event is stored")
 	crossing, hand := probeLatencies(b, calls[svcAccounts:], sent)
 
 	b.ReportMetric(batch.rate(), "batch-events/s")
 	b.ReportMetric(single.rate(), "single-events/s")
+	b.ReportMetric(gzBatch.rate(), "gzip-batch-events/s")
+	b.ReportMetric(gzSingle.rate(), "gzip-single-events/s")
 	b.ReportMetric(ms(single.p99), "single-p99-ms")
 	b.ReportMetric(ms(pct(crossing, 99)), "crossing-p99-ms")
 	b.ReportMetric(ms(pct(hand, 99)), "handraise-p99-ms")
 
-	bs, ss := split(c0, c1), split(c1, c2)
+	bs, ss, gbs, gss := split(c0, c1), split(c1, c2), split(c2, c3), split(c3, c4)
 	w := os.Stdout
 	fmt.Fprintf(w, "\n== BenchmarkService: `pqlbot serve` with every worker on (re-scorer, alert decisions, dispatcher → Slack stand-in, SLA sweeper)\n")
 	fmt.Fprintf(w, "   %d accounts / %d users (plus %d probe accounts), every event a scoring signal; %d CPUs; load average %s at start, %s at end\n",
@@ -202,6 +198,10 @@ func runServiceBench(b *testing.B) {
 	row("pqlbot serve, 8 clients × 100-event batches", batch, fmt.Sprintf("%.0f%% of raw INSERT", 100*batch.rate()/rawRate.rate()), &bs)
 	row("baseline: no-op HTTP server, 32 clients × single track", noopSingle, "", nil)
 	row("pqlbot serve, 32 clients × single track", single, fmt.Sprintf("%.0f%% of no-op", 100*single.rate()/noopSingle.rate()), &ss)
+	row("pqlbot serve, 8 clients × 100-event batches, gzip", gzBatch, fmt.Sprintf("%.0f%% of plain JSON", 100*gzBatch.rate()/batch.rate()), &gbs)
+	row("pqlbot serve, 32 clients × single track, gzip", gzSingle, fmt.Sprintf("%.0f%% of plain JSON", 100*gzSingle.rate()/single.rate()), &gss)
+	fmt.Fprintf(w, "\n   wire bytes: a 100-event batch %s plain, %s gzip; a single track %s plain, %s gzip\n",
+		avgLen(batchBodies), avgLen(gzBatchBodies), avgLen(singleBodies), avgLen(gzSingleBodies))
 	fmt.Fprintf(w, "\n| %-58s | %5s | %8s | %8s | %8s |\n", "while both loads ran: event sent → chat.postMessage", "n", "p50", "p99", "max")
 	fmt.Fprintf(w, "|%s|%s|%s|%s|%s|\n", dash(60), dash(7), dash(10), dash(10), dash(10))
 	for _, l := range []struct {
@@ -215,6 +215,49 @@ func runServiceBench(b *testing.B) {
 		verdict(single.rate() >= 5_000 && single.p99 <= 50*time.Millisecond, single.rate() >= 0.6*noopSingle.rate() && single.p99 <= 25*time.Millisecond))
 	fmt.Fprintf(w, "crossing → post p99 < 1 s: %s; hand-raise → post p99 < 500 ms: %s\n\n",
 		verdict(pct(crossing, 99) < time.Second, true), verdict(pct(hand, 99) < 500*time.Millisecond, true))
+}
+
+// loadBodies builds the batch and single-call bodies of the load, message
+// ids prefixed so each load is its own events.
+func loadBodies(batchPrefix, singlePrefix, stamp string) (batches, singles [][]byte) {
+	batches = make([][]byte, 0, svcBatchEvents/svcBatchSize)
+	for r := range svcBatchEvents / svcBatchSize {
+		var body bytes.Buffer
+		body.WriteString(`{"batch":[`)
+		for i := range svcBatchSize {
+			if i > 0 {
+				body.WriteByte(',')
+			}
+			body.WriteString(loadEvent(batchPrefix, r*svcBatchSize+i, stamp, false))
+		}
+		body.WriteString(`]}`)
+		batches = append(batches, body.Bytes())
+	}
+	singles = make([][]byte, svcSingle)
+	for i := range singles {
+		singles[i] = []byte(loadEvent(singlePrefix, i, stamp, true))
+	}
+	return batches, singles
+}
+
+func gzipAll(bodies [][]byte) [][]byte {
+	out := make([][]byte, len(bodies))
+	for i, body := range bodies {
+		var buf bytes.Buffer
+		w := gzip.NewWriter(&buf)
+		_, _ = w.Write(body)
+		_ = w.Close()
+		out[i] = buf.Bytes()
+	}
+	return out
+}
+
+func avgLen(bodies [][]byte) string {
+	n := 0
+	for _, b := range bodies {
+		n += len(b)
+	}
+	return fmt.Sprintf("%d B", n/len(bodies))
 }
 
 func verdict(target, goal bool) string {
@@ -420,6 +463,9 @@ func drive(b *testing.B, u string, clients int, bodies [][]byte, perBody int) lo
 				req, _ := http.NewRequest(http.MethodPost, u, bytes.NewReader(bodies[i]))
 				req.SetBasicAuth(smokeWriteKey, "")
 				req.Header.Set("Content-Type", "application/json")
+				if len(bodies[i]) > 1 && bodies[i][0] == 0x1f && bodies[i][1] == 0x8b {
+					req.Header.Set("Content-Encoding", "gzip")
+				}
 				t0 := time.Now()
 				resp, err := client.Do(req)
 				if err != nil {
