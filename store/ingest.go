@@ -574,17 +574,6 @@ func upsertDaily(ctx context.Context, tx pgx.Tx, daily map[ingestplan.DayKey]*in
 	return nil
 }
 
-func decodeTraits(raw json.RawMessage) map[string]any {
-	if len(raw) == 0 {
-		return nil
-	}
-	var m map[string]any
-	if json.Unmarshal(raw, &m) != nil {
-		return nil
-	}
-	return m
-}
-
 // normalizeDomain turns "https://www.Acme.com/x" into "acme.com".
 func normalizeDomain(s string) string {
 	s = strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(s), "https://"), "http://")
@@ -616,31 +605,6 @@ func nullableJSON(b json.RawMessage) *string {
 	}
 	s := string(b)
 	return &s
-}
-
-func dedupe(in []string) []string {
-	sort.Strings(in)
-	out := in[:0]
-	for i, s := range in {
-		if i == 0 || s != in[i-1] {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.IsZero() || b.Before(a) {
-		return b
-	}
-	return a
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }
 
 // retryable reports errors a whole commit may simply be retried after.
