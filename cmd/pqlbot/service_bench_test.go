@@ -556,11 +556,17 @@ func probeLatencies(b *testing.B, calls []slackfake.Call, sent map[string]probeS
 	seen := map[string]bool{}
 	for _, c := range calls {
 		var meta struct {
-			Payload struct {
+			EventType string `json:"event_type"`
+			Payload   struct {
 				AccountID string `json:"account_id"`
 			} `json:"event_payload"`
 		}
 		require.NoError(b, json.Unmarshal([]byte(c.Params.Get("metadata")), &meta))
+		if meta.EventType != "pql_alert" {
+			// A thread note (a hand-raise in the load on an account whose
+			// alert is open), not a new alert.
+			continue
+		}
 		id := meta.Payload.AccountID
 		s, ok := sent[id]
 		require.True(b, ok, "a post for %s, which no probe touched", id)
