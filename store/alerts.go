@@ -20,7 +20,8 @@ const alertColumns = `id, account_id, tier, segment, score, channel, coalesce(ch
 	coalesce(claimed_by, ''), claimed_at, coalesce(contacted_by, ''), contacted_at, coalesce(closed_by, ''), closed_at,
 	coalesce(close_reason, ''), nudged_at, breached_at, delivery, coalesce(delivery_error, ''),
 	coalesce(alert_score, score), mention, moved_to, (SELECT m.channel FROM alerts m WHERE m.id = alerts.moved_to), moved_from,
-	coalesce(escalation_channel_id, ''), coalesce(escalation_ts, '')`
+	coalesce(escalation_channel_id, ''), coalesce(escalation_ts, ''),
+	coalesce((SELECT f.channel FROM alerts f WHERE f.id = alerts.moved_from), '')`
 
 func scanAlert(row pgx.Row) (*alerting.Alert, error) {
 	var a alerting.Alert
@@ -35,7 +36,7 @@ func scanAlert(row pgx.Row) (*alerting.Alert, error) {
 		&a.ClaimedBy, &claimed, &a.ContactedBy, &contacted, &a.ClosedBy, &closed,
 		&a.CloseReason, &nudged, &breached, &a.Delivery, &a.DeliveryError,
 		&a.AlertScore, &a.Mention, &movedTo, &movedToChannel, &movedFrom,
-		&a.EscalationChannelID, &a.EscalationTS)
+		&a.EscalationChannelID, &a.EscalationTS, &a.MovedFromChannel)
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, alerting.ErrNotFound

@@ -142,6 +142,7 @@ func TestSmokeAlertLifecycle(t *testing.T) {
 	require.Contains(t, moved.Text, "· AE · due ")
 	require.Contains(t, moved.Text, "<!subteam^S0AEGROUP>")
 	require.Contains(t, unescape(moved.Blocks), "✋ *Hand-raise:* Hiro Walsh (IT Administrator) requested sales contact")
+	require.Contains(t, unescape(moved.Blocks), "moved here from #sdr-pql", "the two alerts are linked")
 	require.NotEqual(t, fmt.Sprint(high.Metadata.EventPayload["alert_id"]), fmt.Sprint(moved.Metadata.EventPayload["alert_id"]), "a new alert")
 	old, _ := fake.Message("C0SDRPQL", high.TS)
 	require.NotContains(t, unescape(old.Blocks), "pql_claim", "the moved alert cannot be claimed")

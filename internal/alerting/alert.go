@@ -88,9 +88,10 @@ type Alert struct {
 	// MovedTo is the alert a hand-raise moved this one to (CloseReason
 	// CloseMoved), MovedToChannel that alert's channel; MovedFrom links the
 	// other way.
-	MovedTo        uuid.UUID
-	MovedToChannel string
-	MovedFrom      uuid.UUID
+	MovedTo          uuid.UUID
+	MovedToChannel   string
+	MovedFrom        uuid.UUID
+	MovedFromChannel string
 	// EscalationChannelID and EscalationTS address the escalation post
 	// once it is out; later changes edit it.
 	EscalationChannelID string

@@ -472,6 +472,7 @@ func TestHandRaiseMovesAnOpenAlertOnce(t *testing.T) {
 	moved, err := st.GetAlert(context.Background(), old.MovedTo)
 	require.NoError(t, err)
 	require.Equal(t, a.ID, moved.MovedFrom)
+	require.Equal(t, "#sdr-pql", moved.MovedFromChannel)
 	require.Equal(t, alerting.StateOpen, moved.State)
 	require.Equal(t, "AE", moved.OwnerRole)
 	require.Equal(t, 4*time.Hour, moved.SLA)

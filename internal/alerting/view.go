@@ -50,6 +50,7 @@ func (r *Renderer) View(a *Alert, ps []people.Person) slackui.AlertView {
 		Mention:         a.Mention,
 		People:          ps,
 		MovedTo:         a.MovedToChannel,
+		MovedFrom:       a.MovedFromChannel,
 		Segment:         a.Segment,
 		OwnerRole:       a.OwnerRole,
 		Channel:         a.Channel,

@@ -89,9 +89,11 @@ type AlertView struct {
 	ClosedBy    string // Slack user id
 	// CloseReason is a not-a-fit Reason, CloseMoved or CloseDeliveryFailed.
 	CloseReason Reason
-	// MovedTo and MovedLink say where a moved alert went (CloseMoved).
+	// MovedTo and MovedLink say where a moved alert went (CloseMoved);
+	// MovedFrom is the channel of the alert a hand-raise moved here.
 	MovedTo   string
 	MovedLink string
+	MovedFrom string
 	// Breached is set once the sweeper has recorded the breach. An open or
 	// claimed alert past DueAt is shown as breached even before that.
 	Breached bool
@@ -287,6 +289,9 @@ func alertContext(v AlertView) *slack.ContextBlock {
 	}
 	if safeURL(v.AccountURL) {
 		parts = append(parts, link(v.AccountURL, "Open account ↗"))
+	}
+	if v.MovedFrom != "" {
+		parts = append(parts, "moved here from "+channelRef(v.MovedFrom)+" on a hand-raise")
 	}
 	if len(parts) == 0 {
 		parts = append(parts, escClip(v.AccountID, maxNameLen))

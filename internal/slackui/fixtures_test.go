@@ -129,6 +129,7 @@ func handRaiserAlert(t testing.TB) AlertView {
 	}
 	v.Fit = []Fact{{Label: "Employees", Value: "600"}, {Label: "Industry", Value: "Automotive"}, {Label: "Email domain", Value: "embermotors.com"}}
 	v.ActiveUsers, v.ActiveUsersDays = 3, 14
+	v.MovedFrom = "#sdr-pql"
 	return v
 }
 
