@@ -24,6 +24,10 @@ func (s *Store) ProgramFacts(ctx context.Context, from, to time.Time, notFit []s
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // read-only
 
+	// One pass over the period's alerts (with each account's first
+	// event, to tell new accounts): the alerts table is wide, so it is
+	// read once and every other question is answered in Go or from the
+	// much smaller outcomes table.
 	rows, err := tx.Query(ctx, `
 		SELECT a.account_id, a.tier, a.posted_at, a.contacted_at,
 		       CASE WHEN a.state = 'closed' AND a.close_reason = ANY($3) THEN a.close_reason ELSE '' END,
@@ -33,44 +37,43 @@ func (s *Store) ProgramFacts(ctx context.Context, from, to time.Time, notFit []s
 	if err != nil {
 		return f, fmt.Errorf("program alerts: %w", err)
 	}
+	var (
+		acct, kind, tier, reason string
+		at, posted               time.Time
+		contacted, first         *time.Time
+	)
 	alerted := map[string]bool{}
-	f.Alerts, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (program.Alert, error) {
-		var a program.Alert
-		var contacted, first *time.Time
-		err := r.Scan(&a.AccountID, &a.Tier, &a.PostedAt, &contacted, &a.NotFitReason, &first)
-		a.PostedAt = a.PostedAt.UTC()
+	_, err = pgx.ForEachRow(rows, []any{&acct, &tier, &posted, &contacted, &reason, &first}, func() error {
+		a := program.Alert{AccountID: acct, Tier: tier, PostedAt: posted.UTC(), NotFitReason: reason}
 		if contacted != nil {
 			a.ContactedAt = contacted.UTC()
 		}
 		if first != nil {
 			a.AccountFirstSeen = first.UTC()
 		}
-		alerted[a.AccountID] = true
-		return a, err
+		f.Alerts = append(f.Alerts, a)
+		alerted[acct] = true
+		return nil
 	})
 	if err != nil {
 		return f, fmt.Errorf("program alerts: %w", err)
 	}
-	ids := make([]string, 0, len(alerted))
-	for id := range alerted {
-		ids = append(ids, id)
-	}
 
-	// Outcomes of the alerted accounts: the first win (whenever it was),
-	// and opportunities and wins from the period's start on.
+	// Outcomes: each account's first win (whenever it was), and
+	// opportunities and wins from the period's start on; kept for the
+	// alerted accounts.
 	rows, err = tx.Query(ctx, `
 		SELECT account_id, kind, at, at = min(at) FILTER (WHERE kind = 'won') OVER (PARTITION BY account_id)
 		FROM outcomes
-		WHERE account_id = ANY($1) AND kind IN ('won', 'opportunity')`, ids)
+		WHERE kind IN ('won', 'opportunity') AND account_id IS NOT NULL`)
 	if err != nil {
 		return f, fmt.Errorf("program outcomes: %w", err)
 	}
-	var (
-		acct, kind string
-		at         time.Time
-		firstWin   *bool
-	)
+	var firstWin *bool
 	_, err = pgx.ForEachRow(rows, []any{&acct, &kind, &at, &firstWin}, func() error {
+		if !alerted[acct] {
+			return nil
+		}
 		at = at.UTC()
 		if kind == "won" && firstWin != nil && *firstWin {
 			f.FirstWon[acct] = at

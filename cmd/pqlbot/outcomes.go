@@ -23,10 +23,6 @@ const outcomesUsage = `usage:
   pqlbot outcomes derive                         re-derive event and trait outcomes from stored events with the model's rules
 `
 
-// maxBadShown bounds the bad lines printed for one file; the count is
-// always given.
-const maxBadShown = 200
-
 func cmdOutcomes(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, outcomesUsage)
@@ -69,11 +65,7 @@ func cmdOutcomesImport(ctx context.Context, path string, skipBad bool, stdout, s
 		fmt.Fprintf(stderr, "pqlbot: %s: %v\n", path, err)
 		return 1
 	}
-	for i, e := range bad {
-		if i == maxBadShown {
-			fmt.Fprintf(stderr, "%s: ... and %d more bad lines\n", path, len(bad)-maxBadShown)
-			break
-		}
+	for _, e := range bad {
 		fmt.Fprintf(stderr, "%s: %s\n", path, e.Error())
 	}
 	if len(bad) > 0 && (!skipBad || (len(bad) == 1 && bad[0].Line == 1)) {
