@@ -194,7 +194,6 @@ func (s *Store) replayBatch(ctx context.Context, q backtest.Query, keys []string
 		k    int32
 		n    int64
 		sums []byte
-		user string
 	)
 	err = read("daily roll-ups", func(rows pgx.Rows) error {
 		if err := rows.Scan(&id, &day, &k, &n, &sums); err != nil {
@@ -220,11 +219,32 @@ func (s *Store) replayBatch(ctx context.Context, q backtest.Query, keys []string
 	}
 	cur = nil
 	if q.Users {
+		// An account has a handful of users on many days: one string per
+		// user, not per row.
+		var userOf *backtest.Account
+		var names []string
+		var raw pgtype.DriverBytes
 		err = read("active users", func(rows pgx.Rows) error {
-			if err := rows.Scan(&id, &day, &user); err != nil {
+			if err := rows.Scan(&id, &day, &raw); err != nil {
 				return err
 			}
-			d := dayOf(accountOf(id), day)
+			a := accountOf(id)
+			if a != userOf {
+				userOf, names = a, names[:0]
+			}
+			k := -1
+			for i, n := range names {
+				if n == string(raw) { // compared without a copy
+					k = i
+					break
+				}
+			}
+			if k < 0 {
+				k = len(names)
+				names = append(names, string(raw))
+			}
+			user := names[k]
+			d := dayOf(a, day)
 			d.Users = append(d.Users, user)
 			return nil
 		})

@@ -201,6 +201,21 @@ var freeEmail = []string{
 // FreeEmailDomains returns the built-in free_email list (a copy).
 func FreeEmailDomains() []string { return append([]string(nil), freeEmail...) }
 
+// freeExact and freeAny index freeEmail: exact domains, and the names that
+// match under any top-level domain ("gmx" for "gmx.*"). Gates run on every
+// evaluation of every account, so the check is two map lookups, not a scan.
+var freeExact, freeAny = func() (map[string]bool, map[string]bool) {
+	exact, anyTLD := map[string]bool{}, map[string]bool{}
+	for _, e := range freeEmail {
+		if base, ok := strings.CutSuffix(e, ".*"); ok {
+			anyTLD[base] = true
+		} else {
+			exact[e] = true
+		}
+	}
+	return exact, anyTLD
+}()
+
 // IsFreeEmail reports whether domain (or the domain of an email address) is
 // a consumer email provider.
 func IsFreeEmail(domain string) bool {
@@ -212,14 +227,9 @@ func IsFreeEmail(domain string) bool {
 	if d == "" {
 		return false
 	}
-	for _, e := range freeEmail {
-		if base, ok := strings.CutSuffix(e, ".*"); ok {
-			if rest, ok := strings.CutPrefix(d, base+"."); ok && rest != "" {
-				return true
-			}
-		} else if d == e {
-			return true
-		}
+	if freeExact[d] {
+		return true
 	}
-	return false
+	base, rest, ok := strings.Cut(d, ".")
+	return ok && rest != "" && freeAny[base]
 }

@@ -84,3 +84,14 @@ func TestTargets(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, plain.Hash, m.Hash, "targets change no score, so not the hash")
 }
+
+// TestFreeEmailLookup: the indexed lookup matches the list's exact and
+// any-top-level-domain entries, in any case, from an address too.
+func TestFreeEmailLookup(t *testing.T) {
+	for d, want := range map[string]bool{
+		"GMX.co.uk": true, "bob@Yahoo.co.jp": true, "outlook.de.": true, " gmail.com ": true, "web.de": true,
+		"notgmx.de": false, "gmx.": false, "mail.gmx.de": false, "gmail.com.evil.io": false, "bob@": false,
+	} {
+		require.Equal(t, want, IsFreeEmail(d), d)
+	}
+}
