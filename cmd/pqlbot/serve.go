@@ -250,12 +250,14 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Outbox:   st,
 		Render:   render,
 		Log:      log.With("component", "dispatcher"),
-		DryRun:   cfg.DryRun(),
 		Observer: obs,
 		Lease:    cfg.Lease,
 	}
 	var slackClient *slackapi.Client
-	if !cfg.DryRun() {
+	if cfg.DryRun() {
+		// The same dispatcher, with a Notifier that writes to the log.
+		dispatcher.Notifier = &alerting.LogNotifier{Log: log.With("component", "dispatcher")}
+	} else {
 		slackClient = slackapi.New(cfg.SlackBotToken, cfg.SlackAPIURL,
 			slackapi.WithOnCall(func(method, outcome string) { met.SlackCalls.WithLabelValues(method, outcome).Inc() }))
 		dispatcher.Notifier = slackClient

@@ -118,8 +118,6 @@ type Dispatcher struct {
 	Render   *Renderer
 	Log      *slog.Logger
 	Now      func() time.Time
-	// DryRun logs each alert as one JSON line instead of posting it.
-	DryRun   bool
 	Observer DispatchObserver
 	// Lease is how long a job stays with a dispatcher after its last
 	// renewal: a dead replica's jobs are taken over this long after it
@@ -291,19 +289,11 @@ func (d *Dispatcher) do(ctx, octx context.Context, j Job, a *Alert, log *slog.Lo
 	case JobUpdate:
 		now := d.Now()
 		v := d.Render.View(a, d.people(octx, a, now, log))
-		if d.DryRun {
-			log.Info("alert updated (dry run)", "state", string(a.State), "text", slackui.AlertText(v, now))
-			return d.Outbox.CompleteJob(octx, j)
-		}
 		if err := d.Notifier.UpdateMessage(ctx, a.ChannelID, a.MessageTS, slackui.AlertBlocks(v, now), slackui.AlertText(v, now)); err != nil {
 			return err
 		}
 		return d.Outbox.CompleteJob(octx, j)
 	case JobReply:
-		if d.DryRun {
-			log.Info("thread reply (dry run)", "text", j.Text)
-			return d.Outbox.CompleteJob(octx, j)
-		}
 		if _, err := d.note(ctx, j, a.ChannelID, a.MessageTS, decodeBlocks(j.Blocks), a.CreatedAt); err != nil {
 			return err
 		}
@@ -326,7 +316,7 @@ func (d *Dispatcher) escalation(ctx, octx context.Context, j Job, a *Alert, log 
 		return d.Outbox.CompleteJob(octx, j)
 	}
 	link := ""
-	if a.ChannelID != "" && a.MessageTS != "" && !d.DryRun {
+	if a.ChannelID != "" && a.MessageTS != "" {
 		// The link is fetched here, not when the breach was recorded: that
 		// transaction makes the escalation exactly-once and must not wait
 		// on Slack.
@@ -336,10 +326,6 @@ func (d *Dispatcher) escalation(ctx, octx context.Context, j Job, a *Alert, log 
 		}
 	}
 	r := slackui.EscalationReply(d.Render.View(a, nil), link, now)
-	if d.DryRun {
-		log.Info("escalation (dry run)", "kind", j.Kind, "text", r.Text)
-		return d.Outbox.CompleteJob(octx, j)
-	}
 	if j.Kind == JobEscalationUpdate {
 		if err := d.Notifier.UpdateMessage(ctx, a.EscalationChannelID, a.EscalationTS, r.Blocks, r.Text); err != nil {
 			return err
@@ -369,38 +355,33 @@ func (d *Dispatcher) post(ctx, octx context.Context, j Job, a *Alert, log *slog.
 	a.DueAt = sla.Deadline(now, a.SLA, hours)
 	a.WarnAt = sla.WarnAt(now, a.SLA, d.Render.Model.SLAWarnAt, hours)
 	v := d.Render.View(a, d.people(octx, a, now, log))
-	if d.DryRun {
-		log.Info("pql alert (dry run)", "alert", slackui.DryRunLine(v, now))
-		p.ChannelID, p.TS = a.Channel, dryRunTS(now)
-	} else {
-		ch, err := d.Notifier.ResolveChannel(ctx, a.Channel)
+	ch, err := d.Notifier.ResolveChannel(ctx, a.Channel)
+	if err != nil {
+		return err
+	}
+	p.ChannelID = ch
+	if j.Attempts > 1 {
+		// A previous attempt may have been accepted by Slack before
+		// this process could record it: look before posting again.
+		ts, found, err := d.Notifier.FindByMetadata(ctx, ch, MetadataEventType, "alert_id", a.ID.String(), a.CreatedAt.Add(-time.Minute))
 		if err != nil {
 			return err
 		}
-		p.ChannelID = ch
-		if j.Attempts > 1 {
-			// A previous attempt may have been accepted by Slack before
-			// this process could record it: look before posting again.
-			ts, found, err := d.Notifier.FindByMetadata(ctx, ch, MetadataEventType, "alert_id", a.ID.String(), a.CreatedAt.Add(-time.Minute))
-			if err != nil {
-				return err
-			}
-			if found {
-				p.TS, p.Reconciled = ts, true
-				if t, ok := tsTime(ts); ok {
-					p.PostedAt = t
-				}
+		if found {
+			p.TS, p.Reconciled = ts, true
+			if t, ok := tsTime(ts); ok {
+				p.PostedAt = t
 			}
 		}
-		if p.TS == "" {
-			meta := &slack.SlackMetadata{EventType: MetadataEventType, EventPayload: map[string]any{"alert_id": a.ID.String(), "account_id": a.AccountID, "tier": a.Tier}}
-			ts, err := d.Notifier.PostMessage(ctx, ch, slackui.AlertBlocks(v, now), slackui.AlertText(v, now), "", false, meta)
-			if err != nil {
-				return err
-			}
-			p.TS = ts
-			failpoint.Pause("posted")
+	}
+	if p.TS == "" {
+		meta := &slack.SlackMetadata{EventType: MetadataEventType, EventPayload: map[string]any{"alert_id": a.ID.String(), "account_id": a.AccountID, "tier": a.Tier}}
+		ts, err := d.Notifier.PostMessage(ctx, ch, slackui.AlertBlocks(v, now), slackui.AlertText(v, now), "", false, meta)
+		if err != nil {
+			return err
 		}
+		p.TS = ts
+		failpoint.Pause("posted")
 	}
 	p.DueAt = sla.Deadline(p.PostedAt, a.SLA, hours)
 	p.WarnAt = sla.WarnAt(p.PostedAt, a.SLA, d.Render.Model.SLAWarnAt, hours)
@@ -463,10 +444,6 @@ func decodeBlocks(raw json.RawMessage) []slack.Block {
 		return nil
 	}
 	return bs.BlockSet
-}
-
-func dryRunTS(t time.Time) string {
-	return time.Unix(t.Unix(), 0).UTC().Format("20060102150405") + "." + uuid.NewString()[:6]
 }
 
 // tsTime reads a Slack message ts ("1700000000.123456") as a time.

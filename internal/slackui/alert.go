@@ -139,10 +139,6 @@ func (v AlertView) Status() Status {
 	return s
 }
 
-// overdue reports whether the alert is past its deadline without a first
-// touch: recorded by the sweeper, or evident from now.
-func (v AlertView) overdue(now time.Time) bool { return v.Status().Overdue(now) }
-
 // collapsed reports whether the alert is done with (contacted or closed):
 // its message shrinks to the header, the status and one summary line.
 func (v AlertView) collapsed() bool {
@@ -566,50 +562,4 @@ func NotOwnerText(owner string) string {
 // already contacted or closed (a stale message).
 func AlreadyClosedText() string {
 	return "This alert is already closed; nothing to do."
-}
-
-// DryRun is one alert as logged in dry-run mode (no SLACK_BOT_TOKEN): the
-// same rendering that would be posted, as one JSON object.
-type DryRun struct {
-	AlertID      string        `json:"alert_id"`
-	AccountID    string        `json:"account_id"`
-	Account      string        `json:"account"`
-	Domain       string        `json:"domain,omitempty"`
-	Tier         string        `json:"tier"`
-	Score        int           `json:"score"`
-	Segment      string        `json:"segment,omitempty"`
-	Owner        string        `json:"owner,omitempty"`
-	Channel      string        `json:"channel"`
-	SLA          string        `json:"sla"`
-	PostedAt     time.Time     `json:"posted_at"`
-	DueAt        time.Time     `json:"due_at"`
-	ModelVersion string        `json:"model_version"`
-	State        State         `json:"state"`
-	Signals      []SignalLine  `json:"signals"`
-	Text         string        `json:"text"`
-	Blocks       []slack.Block `json:"blocks"`
-}
-
-// DryRunLine renders v for the dry-run log.
-func DryRunLine(v AlertView, now time.Time) DryRun {
-	v = v.normalized()
-	return DryRun{
-		AlertID:      v.AlertID,
-		AccountID:    v.AccountID,
-		Account:      v.AccountName,
-		Domain:       v.Domain,
-		Tier:         v.Tier,
-		Score:        v.Score,
-		Segment:      v.Segment,
-		Owner:        v.OwnerRole,
-		Channel:      v.Channel,
-		SLA:          sla.FormatDuration(v.SLA),
-		PostedAt:     v.PostedAt.UTC(),
-		DueAt:        v.DueAt.UTC(),
-		ModelVersion: v.ModelVersion,
-		State:        v.State,
-		Signals:      sortedSignals(v.Signals),
-		Text:         AlertText(v, now),
-		Blocks:       AlertBlocks(v, now),
-	}
 }

@@ -374,20 +374,6 @@ func TestBlockActionRoundTrip(t *testing.T) {
 	require.Len(t, cb.Message.Blocks.BlockSet, len(blocks), "rendered blocks survive slack-go's decoder")
 }
 
-func TestDryRunLine(t *testing.T) {
-	v := baseAlert()
-	v.State = ""
-	line := DryRunLine(v, now)
-	require.Equal(t, StateOpen, line.State)
-	require.Equal(t, "24 h", line.SLA)
-	require.Equal(t, 25, line.Signals[0].Points)
-	require.Equal(t, -15, v.Signals[0].Points, "caller's slice is not reordered")
-	raw, err := json.Marshal(line)
-	require.NoError(t, err)
-	require.NotContains(t, string(raw), "\n", "one log line")
-	goldenBytes(t, "dry_run_line", append(raw, '\n'))
-}
-
 func BenchmarkAlertBlocks(b *testing.B) {
 	v := baseAlert()
 	for b.Loop() {

@@ -1,0 +1,58 @@
+package alerting_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pqlbot/pqlbot/internal/alerting"
+	"github.com/pqlbot/pqlbot/internal/model"
+	"github.com/pqlbot/pqlbot/store/storetest"
+)
+
+// The dry run is the same dispatcher with a Notifier that logs: an alert
+// goes through the outbox, is recorded as posted, and its claim edits the
+// "message" in the log.
+func TestDryRunLogsThroughTheSameDispatcher(t *testing.T) {
+	st := storetest.New(t)
+	m := model.Default()
+	c := &clock{t: time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)}
+	a := createAlert(t, st, m, "acme", "high", c.Now())
+	var buf bytes.Buffer
+	d := newDispatcher(st, &alerting.LogNotifier{Log: slog.New(slog.NewJSONHandler(&buf, nil))}, c)
+	drain(t, d)
+
+	got, err := st.GetAlert(context.Background(), a.ID)
+	require.NoError(t, err)
+	require.Equal(t, alerting.DeliveryPosted, got.Delivery)
+	require.Equal(t, "#sdr-pql", got.ChannelID)
+	require.NotEmpty(t, got.MessageTS)
+
+	_, _, err = st.ClaimAlert(context.Background(), a.ID, "U0ANNA", c.Now())
+	require.NoError(t, err)
+	drain(t, d)
+
+	var msgs []string
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var rec struct {
+			Msg     string `json:"msg"`
+			Message struct {
+				Text   string            `json:"text"`
+				Blocks []json.RawMessage `json:"blocks"`
+			} `json:"message"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &rec), line)
+		if rec.Message.Text != "" {
+			require.NotEmpty(t, rec.Message.Blocks, "the blocks that would be posted")
+			msgs = append(msgs, rec.Msg)
+		}
+	}
+	require.Equal(t, []string{"pql alert (dry run)", "message updated (dry run)"}, msgs)
+	require.Contains(t, buf.String(), `*Claimed* by <@U0ANNA>`)
+}
