@@ -55,15 +55,17 @@ func realClockDispatcher(st alerting.Outbox, n alerting.Notifier, lease time.Dur
 func TestSlowSlackKeepsTheLease(t *testing.T) {
 	st := storetest.New(t)
 	a := createAlert(t, st, model.Default(), "acme", "high", time.Now())
-	slow := &slowSlack{fakeSlack: newFake(), delay: 1200 * time.Millisecond}
-	holder := realClockDispatcher(st, slow, 300*time.Millisecond)
+	// The lease is short next to the post (four leases long) but long enough
+	// that a renewal due every third of it is not missed on a busy CI host.
+	slow := &slowSlack{fakeSlack: newFake(), delay: 6 * time.Second}
+	holder := realClockDispatcher(st, slow, 1500*time.Millisecond)
 	holderObs := &takeovers{}
 	holder.Observer = holderObs
 	done := make(chan error, 1)
 	go func() { _, err := holder.RunOnce(context.Background()); done <- err }()
 
-	other := realClockDispatcher(st, newFake(), 300*time.Millisecond)
-	deadline := time.After(5 * time.Second)
+	other := realClockDispatcher(st, newFake(), 1500*time.Millisecond)
+	deadline := time.After(20 * time.Second)
 	for finished := false; !finished; {
 		select {
 		case err := <-done:
