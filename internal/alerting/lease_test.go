@@ -97,14 +97,16 @@ func TestDeadHoldersPostTakenOverAfterOneLease(t *testing.T) {
 	ctx := context.Background()
 	lease := 300 * time.Millisecond
 	a := createAlert(t, st, model.Default(), "acme", "high", time.Now())
-	leased, err := st.LeaseJobs(ctx, time.Now(), 10, lease)
+	// The lease runs from the time it was taken, not from when the holder
+	// died (its post came later), so that is the time the takeover waits on.
+	leasedAt := time.Now()
+	leased, err := st.LeaseJobs(ctx, leasedAt, 10, lease)
 	require.NoError(t, err)
 	require.Len(t, leased, 1)
 	f := newFake()
 	_, err = f.PostMessage(ctx, "C_sdr-pql", nil, "the dead holder's post", "", false, &slack.SlackMetadata{
 		EventType: alerting.MetadataEventType, EventPayload: map[string]any{"alert_id": a.ID.String()}})
 	require.NoError(t, err)
-	died := time.Now()
 
 	d := realClockDispatcher(st, f, lease)
 	obs := &takeovers{}
@@ -117,7 +119,7 @@ func TestDeadHoldersPostTakenOverAfterOneLease(t *testing.T) {
 		require.NoError(t, err)
 		return n == 1
 	}, 5*time.Second, 20*time.Millisecond)
-	require.GreaterOrEqual(t, time.Since(died), lease)
+	require.GreaterOrEqual(t, time.Since(leasedAt), lease)
 	require.Equal(t, 1, f.count("C_sdr-pql"), "reconciled, not posted again")
 	require.Equal(t, []string{alerting.JobPost}, obs.takenOver, "counted as a takeover")
 	got, err := st.GetAlert(ctx, a.ID)
