@@ -198,6 +198,7 @@ func TestBadInputStoresNothing(t *testing.T) {
 func TestBatchQuarantinesOnlyBadMessages(t *testing.T) {
 	e := newEnv(t)
 	big := strings.Repeat("x", 33*1024)
+	surrogate := msg(`,"properties":{"x":"\ud800"}`)
 	body := `{"batch":[` + strings.Join([]string{
 		msg(""),
 		msg(`,"properties":{"x":"\u0000"}`),
@@ -205,7 +206,7 @@ func TestBatchQuarantinesOnlyBadMessages(t *testing.T) {
 		`{"type":"track","event":"x","messageId":"b2"}`,
 		`{"type":"track","anonymousId":"a","event":"x","timestamp":"2026-13-45"}`,
 		msg(`,"properties":{"p":"` + big + `"}`),
-		msg(`,"properties":{"x":"\ud800"}`),
+		surrogate,
 		msg(""),
 	}, ",") + `]}`
 	status, resp := e.post(t, "/v1/batch", writeKey, []byte(body))
@@ -230,7 +231,8 @@ func TestBatchQuarantinesOnlyBadMessages(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, rs, 6)
 	require.Equal(t, store.SourceOf(writeKey), rs[0].Source)
-	require.Len(t, rs[0].Raw, len(msg(`,"properties":{"x":"\ud800"}`)))
+	// Newest first: the last bad message, kept byte for byte.
+	require.Equal(t, surrogate, string(rs[0].Raw))
 }
 
 func TestBodyWriteKeyAndSkew(t *testing.T) {
