@@ -168,7 +168,7 @@ func TestReportQueries(t *testing.T) {
 	})
 }
 
-func TestTopAccountsAndLookups(t *testing.T) {
+func TestTopCandidatesAndLookups(t *testing.T) {
 	s := storetest.New(t)
 	ctx := context.Background()
 	_, err := s.Pool().Exec(ctx, `
@@ -189,27 +189,59 @@ func TestTopAccountsAndLookups(t *testing.T) {
 		VALUES ($1, 'a2', 'high', 'enterprise', 90, '#sdr', 86400, 'v1', '{}', 'claimed', $2, 'U7')`, alertID(2), reportNow.Add(-h))
 	require.NoError(t, err)
 
-	top, err := s.TopAccounts(ctx, "", 10)
+	// a4 is a customer (suppressed), a5 fails a gate; a5 has an open alert.
+	_, err = s.Pool().Exec(ctx, `
+		INSERT INTO accounts (account_id, name, domain) VALUES ('a4', 'Hooli', 'hooli.xyz'), ('a5', 'Tiny', 'tiny.dev');
+		INSERT INTO account_scores (account_id, score, tier, segment, alertable, result, model_version, model_hash, scored_at) VALUES
+			('a4', 95, 'high', 'smb', false, '{"account_id": "a4", "reasons": [{"code": "suppressed", "text": "x"}]}', 'v1', 'h', now()),
+			('a5', 70, 'high', 'smb', false, '{"account_id": "a5", "reasons": [{"code": "below_threshold"}, {"code": "gate_failed", "text": "x"}]}', 'v1', 'h', now())`)
 	require.NoError(t, err)
-	require.Len(t, top, 3)
-	require.Equal(t, []string{"a2", "a1", "a3"}, []string{top[0].AccountID, top[1].AccountID, top[2].AccountID})
-	require.Equal(t, "Globex", top[0].Name)
-	require.Equal(t, "globex.com", top[0].Domain)
-	require.Equal(t, "enterprise", top[0].Segment)
-	require.NotNil(t, top[0].Alert)
-	require.Equal(t, alertID(2), top[0].Alert.ID)
-	require.Equal(t, alerting.StateClaimed, top[0].Alert.State)
-	require.Equal(t, "U7", top[0].Alert.ClaimedBy)
-	require.Nil(t, top[1].Alert)
-	require.Empty(t, top[2].Name, "an account without a name")
+	_, err = s.Pool().Exec(ctx, `
+		INSERT INTO alerts (id, account_id, tier, segment, score, channel, sla_seconds, model_version, explanation, state, created_at)
+		VALUES ($1, 'a5', 'hand_raiser', 'smb', 70, '#sdr', 86400, 'v1', '{}', 'open', $2)`, alertID(3), reportNow.Add(-h))
+	require.NoError(t, err)
 
-	top, err = s.TopAccounts(ctx, "high", 1)
+	active, ranked, err := s.TopCandidates(ctx, "", 10)
 	require.NoError(t, err)
-	require.Len(t, top, 1)
-	require.Equal(t, "a2", top[0].AccountID)
-	top, err = s.TopAccounts(ctx, "hand_raiser", 10)
+	require.Len(t, active, 2, "the open alerts")
+	require.Equal(t, "a2", active[0].AccountID)
+	require.Equal(t, alertID(2), active[0].Alert.ID)
+	require.Equal(t, "U7", active[0].Alert.ClaimedBy)
+	require.Equal(t, "enterprise", active[0].Segment)
+	require.Equal(t, "a5", active[1].AccountID)
+	require.Equal(t, "gate_failed", active[1].Excluded, "derived from the stored reasons")
+	require.Equal(t, []string{"a2", "a1", "a3"}, []string{ranked[0].AccountID, ranked[1].AccountID, ranked[2].AccountID}, "excluded accounts never ranked")
+	require.Equal(t, "Globex", ranked[0].Name)
+	require.Equal(t, "globex.com", ranked[0].Domain)
+	require.Equal(t, alertID(2), ranked[0].Alert.ID, "the latest alert")
+	require.Nil(t, ranked[1].Alert)
+	require.Empty(t, ranked[2].Name, "an account without a name")
+
+	active, ranked, err = s.TopCandidates(ctx, "hand_raiser", 10)
 	require.NoError(t, err)
-	require.Empty(t, top)
+	require.Len(t, active, 1, "an open alert of the tier counts, whatever the account's current tier")
+	require.Empty(t, ranked)
+
+	left, err := s.ExcludedCounts(ctx, "", 0, nil)
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{"suppressed": 1, "gate_failed": 1}, left)
+	left, err = s.ExcludedCounts(ctx, "high", 90, []string{"a5"})
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{"suppressed": 1}, left)
+	left, err = s.ExcludedCounts(ctx, "", 96, nil)
+	require.NoError(t, err)
+	require.Empty(t, left)
+
+	names, err := s.MatchAccounts(ctx, "  GLOBEX ", 5)
+	require.NoError(t, err)
+	require.Equal(t, []commands.AccountMatch{{AccountID: "a2", Name: "Globex", Domain: "globex.com", Score: 90, Tier: "high", Exact: true}}, names)
+	names, err = s.MatchAccounts(ctx, "lob", 5)
+	require.NoError(t, err)
+	require.Len(t, names, 1, "a substring when no name starts with it")
+	require.False(t, names[0].Exact)
+	names, err = s.MatchAccounts(ctx, "%", 5)
+	require.NoError(t, err)
+	require.Empty(t, names, "LIKE wildcards match themselves")
 
 	id, err := s.LookupAccount(ctx, "ACME.com")
 	require.NoError(t, err)

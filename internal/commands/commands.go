@@ -76,9 +76,16 @@ type Store interface {
 	// LatestAlerts returns the account's active alert and its most recent
 	// alert of any state (either may be nil).
 	LatestAlerts(ctx context.Context, accountID string) (active, last *alerting.Alert, err error)
-	// TopAccounts returns the n highest-scoring accounts, in one tier when
-	// tier is not empty, each with its latest alert.
-	TopAccounts(ctx context.Context, tier string, n int) ([]TopAccount, error)
+	// TopCandidates returns what `top` ranks: the accounts with an open or
+	// claimed alert (at most MaxActiveForTop, each with that alert and its
+	// current score and exclusion), and the n best-scoring accounts that
+	// are not excluded (each with its latest alert). tier, when set, keeps
+	// accounts whose current tier or open alert's tier is tier.
+	TopCandidates(ctx context.Context, tier string, n int) (active, ranked []TopAccount, err error)
+	// ExcludedCounts counts excluded accounts (by Excluded* reason) of tier
+	// (all when "") scoring at least minScore, leaving out the accounts in
+	// skip.
+	ExcludedCounts(ctx context.Context, tier string, minScore int, skip []string) (map[string]int, error)
 	// ClaimedAlerts returns the alerts userID claimed that nobody has
 	// marked contacted yet (state claimed).
 	ClaimedAlerts(ctx context.Context, userID string) ([]AlertRow, error)
@@ -145,8 +152,9 @@ type AlertRow struct {
 	BreachedAt  time.Time
 }
 
-// TopAccount is one account of `top`: its stored score and its latest
-// alert, if any.
+// TopAccount is one account of `top`: its stored score, its open alert or
+// else its latest alert, if any, and why it is excluded, if it is (an
+// Excluded* reason).
 type TopAccount struct {
 	AccountID string
 	Name      string
@@ -155,6 +163,7 @@ type TopAccount struct {
 	Tier      string
 	Segment   string
 	Alert     *AlertRow
+	Excluded  string
 }
 
 // Filter narrows an SLA report to the alerts one rep claimed, or to one
@@ -291,28 +300,6 @@ func (s *Service) tierNames() []string {
 		names = append(names, t.Name)
 	}
 	return names
-}
-
-func (s *Service) top(ctx context.Context, cmd slackui.Command) (slackui.Reply, error) {
-	if cmd.Tier != "" && !slices.Contains(s.tierNames(), cmd.Tier) {
-		return slackui.Reply{}, problem("there is no tier `%s`; the tiers are %s", cmd.Tier, strings.Join(s.tierNames(), ", "))
-	}
-	accts, err := s.Store.TopAccounts(ctx, cmd.Tier, cmd.N)
-	if err != nil {
-		return slackui.Reply{}, fmt.Errorf("top accounts: %w", err)
-	}
-	rows := make([]slackui.TopRow, len(accts))
-	for i, a := range accts {
-		r := slackui.TopRow{AccountID: a.AccountID, AccountName: a.Name, Domain: a.Domain, Score: a.Score, Tier: a.Tier, Segment: a.Segment}
-		if a.Alert != nil {
-			r.AlertState = uiState(a.Alert.State)
-			r.ClaimedBy = a.Alert.ClaimedBy
-			r.Breached = a.Alert.State.Active() && !a.Alert.BreachedAt.IsZero()
-			r.Permalink = s.permalink(a.Alert.ChannelID, a.Alert.MessageTS)
-		}
-		rows[i] = r
-	}
-	return slackui.TopReply(rows, cmd.Tier), nil
 }
 
 func (s *Service) mine(ctx context.Context, userID string) (slackui.Reply, error) {

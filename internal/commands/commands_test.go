@@ -204,7 +204,8 @@ func TestMalformedInput(t *testing.T) {
 	}
 	t.Run("extra spaces are fine", func(t *testing.T) {
 		r := svc.Handle(context.Background(), commands.Request{UserID: alice, Command: "/pql", Text: "   top    3     high   "})
-		require.True(t, strings.HasPrefix(r.Text, "Top 3 accounts"), r.Text)
+		require.True(t, strings.HasPrefix(r.Text, "Accounts to work first · high: "), r.Text)
+		require.Equal(t, 2, strings.Count(r.Text, ","), "three accounts: "+r.Text)
 	})
 }
 
@@ -234,8 +235,8 @@ type downError struct{}
 func (*downError) Error() string { return "dial tcp 127.0.0.1:5432: connection refused" }
 
 func (failingStore) LookupAccount(context.Context, string) (string, error) { return "", errDown }
-func (failingStore) TopAccounts(context.Context, string, int) ([]commands.TopAccount, error) {
-	return nil, errDown
+func (failingStore) TopCandidates(context.Context, string, int) ([]commands.TopAccount, []commands.TopAccount, error) {
+	return nil, nil, errDown
 }
 func (failingStore) ClaimedAlerts(context.Context, string) ([]commands.AlertRow, error) {
 	return nil, errDown
@@ -249,9 +250,9 @@ func (failingStore) ProgramFacts(context.Context, time.Time, time.Time, []string
 
 type slowStore struct{ commands.Store }
 
-func (slowStore) TopAccounts(ctx context.Context, _ string, _ int) ([]commands.TopAccount, error) {
+func (slowStore) TopCandidates(ctx context.Context, _ string, _ int) ([]commands.TopAccount, []commands.TopAccount, error) {
 	<-ctx.Done()
-	return nil, ctx.Err()
+	return nil, nil, ctx.Err()
 }
 
 // An account that exists but was never scored says so rather than "no

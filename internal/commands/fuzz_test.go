@@ -62,9 +62,14 @@ func (m memStore) row() commands.AlertRow {
 		PostedAt: m.now.Add(-30 * time.Hour), DueAt: m.now.Add(-2 * time.Hour), ClaimedBy: "U0ALICE01", ClaimedAt: m.now.Add(-29 * time.Hour)}
 }
 
-func (m memStore) TopAccounts(context.Context, string, int) ([]commands.TopAccount, error) {
+func (m memStore) TopCandidates(context.Context, string, int) ([]commands.TopAccount, []commands.TopAccount, error) {
 	r := m.row()
-	return []commands.TopAccount{{AccountID: "grp_acme", Name: "Acme", Score: 72, Tier: "high", Alert: &r}}, nil
+	return []commands.TopAccount{{AccountID: "grp_acme", Name: "Acme", Score: 72, Tier: "high", Alert: &r}},
+		[]commands.TopAccount{{AccountID: "grp_b", Name: "B *co*", Score: 60, Tier: "mid"}, {AccountID: "grp_c", Score: 50, Tier: "mid", Excluded: commands.ExcludedSuppressed}}, nil
+}
+
+func (m memStore) ExcludedCounts(context.Context, string, int, []string) (map[string]int, error) {
+	return map[string]int{commands.ExcludedGateFailed: 3}, nil
 }
 
 func (m memStore) ClaimedAlerts(context.Context, string) ([]commands.AlertRow, error) {

@@ -62,11 +62,13 @@ func notAlertingScore() ScoreView {
 
 func topRows() []TopRow {
 	return []TopRow{
-		{AccountID: "acct_1", AccountName: "Initech", Domain: "initech.com", Score: 104, Tier: "hand_raiser", Segment: "enterprise", AlertState: StateOpen, Breached: true, Permalink: permalink},
-		{AccountID: "acct_42", AccountName: "Acme Inc", Domain: "acme.com", Score: 82, Tier: "high", Segment: "mid_market", AlertState: StateClaimed, ClaimedBy: "U0REP1", Permalink: permalink},
-		{AccountID: "acct_9", AccountName: "Hooli", Domain: "hooli.xyz", Score: 74, Tier: "high", Segment: "enterprise", AlertState: StateContacted},
-		{AccountID: "acct_3", Domain: "umbrella.example", Score: 61, Tier: "mid", Segment: "smb"},
-		{AccountID: "acct_5", Score: 52, Tier: "mid", AlertState: StateClosedNotFit},
+		{Group: TopHandRaiser, AccountID: "acct_1", AccountName: "Initech", Domain: "initech.com", Score: 35, Tier: "hand_raiser", Segment: "enterprise",
+			AlertTier: "hand_raiser", AlertState: StateOpen, DueAt: now.Add(-65 * time.Minute), Left: -65 * time.Minute, Breached: true, Permalink: permalink},
+		{Group: TopOpenAlert, AccountID: "acct_42", AccountName: "Acme Inc", Domain: "acme.com", Score: 82, Tier: "high", Segment: "mid_market",
+			AlertTier: "high", AlertState: StateClaimed, ClaimedBy: "U0REP1", DueAt: now.Add(3 * time.Hour), Left: 3 * time.Hour, Permalink: permalink},
+		{Group: TopByScore, AccountID: "acct_9", AccountName: "Hooli", Domain: "hooli.xyz", Score: 74, Tier: "high", Segment: "enterprise", AlertTier: "high", AlertState: StateContacted},
+		{Group: TopByScore, AccountID: "acct_3", Domain: "umbrella.example", Score: 61, Tier: "mid", Segment: "smb"},
+		{Group: TopByScore, AccountID: "acct_5", Score: 52, Tier: "mid", AlertState: StateClosedNotFit},
 	}
 }
 
@@ -128,10 +130,10 @@ func replyCases(t testing.TB) map[string]Reply {
 		"score_bare":          ScoreReply(ScoreView{AccountID: "acct_0", Score: 0, Headline: Headline{Status: ScoreNotScored, Short: "not scored yet", Text: "It has not been scored yet; try again in a minute."}}),
 		"score_pick":          ScorePickReply("/pql", "acme", []Candidate{{AccountID: "a1", Name: "Acme Inc", Domain: "acme.com", Score: 82, Tier: "high"}, {AccountID: "grp 2", Name: "Acme Systems", Score: 12, Tier: "low"}}, true),
 		"score_not_found":     ScoreNotFoundReply("nosuch.example"),
-		"top":                 TopReply(topRows(), ""),
-		"top_tier":            TopReply(topRows()[1:3], "high"),
-		"top_empty":           TopReply(nil, ""),
-		"top_empty_tier":      TopReply(nil, "hand_raiser"),
+		"top":                 TopReply(topRows(), "", LeftOut{Disqualified: 1, Suppressed: 2, GateFailed: 1, MinScore: 52}),
+		"top_tier":            TopReply(topRows()[1:3], "high", LeftOut{AllCounted: true}),
+		"top_empty":           TopReply(nil, "", LeftOut{}),
+		"top_empty_tier":      TopReply(nil, "hand_raiser", LeftOut{Suppressed: 1, AllCounted: true}),
 		"mine":                MineReply(mineRows(), now, nil),
 		"mine_business_hours": MineReply(mineRows(), now, officeHours(t)),
 		"mine_empty":          MineReply(nil, now, nil),
@@ -177,7 +179,7 @@ func TestRepliesWithinLimitsAtScale(t *testing.T) {
 	var splits []SplitRow
 	var reasons []ReasonCount
 	for i := range 300 {
-		top = append(top, TopRow{AccountID: long("id"), AccountName: long("name"), Domain: long("dom"), Score: 300 - i, Tier: long("tier"), Segment: long("seg"), AlertState: StateClaimed, ClaimedBy: "U0REP1", Permalink: permalink})
+		top = append(top, TopRow{Group: TopGroup(i % 3), AccountID: long("id"), AccountName: long("name"), Domain: long("dom"), Score: 300 - i, Tier: long("tier"), Segment: long("seg"), AlertState: StateClaimed, ClaimedBy: "U0REP1", Permalink: permalink})
 		mine = append(mine, MineRow{AccountName: long("name"), Domain: long("dom"), Tier: long("t"), Channel: long("ch"), DueAt: now.Add(time.Duration(i) * time.Hour), Permalink: permalink})
 		breaches = append(breaches, BreachRow{AccountName: long("name"), Domain: long("dom"), Tier: long("t"), Channel: long("ch"), ClaimedBy: "U0REP1", DueAt: now, Permalink: permalink})
 		unclaimed = append(unclaimed, UnclaimedRow{AccountName: long("name"), Domain: long("dom"), Tier: long("t"), Channel: long("ch"), PostedAt: posted, DueAt: now, Permalink: permalink})
@@ -198,7 +200,7 @@ func TestRepliesWithinLimitsAtScale(t *testing.T) {
 		score.LatestEvents = append(score.LatestEvents, EventLine{At: now, Name: long("e"), User: long("u")})
 	}
 	replies := map[string]Reply{
-		"top":   TopReply(top, long("tier")),
+		"top":   TopReply(top, long("tier"), LeftOut{GateFailed: 1 << 30}),
 		"mine":  MineReply(mine, now, nil),
 		"sla":   SLAReply(report),
 		"score": ScoreReply(score),
@@ -213,19 +215,17 @@ func TestRepliesWithinLimitsAtScale(t *testing.T) {
 	t.Run("home", func(t *testing.T) {
 		require.NoError(t, ValidateHomeView(HomeView(now, report, report, breaches, unclaimed)))
 	})
-	lastText := func(r Reply) string {
-		last := r.Blocks[len(r.Blocks)-1].(*slack.ContextBlock)
-		return last.ContextElements.Elements[0].(*slack.TextBlockObject).Text
-	}
 	t.Run("top shows at most MaxTopN rows then +N more", func(t *testing.T) {
 		var rows []TopRow
 		for range 60 {
 			rows = append(rows, topRows()...)
 		}
-		require.Equal(t, "+275 more accounts", lastText(TopReply(rows, "")))
+		require.Equal(t, []string{"+275 more accounts"}, moreTexts(TopReply(rows, "", LeftOut{})))
 	})
 	t.Run("long rows stop at the character budget", func(t *testing.T) {
-		require.Regexp(t, `^\+2\d\d more accounts$`, lastText(TopReply(top, "")))
+		more := moreTexts(TopReply(top, "", LeftOut{}))
+		require.NotEmpty(t, more)
+		require.Regexp(t, `^\+\d+ more accounts$`, more[0])
 	})
 }
 
@@ -250,10 +250,23 @@ func TestMineTimeLeft(t *testing.T) {
 }
 
 func TestEphemeral(t *testing.T) {
-	r := TopReply(topRows(), "")
+	r := TopReply(topRows(), "", LeftOut{})
 	m := r.Ephemeral()
 	require.Equal(t, slack.ResponseTypeEphemeral, m.ResponseType)
 	require.Equal(t, r.Text, m.Text)
 	require.Len(t, m.Blocks.BlockSet, len(r.Blocks))
 	require.False(t, m.ReplaceOriginal)
+}
+
+// moreTexts are the "+N more" lines of a reply.
+func moreTexts(r Reply) []string {
+	var out []string
+	for _, b := range r.Blocks {
+		if c, ok := b.(*slack.ContextBlock); ok {
+			if t := c.ContextElements.Elements[0].(*slack.TextBlockObject).Text; strings.HasPrefix(t, "+") {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
 }
