@@ -32,6 +32,12 @@ type Responder interface {
 	PostWebhook(ctx context.Context, responseURL string, msg *slack.WebhookMessage) error
 }
 
+// HomeRefresher re-publishes a user's App Home, with a notice shown first
+// (what became of their click); *commands.Service implements it.
+type HomeRefresher interface {
+	PublishHomeNotice(ctx context.Context, userID, notice string) error
+}
+
 // Interactions serves POST /slack/interactions: the alert buttons and the
 // not-a-fit reason picker. The request is verified, decoded and
 // acknowledged at once (Slack gives up after 3 seconds); the action runs
@@ -43,7 +49,10 @@ type Interactions struct {
 	Verifier  *SlackVerifier
 	Actions   AlertActions
 	Responder Responder
-	Log       *slog.Logger
+	// Home, when set, re-publishes the clicker's App Home after a click
+	// made in it (the Home has no response_url).
+	Home HomeRefresher
+	Log  *slog.Logger
 	// Timeout bounds the work after the ack; default 30 s.
 	Timeout time.Duration
 
@@ -121,6 +130,18 @@ func (h *Interactions) act(ctx context.Context, cb *slack.InteractionCallback, a
 	switch act.ActionID {
 	case slackui.ActionClaim:
 		_, err = h.Actions.Claim(ctx, id, user)
+	case slackui.ActionAssign:
+		// Assigning is claiming on behalf of the picked rep: the same
+		// first-click-wins rule, so an alert claimed meanwhile stays with
+		// whoever claimed it.
+		if act.SelectedUser == "" {
+			return
+		}
+		log = log.With("assignee", act.SelectedUser)
+		_, err = h.Actions.Claim(ctx, id, act.SelectedUser)
+		if err == nil {
+			log.Info("alert assigned")
+		}
 	case slackui.ActionRelease:
 		_, err = h.Actions.Release(ctx, id, user)
 	case slackui.ActionContacted:
@@ -136,6 +157,17 @@ func (h *Interactions) act(ctx context.Context, cb *slack.InteractionCallback, a
 	}
 	if err != nil {
 		reply = actionErrorReply(err, log)
+	}
+	if fromHome(cb) {
+		// The Home shows the alert's new state (and any refusal) when it
+		// is published again; its buttons then act on current state.
+		if h.Home == nil {
+			return
+		}
+		if err := h.Home.PublishHomeNotice(ctx, user, reply.Text); err != nil {
+			log.Error("re-publish app home", "err", err)
+		}
+		return
 	}
 	if reply.Text == "" && len(reply.Blocks) == 0 {
 		return
@@ -176,6 +208,11 @@ func actionErrorReply(err error, log *slog.Logger) slackui.Reply {
 	return text("Something went wrong on our side; please try again in a minute.")
 }
 
+// fromHome reports a click made in the App Home.
+func fromHome(cb *slack.InteractionCallback) bool {
+	return cb.View.Type == slack.VTHomeTab || (cb.Container.Type == "view" && cb.ResponseURL == "")
+}
+
 // alertIDOf reads the alert id from a button's value, or from the block id
 // (the reason picker's select has no value of its own).
 func alertIDOf(act *slack.BlockAction) (uuid.UUID, bool) {
@@ -183,7 +220,7 @@ func alertIDOf(act *slack.BlockAction) (uuid.UUID, bool) {
 		return id, true
 	}
 	prefix, raw, ok := slackui.ParseBlockID(act.BlockID)
-	if !ok || (prefix != slackui.BlockActions && prefix != slackui.BlockNotFitReason) {
+	if !ok || (prefix != slackui.BlockActions && prefix != slackui.BlockNotFitReason && prefix != slackui.BlockAssign) {
 		return uuid.UUID{}, false
 	}
 	id, err := uuid.Parse(raw)

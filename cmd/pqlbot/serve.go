@@ -317,6 +317,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	if slackClient != nil {
 		cmdService.Publisher = slackClient
+		interactions.Home = cmdService
 	}
 	if m.Digest != nil {
 		// The program digest: every replica runs the worker; the store's

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 
@@ -207,6 +206,9 @@ type Service struct {
 	Permalink func(channelID, ts string) string
 	// Publisher publishes App Home views; PublishHome needs it.
 	Publisher HomePublisher
+	// HomeSections are further App Home sections, shown after the built-in
+	// ones in this order.
+	HomeSections []HomeSection
 }
 
 // SlackArchiveLink is a message permalink that needs no API call:
@@ -300,38 +302,6 @@ func (s *Service) tierNames() []string {
 		names = append(names, t.Name)
 	}
 	return names
-}
-
-func (s *Service) mine(ctx context.Context, userID string) (slackui.Reply, error) {
-	now := s.now()
-	alerts, err := s.Store.ClaimedAlerts(ctx, userID)
-	if err != nil {
-		return slackui.Reply{}, fmt.Errorf("claimed alerts of %s: %w", userID, err)
-	}
-	// Most urgent first: with one business-hours calendar the time left is
-	// monotonic in the deadline, so ordering by deadline is ordering by
-	// time left. Alerts not posted yet have no deadline and go last.
-	slices.SortStableFunc(alerts, func(a, b AlertRow) int {
-		switch {
-		case a.DueAt.IsZero() != b.DueAt.IsZero():
-			if a.DueAt.IsZero() {
-				return 1
-			}
-			return -1
-		case !a.DueAt.Equal(b.DueAt):
-			return a.DueAt.Compare(b.DueAt)
-		}
-		return strings.Compare(a.ID.String(), b.ID.String())
-	})
-	rows := make([]slackui.MineRow, len(alerts))
-	for i, a := range alerts {
-		rows[i] = slackui.MineRow{
-			AlertID: a.ID.String(), AccountID: a.AccountID, AccountName: a.AccountName, Domain: a.Domain,
-			Tier: a.Tier, Score: a.Score, Channel: channelOf(a), ClaimedAt: a.ClaimedAt, DueAt: a.DueAt,
-			Permalink: s.permalink(a.ChannelID, a.MessageTS),
-		}
-	}
-	return slackui.MineReply(rows, now, alerting.Hours(s.Model)), nil
 }
 
 // channelOf is the channel to show: the resolved id when posted (rendered

@@ -127,7 +127,7 @@ func TestRepliesGoldenEmptyDatabase(t *testing.T) {
 		})
 	}
 	t.Run("empty_home", func(t *testing.T) {
-		v, err := svc.HomeView(context.Background())
+		v, err := svc.HomeView(context.Background(), alice, "")
 		require.NoError(t, err)
 		require.NoError(t, slackui.ValidateHomeView(v))
 		golden(t, "empty_home", v)
@@ -136,10 +136,18 @@ func TestRepliesGoldenEmptyDatabase(t *testing.T) {
 
 func TestHomeViewGolden(t *testing.T) {
 	svc, _ := newService(t, false)
-	v, err := svc.HomeView(context.Background())
-	require.NoError(t, err)
-	require.NoError(t, slackui.ValidateHomeView(v))
-	golden(t, "home", v)
+	for _, c := range []struct{ name, user string }{
+		{"home_rep_with_alerts", alice},
+		{"home_rep_overdue", bob},
+		{"home_manager", carol},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v, err := svc.HomeView(context.Background(), c.user, "")
+			require.NoError(t, err)
+			require.NoError(t, slackui.ValidateHomeView(v))
+			golden(t, c.name, v)
+		})
+	}
 }
 
 // The same account found by domain, account id, user email and Slack's

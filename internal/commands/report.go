@@ -9,11 +9,8 @@ import (
 	"sort"
 	"time"
 
-	"github.com/slack-go/slack"
-
 	"github.com/pqlbot/pqlbot/internal/alerting"
 	"github.com/pqlbot/pqlbot/internal/model"
-	"github.com/pqlbot/pqlbot/internal/program"
 	"github.com/pqlbot/pqlbot/internal/sla"
 	"github.com/pqlbot/pqlbot/internal/slackui"
 )
@@ -67,7 +64,7 @@ func Report(alerts []AlertRow, now time.Time, days int, bh *sla.BusinessHours, m
 			reasons[a.CloseReason]++
 		}
 		if o.breach {
-			r.Breaches = append(r.Breaches, breachRow(*a, link))
+			r.Breaches = append(r.Breaches, breachRow(*a, now, bh, link))
 		}
 	}
 	r.Totals = totals.stats()
@@ -217,11 +214,11 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[lo] + time.Duration(math.Round(frac*float64(sorted[hi]-sorted[lo])))
 }
 
-func breachRow(a AlertRow, link func(channelID, ts string) string) slackui.BreachRow {
+func breachRow(a AlertRow, now time.Time, bh *sla.BusinessHours, link func(channelID, ts string) string) slackui.BreachRow {
 	return slackui.BreachRow{
 		AlertID: a.ID.String(), AccountID: a.AccountID, AccountName: a.AccountName, Domain: a.Domain,
 		Tier: a.Tier, Channel: channelOf(a), ClaimedBy: a.ClaimedBy, PostedAt: a.PostedAt, DueAt: a.DueAt,
-		Permalink: link(a.ChannelID, a.MessageTS),
+		Overdue: sla.Elapsed(a.DueAt, now, bh), Permalink: link(a.ChannelID, a.MessageTS),
 	}
 }
 
@@ -256,68 +253,4 @@ func (s *Service) sla(ctx context.Context, cmd slackui.Command) (slackui.Reply, 
 		r.FilterChannel = "#" + cmd.ChannelName
 	}
 	return slackui.SLAReply(r), nil
-}
-
-// HomeView builds the manager's App Home: the last 7 and 30 days' SLA
-// figures, every open breach and the unclaimed alerts, oldest first.
-func (s *Service) HomeView(ctx context.Context) (slack.HomeTabViewRequest, error) {
-	now := s.now()
-	bh := alerting.Hours(s.Model)
-	alerts30, err := s.Store.PostedAlerts(ctx, now.Add(-30*day), now, Filter{}, SLARowLimit)
-	if err != nil {
-		return slack.HomeTabViewRequest{}, fmt.Errorf("alerts of the last 30 days: %w", err)
-	}
-	from7 := now.Add(-7 * day)
-	var alerts7 []AlertRow
-	for _, a := range alerts30 {
-		if !a.PostedAt.Before(from7) {
-			alerts7 = append(alerts7, a)
-		}
-	}
-	overdueRows, err := s.Store.OverdueAlerts(ctx, now, HomeListLimit)
-	if err != nil {
-		return slack.HomeTabViewRequest{}, fmt.Errorf("open breaches: %w", err)
-	}
-	unclaimedRows, err := s.Store.UnclaimedAlerts(ctx, HomeListLimit)
-	if err != nil {
-		return slack.HomeTabViewRequest{}, fmt.Errorf("unclaimed alerts: %w", err)
-	}
-	breaches := make([]slackui.BreachRow, len(overdueRows))
-	for i, a := range overdueRows {
-		breaches[i] = breachRow(a, s.permalink)
-	}
-	sortBreaches(breaches)
-	unclaimed := make([]slackui.UnclaimedRow, len(unclaimedRows))
-	for i, a := range unclaimedRows {
-		unclaimed[i] = slackui.UnclaimedRow{
-			AlertID: a.ID.String(), AccountID: a.AccountID, AccountName: a.AccountName, Domain: a.Domain,
-			Tier: a.Tier, Channel: channelOf(a), PostedAt: a.PostedAt, DueAt: a.DueAt,
-			Permalink: s.permalink(a.ChannelID, a.MessageTS),
-		}
-	}
-	fig, err := s.ProgramFigures(ctx, program.PeriodFor(program.Period30d, now))
-	if err != nil {
-		return slack.HomeTabViewRequest{}, err
-	}
-	view := slackui.HomeView(now,
-		Report(alerts7, now, 7, bh, s.Model, s.permalink),
-		Report(alerts30, now, 30, bh, s.Model, s.permalink),
-		breaches, unclaimed)
-	view.Blocks.BlockSet = append(view.Blocks.BlockSet, slackui.ProgramHomeSection(fig)...)
-	return view, nil
-}
-
-// PublishHome builds the App Home and publishes it to userID's Home tab.
-func (s *Service) PublishHome(ctx context.Context, userID string) error {
-	if s.Publisher == nil {
-		return fmt.Errorf("publish home for %s: no Slack client configured", userID)
-	}
-	view, err := s.HomeView(ctx)
-	if err != nil {
-		return fmt.Errorf("home view for %s: %w", userID, err)
-	}
-	if err := s.Publisher.PublishHome(ctx, userID, view); err != nil {
-		return fmt.Errorf("publish home for %s: %w", userID, err)
-	}
-	return nil
 }

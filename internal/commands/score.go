@@ -163,6 +163,7 @@ func (s *Service) scoreView(res *scoring.Result, events []Event, active, last *a
 		Segment:         res.Segment,
 		ModelVersion:    res.ModelVersion,
 		ScoredAt:        res.At,
+		Now:             now,
 		Fit:             av.Fit,
 		ActiveUsers:     res.ActiveUsers,
 		ActiveUsersDays: res.RecencyDays,
@@ -208,8 +209,14 @@ func (s *Service) alertSummary(a *alerting.Alert, now time.Time) *slackui.AlertS
 		Channel:     cmp.Or(a.ChannelID, a.Channel),
 		Permalink:   s.permalink(a.ChannelID, a.MessageTS),
 	}
+	bh := alerting.Hours(s.Model)
 	if a.State.Active() && !a.DueAt.IsZero() {
-		sum.Left = sla.Remaining(now, a.DueAt, alerting.Hours(s.Model))
+		sum.Left = sla.Remaining(now, a.DueAt, bh)
+	}
+	sum.Status = slackui.Status{
+		State: sum.State, Channel: a.Channel, PostedAt: a.PostedAt, DueAt: a.DueAt, Hours: bh,
+		ClaimedBy: a.ClaimedBy, ClaimedAt: a.ClaimedAt, ContactedBy: a.ContactedBy, ContactedAt: a.ContactedAt,
+		ClosedBy: a.ClosedBy, ClosedAt: a.ClosedAt, CloseReason: a.CloseReason, BreachedAt: a.BreachedAt, NudgedAt: a.NudgedAt,
 	}
 	return sum
 }

@@ -10,6 +10,9 @@ const (
 	ActionContacted    = "pql_contacted"
 	ActionRelease      = "pql_release"
 	ActionNotFitReason = "pql_not_fit_reason"
+	// ActionAssign is the App Home's "Assign to…" user picker on a
+	// breach: a claim on behalf of the picked rep.
+	ActionAssign = "pql_assign"
 )
 
 // Block id prefixes. Block ids are "<prefix>:<alertID>". Every actions block
@@ -18,6 +21,7 @@ const (
 const (
 	BlockActions      = "pql_actions"
 	BlockNotFitReason = "pql_not_fit_reason"
+	BlockAssign       = "pql_assign"
 )
 
 // BlockID joins a block id prefix and an alert id.

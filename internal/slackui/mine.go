@@ -3,11 +3,20 @@ package slackui
 import (
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
-	"github.com/pqlbot/pqlbot/internal/sla"
+	"github.com/pqlbot/pqlbot/internal/people"
+	"github.com/pqlbot/pqlbot/internal/words"
 )
+
+// MaxMineShown is how many alerts `/pql mine` shows with their buttons
+// (two blocks each, within a message's 50); the rest are counted.
+const MaxMineShown = 15
+
+// mineBudget bounds the characters of the rows of `/pql mine`.
+const mineBudget = 8000
 
 // MineRow is one of my claimed, uncontacted alerts.
 type MineRow struct {
@@ -20,40 +29,57 @@ type MineRow struct {
 	Channel     string
 	ClaimedAt   time.Time
 	DueAt       time.Time
-	Permalink   string
+	// Left is the SLA time to the deadline (negative: overdue), counted
+	// like the deadline.
+	Left time.Duration
+	// Person is who to contact first, nil when nobody is known.
+	Person    *people.Person
+	Permalink string
 }
 
-// MineReply renders `/pql mine`. Rows are rendered in the order given (the
-// caller sorts, most urgent first); time left is counted in business hours
-// when bh is set.
-func MineReply(rows []MineRow, now time.Time, bh *sla.BusinessHours) Reply {
+// MineReply renders `/pql mine`: each alert with its clock, the person to
+// contact and the Mark contacted / Release buttons of the alert message.
+// Rows are rendered in the order given (the caller sorts, most urgent
+// first).
+func MineReply(rows []MineRow) Reply {
 	if len(rows) == 0 {
-		msg := "🎉 You have no claimed alerts waiting for a first touch."
+		msg := "🎉 You have no claimed alerts waiting for a first contact."
 		return Reply{Text: msg, Blocks: []slack.Block{section(msg)}}
 	}
-	lines := make([]string, len(rows))
 	overdue := 0
-	for i, r := range rows {
-		left := sla.Remaining(now, r.DueAt, bh)
-		clock := "⏳ *" + sla.FormatDuration(left) + " left*"
-		if left <= 0 && now.After(r.DueAt) {
-			clock = "🚨 *" + sla.FormatDuration(-left) + " over SLA*"
+	for _, r := range rows {
+		if !r.DueAt.IsZero() && r.Left < 0 {
 			overdue++
 		}
-		l := fmt.Sprintf("%s — %s · %d\n%s · due %s", accountTitle(r.AccountName, r.Domain, r.AccountID), escClip(tierLabel(r.Tier), maxLabelLen), r.Score, clock, dueDate(r.DueAt))
-		if r.Channel != "" {
-			l += " · " + channelRef(r.Channel)
-		}
-		if safeURL(r.Permalink) {
-			l += " · " + link(r.Permalink, "open alert")
-		}
-		lines[i] = l
 	}
-	title := fmt.Sprintf("Your alerts waiting for contact (%d)", len(rows))
-	blocks := append([]slack.Block{header(title)}, rowSections(lines, maxListRows, listBudget, "alerts")...)
-	text := fmt.Sprintf("You have %d claimed alerts waiting for contact", len(rows))
+	title := "Your alerts waiting for contact (" + fmt.Sprint(len(rows)) + ")"
+	blocks := []slack.Block{header(title)}
+	used := 0
+	for i, r := range rows {
+		clock := "⏳ not posted yet"
+		if !r.DueAt.IsZero() {
+			clock = leftClock(r.Left)
+		}
+		a := HomeAlert{AlertID: r.AlertID, AccountID: r.AccountID, AccountName: r.AccountName, Domain: r.Domain, Tier: r.Tier,
+			Score: r.Score, Channel: r.Channel, DueAt: r.DueAt, Person: r.Person, Permalink: r.Permalink}
+		text := homeAlertText(a, clock)
+		// Each row is its text and about 400 characters of buttons; the
+		// budget keeps the message under Slack's size limit.
+		used += utf8.RuneCountInString(text) + 400
+		if i == MaxMineShown || used > mineBudget {
+			blocks = append(blocks, contextLine(fmt.Sprintf("+%d more alerts", len(rows)-i)))
+			break
+		}
+		blocks = append(blocks, section(text), slack.NewActionBlock(BlockID(BlockActions, r.AlertID),
+			button(ActionContacted, r.AlertID, "Mark contacted", slack.StylePrimary),
+			button(ActionRelease, r.AlertID, "Release", slack.StyleDefault)))
+	}
+	text := "You have " + words.Count(len(rows), "claimed alert") + " waiting for contact"
 	if overdue > 0 {
 		text += fmt.Sprintf(", %d over SLA", overdue)
+	}
+	if p := rows[0].Person; p != nil {
+		text += "; first: " + PersonText(*p) + " at " + escClip(plainAccount(rows[0].AccountName, rows[0].Domain, rows[0].AccountID), maxNameLen)
 	}
 	return Reply{Text: text, Blocks: blocks}
 }

@@ -2,6 +2,7 @@ package slackui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +42,9 @@ func fullScore() ScoreView {
 			{UserID: "u2", Name: "Ann Lee", Email: "ann@acme.com", Action: "Workflow Completed", ActionKind: people.ActionTrack, ActionAt: now.Add(-10 * time.Minute), Events: 12},
 		},
 		Alert: &AlertSummary{AlertID: a.AlertID, Tier: "high", Score: 80, State: StateClaimed, PostedAt: posted, DueAt: a.DueAt, ClaimedBy: "U0REP1", ClaimedAt: posted.Add(20 * time.Minute),
-			Left: 3*time.Hour + 12*time.Minute, Channel: "C0SDR", Permalink: permalink},
+			Left: 3*time.Hour + 12*time.Minute, Channel: "C0SDR", Permalink: permalink,
+			Status: Status{State: StateClaimed, PostedAt: posted, DueAt: a.DueAt, ClaimedBy: "U0REP1", ClaimedAt: posted.Add(20 * time.Minute)}},
+		Now: now,
 	}
 }
 
@@ -56,7 +59,9 @@ func notAlertingScore() ScoreView {
 		},
 		Headline: Headline{Status: ScoreExcluded, Short: "excluded", Text: "Excluded: fails the fit gate “at least 10 employees” (has 4).",
 			More: []string{"Excluded: fails the fit gate “a work email domain (not a free email provider)” (gmail.com is a free email provider).", "Below threshold: score 35; 35 points short of high (70)."}},
-		Last: &AlertSummary{Tier: "high", State: StateClosedNotFit, CloseReason: ReasonTooSmall, PostedAt: posted.Add(-40 * 24 * time.Hour)},
+		Last: &AlertSummary{Tier: "high", State: StateClosedNotFit, CloseReason: ReasonTooSmall, PostedAt: posted.Add(-40 * 24 * time.Hour),
+			Status: Status{State: StateClosedNotFit, CloseReason: string(ReasonTooSmall), ClosedBy: "U0REP2", PostedAt: posted.Add(-40 * 24 * time.Hour)}},
+		Now: now,
 	}
 }
 
@@ -72,11 +77,27 @@ func topRows() []TopRow {
 	}
 }
 
+func hiro() *people.Person {
+	return &people.Person{UserID: "u1", Name: "Hiro Walsh", Title: "IT Administrator", Email: "hiro@initech.com", HandRaiser: true,
+		Action: "Sales Contact Requested", ActionKind: people.ActionTrack, ActionAt: now.Add(-3 * time.Hour)}
+}
+
 func mineRows() []MineRow {
 	return []MineRow{
-		{AlertID: "a1", AccountName: "Initech", Domain: "initech.com", Tier: "hand_raiser", Score: 104, Channel: "C0AE", ClaimedAt: posted, DueAt: now.Add(-90 * time.Minute), Permalink: permalink},
-		{AlertID: "a2", AccountName: "Acme Inc", Domain: "acme.com", Tier: "high", Score: 82, Channel: "#sdr-pql", ClaimedAt: posted, DueAt: now.Add(3*time.Hour + 12*time.Minute), Permalink: permalink},
-		{AlertID: "a3", AccountID: "acct_3", Tier: "high", Score: 71, ClaimedAt: posted, DueAt: now.Add(30 * time.Hour)},
+		{AlertID: "a1", AccountName: "Initech", Domain: "initech.com", Tier: "hand_raiser", Score: 104, Channel: "C0AE", ClaimedAt: posted, DueAt: now.Add(-90 * time.Minute),
+			Left: -90 * time.Minute, Person: hiro(), Permalink: permalink},
+		{AlertID: "a2", AccountName: "Acme Inc", Domain: "acme.com", Tier: "high", Score: 82, Channel: "#sdr-pql", ClaimedAt: posted, DueAt: now.Add(3*time.Hour + 12*time.Minute),
+			Left: 3*time.Hour + 12*time.Minute, Person: &people.Person{UserID: "u_9", Action: "Pricing", ActionKind: people.ActionPage, ActionAt: now.Add(-time.Hour)}, Permalink: permalink},
+		{AlertID: "a3", AccountID: "acct_3", Tier: "high", Score: 71, ClaimedAt: posted, DueAt: now.Add(30 * time.Hour), Left: 15 * time.Hour},
+	}
+}
+
+func homeAlerts() []HomeAlert {
+	return []HomeAlert{
+		{AlertID: "a4", AccountName: "Globex", Domain: "globex.com", Tier: "high", Score: 77, Channel: "#sdr-pql", PostedAt: now.Add(-5 * time.Hour), DueAt: now.Add(19 * time.Hour),
+			Waiting: 2 * time.Hour, Left: 22 * time.Hour, Person: &people.Person{UserID: "u2", Name: "Ann Lee", Email: "ann@globex.com", Action: "Workflow Completed", ActionKind: people.ActionTrack, ActionAt: now.Add(-time.Hour)}},
+		{AlertID: "a5", AccountName: "Soylent", Domain: "soylent.com", Tier: "hand_raiser", Score: 40, Channel: "C0SDR", PostedAt: now.Add(-40 * time.Minute), DueAt: now.Add(200 * time.Minute),
+			Waiting: 40 * time.Minute, Left: 200 * time.Minute, Person: hiro(), Permalink: permalink},
 	}
 }
 
@@ -111,13 +132,6 @@ func fullReport(days int) SLAReport {
 	}
 }
 
-func unclaimedRows() []UnclaimedRow {
-	return []UnclaimedRow{
-		{AlertID: "a4", AccountName: "Globex", Domain: "globex.com", Tier: "high", Channel: "#sdr-pql", PostedAt: posted.Add(-30 * time.Hour), DueAt: posted.Add(-6 * time.Hour)},
-		{AlertID: "a5", AccountName: "Soylent", Domain: "soylent.com", Tier: "high", Channel: "C0SDR", PostedAt: now.Add(-40 * time.Minute), DueAt: now.Add(23 * time.Hour), Permalink: permalink},
-	}
-}
-
 func replyCases(t testing.TB) map[string]Reply {
 	emptyReport := SLAReport{Days: 30, From: now.Add(-30 * 24 * time.Hour), To: now}
 	userReport := emptyReport
@@ -125,22 +139,21 @@ func replyCases(t testing.TB) map[string]Reply {
 	channelReport := fullReport(90)
 	channelReport.FilterChannel = "C0SDR"
 	return map[string]Reply{
-		"score":               ScoreReply(fullScore()),
-		"score_not_alerting":  ScoreReply(notAlertingScore()),
-		"score_bare":          ScoreReply(ScoreView{AccountID: "acct_0", Score: 0, Headline: Headline{Status: ScoreNotScored, Short: "not scored yet", Text: "It has not been scored yet; try again in a minute."}}),
-		"score_pick":          ScorePickReply("/pql", "acme", []Candidate{{AccountID: "a1", Name: "Acme Inc", Domain: "acme.com", Score: 82, Tier: "high"}, {AccountID: "grp 2", Name: "Acme Systems", Score: 12, Tier: "low"}}, true),
-		"score_not_found":     ScoreNotFoundReply("nosuch.example"),
-		"top":                 TopReply(topRows(), "", LeftOut{Disqualified: 1, Suppressed: 2, GateFailed: 1, MinScore: 52}),
-		"top_tier":            TopReply(topRows()[1:3], "high", LeftOut{AllCounted: true}),
-		"top_empty":           TopReply(nil, "", LeftOut{}),
-		"top_empty_tier":      TopReply(nil, "hand_raiser", LeftOut{Suppressed: 1, AllCounted: true}),
-		"mine":                MineReply(mineRows(), now, nil),
-		"mine_business_hours": MineReply(mineRows(), now, officeHours(t)),
-		"mine_empty":          MineReply(nil, now, nil),
-		"sla":                 SLAReply(fullReport(7)),
-		"sla_channel":         SLAReply(channelReport),
-		"sla_empty":           SLAReply(emptyReport),
-		"sla_empty_user":      SLAReply(userReport),
+		"score":              ScoreReply(fullScore()),
+		"score_not_alerting": ScoreReply(notAlertingScore()),
+		"score_bare":         ScoreReply(ScoreView{AccountID: "acct_0", Score: 0, Headline: Headline{Status: ScoreNotScored, Short: "not scored yet", Text: "It has not been scored yet; try again in a minute."}}),
+		"score_pick":         ScorePickReply("/pql", "acme", []Candidate{{AccountID: "a1", Name: "Acme Inc", Domain: "acme.com", Score: 82, Tier: "high"}, {AccountID: "grp 2", Name: "Acme Systems", Score: 12, Tier: "low"}}, true),
+		"score_not_found":    ScoreNotFoundReply("nosuch.example"),
+		"top":                TopReply(topRows(), "", LeftOut{Disqualified: 1, Suppressed: 2, GateFailed: 1, MinScore: 52}),
+		"top_tier":           TopReply(topRows()[1:3], "high", LeftOut{AllCounted: true}),
+		"top_empty":          TopReply(nil, "", LeftOut{}),
+		"top_empty_tier":     TopReply(nil, "hand_raiser", LeftOut{Suppressed: 1, AllCounted: true}),
+		"mine":               MineReply(mineRows()),
+		"mine_empty":         MineReply(nil),
+		"sla":                SLAReply(fullReport(7)),
+		"sla_channel":        SLAReply(channelReport),
+		"sla_empty":          SLAReply(emptyReport),
+		"sla_empty_user":     SLAReply(userReport),
 	}
 }
 
@@ -156,8 +169,12 @@ func TestReplyGolden(t *testing.T) {
 
 func TestHomeGolden(t *testing.T) {
 	views := map[string]slack.HomeTabViewRequest{
-		"home":       HomeView(now, fullReport(7), fullReport(30), breachRows(), unclaimedRows()),
-		"home_empty": HomeView(now, SLAReport{Days: 7}, SLAReport{Days: 30}, nil, nil),
+		"home": HomeView(HomeData{Now: now, UserID: "U0REP1", Yours: homeAlerts()[:1], Open: homeAlerts()[1:], Breaches: breachRows(),
+			Figures: []FigureColumn{{"Last 7 d", fullReport(7).Totals}, {"Last 30 d", stats(120, 110, 100, 105, 90, 6, 2)}}, Reps: fullReport(30).Reps,
+			BusinessHours: "Mon–Fri 09:00–18:00 America/New_York", More: [][]slack.Block{{slack.NewDividerBlock(), section("*PQL program*\n(another section)")}}}),
+		"home_notice": HomeView(HomeData{Now: now, UserID: "U0REP2", Notice: "Only <@U0REP1>, who claimed this alert, can do that.", Open: homeAlerts(),
+			Figures: []FigureColumn{{"Last 7 d", fullReport(7).Totals}, {"Last 30 d", fullReport(30).Totals}}}),
+		"home_empty": HomeView(HomeData{Now: now, UserID: "U0REP3", Figures: []FigureColumn{{"Last 7 d", SLAStats{}}, {"Last 30 d", SLAStats{}}}}),
 	}
 	for name, v := range views {
 		t.Run(name, func(t *testing.T) {
@@ -174,15 +191,16 @@ func TestRepliesWithinLimitsAtScale(t *testing.T) {
 	var top []TopRow
 	var mine []MineRow
 	var breaches []BreachRow
-	var unclaimed []UnclaimedRow
+	var open []HomeAlert
 	var reps []RepRow
 	var splits []SplitRow
 	var reasons []ReasonCount
 	for i := range 300 {
 		top = append(top, TopRow{Group: TopGroup(i % 3), AccountID: long("id"), AccountName: long("name"), Domain: long("dom"), Score: 300 - i, Tier: long("tier"), Segment: long("seg"), AlertState: StateClaimed, ClaimedBy: "U0REP1", Permalink: permalink})
-		mine = append(mine, MineRow{AccountName: long("name"), Domain: long("dom"), Tier: long("t"), Channel: long("ch"), DueAt: now.Add(time.Duration(i) * time.Hour), Permalink: permalink})
-		breaches = append(breaches, BreachRow{AccountName: long("name"), Domain: long("dom"), Tier: long("t"), Channel: long("ch"), ClaimedBy: "U0REP1", DueAt: now, Permalink: permalink})
-		unclaimed = append(unclaimed, UnclaimedRow{AccountName: long("name"), Domain: long("dom"), Tier: long("t"), Channel: long("ch"), PostedAt: posted, DueAt: now, Permalink: permalink})
+		mine = append(mine, MineRow{AlertID: fmt.Sprint("m", i), Person: &people.Person{Name: long("p"), Action: long("a")}, AccountName: long("name"), Domain: long("dom"), Tier: long("t"), Channel: long("ch"), DueAt: now.Add(time.Duration(i) * time.Hour), Permalink: permalink})
+		breaches = append(breaches, BreachRow{AlertID: fmt.Sprint("b", i), AccountName: long("name"), Domain: long("dom"), Tier: long("t"), Channel: long("ch"), ClaimedBy: "U0REP1", DueAt: now, Permalink: permalink})
+		open = append(open, HomeAlert{AlertID: fmt.Sprint("o", i), AccountName: long("name"), Domain: long("dom"), Tier: long("t"), Channel: long("ch"), PostedAt: posted, DueAt: now, Permalink: permalink,
+			Person: &people.Person{Name: long("p"), Title: long("t"), Email: long("e"), Action: long("a")}})
 		reps = append(reps, RepRow{UserID: fmt.Sprintf("U%06d", i), SLAStats: stats(1, 1, 1, 1, 1, 0, 0)})
 		splits = append(splits, SplitRow{Name: long("split"), SLAStats: stats(1, 1, 1, 1, 1, 0, 0)})
 		reasons = append(reasons, ReasonCount{Reason(long("r")), i})
@@ -201,7 +219,7 @@ func TestRepliesWithinLimitsAtScale(t *testing.T) {
 	}
 	replies := map[string]Reply{
 		"top":   TopReply(top, long("tier"), LeftOut{GateFailed: 1 << 30}),
-		"mine":  MineReply(mine, now, nil),
+		"mine":  MineReply(mine),
 		"sla":   SLAReply(report),
 		"score": ScoreReply(score),
 		"help":  HelpReply(long("/x"), long("problem")),
@@ -213,7 +231,12 @@ func TestRepliesWithinLimitsAtScale(t *testing.T) {
 		})
 	}
 	t.Run("home", func(t *testing.T) {
-		require.NoError(t, ValidateHomeView(HomeView(now, report, report, breaches, unclaimed)))
+		yours := slices.Clone(open)
+		for i := range yours {
+			yours[i].AlertID = fmt.Sprint("y", i)
+		}
+		require.NoError(t, ValidateHomeView(HomeView(HomeData{Now: now, Notice: long("n"), Yours: yours, Open: open, Breaches: breaches,
+			Figures: []FigureColumn{{"7", report.Totals}, {"30", report.Totals}}, Reps: reps, BusinessHours: long("bh")})))
 	})
 	t.Run("top shows at most MaxTopN rows then +N more", func(t *testing.T) {
 		var rows []TopRow
@@ -229,24 +252,34 @@ func TestRepliesWithinLimitsAtScale(t *testing.T) {
 	})
 }
 
-func TestMineTimeLeft(t *testing.T) {
-	r := MineReply(mineRows(), now, nil)
+func TestMineRows(t *testing.T) {
+	r := MineReply(mineRows())
 	var text strings.Builder
+	var actions []string
 	for _, b := range r.Blocks {
-		if s, ok := b.(*slack.SectionBlock); ok {
-			text.WriteString(s.Text.Text + "\n")
+		switch b := b.(type) {
+		case *slack.SectionBlock:
+			text.WriteString(b.Text.Text + "\n")
+		case *slack.ActionBlock:
+			for _, e := range b.Elements.ElementSet {
+				btn := e.(*slack.ButtonBlockElement)
+				actions = append(actions, b.BlockID+" "+btn.ActionID+" "+btn.Value)
+			}
 		}
 	}
 	out := text.String()
-	require.Contains(t, out, "🚨 *1 h 30 min over SLA*")
+	require.Contains(t, out, "🚨 *overdue 1 h 30 min*")
 	require.Contains(t, out, "⏳ *3 h 12 min left*")
-	require.Contains(t, out, "⏳ *30 h left*")
+	require.Contains(t, out, "⏳ *15 h left*")
+	require.Contains(t, out, "✋ *Hiro Walsh*, IT Administrator", "the person to contact")
 	require.Less(t, strings.Index(out, "Initech"), strings.Index(out, "Acme Inc"), "rendered in the caller's order")
-	require.Equal(t, "You have 3 claimed alerts waiting for contact, 1 over SLA", r.Text)
-
-	bh := MineReply(mineRows()[2:], now, officeHours(t))
-	// now is Monday 11:00 New York; due is Tuesday 22:00 UTC (17:00 local): 7 h Monday + 8 h Tuesday.
-	require.Contains(t, bh.Blocks[1].(*slack.SectionBlock).Text.Text, "⏳ *15 h left*")
+	require.Equal(t, []string{
+		"pql_actions:a1 pql_contacted a1", "pql_actions:a1 pql_release a1",
+		"pql_actions:a2 pql_contacted a2", "pql_actions:a2 pql_release a2",
+		"pql_actions:a3 pql_contacted a3", "pql_actions:a3 pql_release a3",
+	}, actions, "the alert message's buttons, so a click does what it does there")
+	require.Equal(t, "You have 3 claimed alerts waiting for contact, 1 over SLA; first: Hiro Walsh (IT Administrator) requested sales contact at Initech", r.Text)
+	require.Equal(t, "You have 1 claimed alert waiting for contact", MineReply(mineRows()[2:]).Text)
 }
 
 func TestEphemeral(t *testing.T) {

@@ -104,6 +104,8 @@ type AlertSummary struct {
 	Left time.Duration
 	// Permalink to the alert message, empty if unknown.
 	Permalink string
+	// Status is where the alert stands, for the shared status line.
+	Status Status
 }
 
 func (a *AlertSummary) active() bool { return a.State == StateOpen || a.State == StateClaimed }
@@ -119,6 +121,8 @@ type ScoreView struct {
 	Segment      string
 	ModelVersion string
 	ScoredAt     time.Time
+	// Now is when the lookup ran: status lines are relative to it.
+	Now time.Time
 
 	Headline Headline
 	// Alert is the open or claimed alert (the "Alert" section); Last is
@@ -164,23 +168,6 @@ func (v ScoreView) scoreLine() string {
 	return fmt.Sprintf("Score %d · tier %s · segment %s", v.Score, tierLabel(orDash(v.Tier)), orDash(v.Segment))
 }
 
-// alertWho says who holds the alert, with mention rendering who.
-func alertWho(a *AlertSummary, who func(string) string) string {
-	switch a.State {
-	case StateClaimed:
-		return "claimed by " + who(a.ClaimedBy)
-	case StateContacted:
-		return "contacted by " + who(a.ContactedBy)
-	case StateClosedNotFit:
-		s := "closed as not a fit"
-		if a.CloseReason != "" {
-			s += " (" + strings.ToLower(a.CloseReason.Label()) + ")"
-		}
-		return s
-	}
-	return "open, nobody has claimed it"
-}
-
 // alertClock is "3 h left" or "overdue 1 h 5 min" for an active alert.
 func alertClock(a *AlertSummary) string {
 	if !a.active() || a.DueAt.IsZero() {
@@ -192,17 +179,14 @@ func alertClock(a *AlertSummary) string {
 	return words.Left(a.Left)
 }
 
-func alertSectionText(a *AlertSummary) string {
-	parts := []string{"*Alert* (" + escClip(tierLabel(a.Tier), maxLabelLen) + fmt.Sprintf(", score %d at alert)", a.Score), alertWho(a, mention)}
-	if !a.DueAt.IsZero() {
-		due := "due " + dueDate(a.DueAt)
-		if c := alertClock(a); c != "" {
-			if strings.HasPrefix(c, "overdue") {
-				c = "🚨 *" + c + "*"
-			}
-			due += " (" + c + ")"
+func alertSectionText(a *AlertSummary, now time.Time) string {
+	l := "*Alert* (" + escClip(tierLabel(a.Tier), maxLabelLen) + fmt.Sprintf(", score %d at alert)\n", a.Score) + StatusLine(a.Status, now)
+	var parts []string
+	if c := alertClock(a); c != "" {
+		if strings.HasPrefix(c, "overdue") {
+			c = "🚨 *" + c + "*"
 		}
-		parts = append(parts, due)
+		parts = append(parts, c+" in SLA time")
 	}
 	if a.Channel != "" {
 		parts = append(parts, channelRef(a.Channel))
@@ -210,14 +194,14 @@ func alertSectionText(a *AlertSummary) string {
 	if safeURL(a.Permalink) {
 		parts = append(parts, link(a.Permalink, "open alert"))
 	}
-	return strings.Join(parts, " · ")
+	if len(parts) > 0 {
+		l += "\n" + strings.Join(parts, " · ")
+	}
+	return l
 }
 
-func lastAlertText(a *AlertSummary) string {
-	s := "Last alert: " + escClip(tierLabel(a.Tier), maxLabelLen) + ", " + alertWho(a, mention)
-	if !a.PostedAt.IsZero() {
-		s += ", posted " + slackDate(a.PostedAt, "{date_short_pretty}")
-	}
+func lastAlertText(a *AlertSummary, now time.Time) string {
+	s := "Last alert (" + escClip(tierLabel(a.Tier), maxLabelLen) + "): " + StatusLine(a.Status, now)
 	if safeURL(a.Permalink) {
 		s += " · " + link(a.Permalink, "open alert")
 	}
@@ -250,7 +234,7 @@ func ScoreReply(v ScoreView) Reply {
 	blocks = append(blocks, section(head))
 
 	if v.Alert != nil {
-		blocks = append(blocks, section(alertSectionText(v.Alert)))
+		blocks = append(blocks, section(alertSectionText(v.Alert, v.Now)))
 	}
 	if txt := PeopleText("*Who to contact*", v.People); txt != "" {
 		blocks = append(blocks, section(txt))
@@ -303,7 +287,7 @@ func ScoreReply(v ScoreView) Reply {
 		blocks = append(blocks, section("*Latest events*\n_No events recorded._"))
 	}
 	if v.Last != nil {
-		blocks = append(blocks, contextLine(lastAlertText(v.Last)))
+		blocks = append(blocks, contextLine(lastAlertText(v.Last, v.Now)))
 	}
 	blocks = append(blocks, scoreContext(v))
 
@@ -346,12 +330,9 @@ func ScoreText(v ScoreView) string {
 		line("%s", l)
 	}
 	if a := v.Alert; a != nil {
-		s := fmt.Sprintf("\nAlert (%s, score %d at alert): %s", tierLabel(a.Tier), a.Score, alertWho(a, plainUser))
-		if !a.DueAt.IsZero() {
-			s += ", due " + utc(a.DueAt)
-			if c := alertClock(a); c != "" {
-				s += " (" + c + ")"
-			}
+		s := fmt.Sprintf("\nAlert (%s, score %d at alert): %s", tierLabel(a.Tier), a.Score, StatusText(a.Status, v.Now, time.UTC))
+		if c := alertClock(a); c != "" {
+			s += " (" + c + " in SLA time)"
 		}
 		if a.Channel != "" {
 			s += ", " + plainChannel(a.Channel)
@@ -416,7 +397,7 @@ func ScoreText(v ScoreView) string {
 		line("%s", l)
 	}
 	if a := v.Last; a != nil {
-		s := "\nLast alert: " + tierLabel(a.Tier) + ", " + alertWho(a, plainUser)
+		s := "\nLast alert (" + tierLabel(a.Tier) + "): " + StatusText(a.Status, v.Now, time.UTC)
 		if !a.PostedAt.IsZero() {
 			s += ", posted " + utc(a.PostedAt)
 		}
@@ -469,15 +450,8 @@ func personPlain(p people.Person) string {
 	return s
 }
 
-// plainUser and plainChannel name a user or channel in a terminal, where a
-// Slack mention would not render.
-func plainUser(id string) string {
-	if id == "" {
-		return "someone"
-	}
-	return id
-}
-
+// plainChannel names a channel in a terminal, where a Slack channel link
+// would not render.
 func plainChannel(ch string) string {
 	if channelIDRe.MatchString(ch) || strings.HasPrefix(ch, "#") {
 		return ch

@@ -6,10 +6,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
 	"github.com/pqlbot/pqlbot/internal/sla"
+	"github.com/pqlbot/pqlbot/internal/words"
 )
 
 // Dist summarises a distribution of durations (time to claim, to contact).
@@ -66,7 +68,10 @@ type BreachRow struct {
 	ClaimedBy   string
 	PostedAt    time.Time
 	DueAt       time.Time
-	Permalink   string
+	// Overdue is how long past DueAt, in SLA time (business hours when
+	// the model has them), like the deadline.
+	Overdue   time.Duration
+	Permalink string
 }
 
 // ReasonCount is how often a not-a-fit reason was given.
@@ -104,34 +109,83 @@ func (r SLAReport) filterWords() string {
 	}
 }
 
-func statsFields(s SLAStats) []*slack.TextBlockObject {
-	f := func(label, value string) *slack.TextBlockObject { return mrkdwn("*" + label + "*\n" + value) }
-	within := "— (none due yet)"
-	if s.Due > 0 {
-		within = fmt.Sprintf("%s (%d of %d due)", pct(s.WithinSLA, s.Due), s.WithinSLA, s.Due)
+// FigureColumn is one column of a figures table: a period's totals.
+type FigureColumn struct {
+	Label string
+	Stats SLAStats
+}
+
+// figureRows are the figures every SLA surface shows, each with what it is
+// of ("67% (2/3)").
+var figureRows = []struct {
+	label string
+	value func(SLAStats) string
+}{
+	{"Alerts posted", func(s SLAStats) string { return fmt.Sprint(s.Posted) }},
+	{"Contacted within SLA", func(s SLAStats) string { return words.Share(s.WithinSLA, s.Due) }},
+	{"Claimed", func(s SLAStats) string { return words.Share(s.Claimed, s.Posted) }},
+	{"Contacted", func(s SLAStats) string { return words.Share(s.Contacted, s.Posted) }},
+	{"Median time to claim", func(s SLAStats) string { return distPart(s.TimeToClaim, false) }},
+	{"p90 time to claim", func(s SLAStats) string { return distPart(s.TimeToClaim, true) }},
+	{"Median time to contact", func(s SLAStats) string { return distPart(s.TimeToContact, false) }},
+	{"p90 time to contact", func(s SLAStats) string { return distPart(s.TimeToContact, true) }},
+	{"Closed as not a fit", func(s SLAStats) string { return fmt.Sprint(s.ClosedNotFit) }},
+	{"Missed SLA", func(s SLAStats) string { return fmt.Sprint(s.Due - s.WithinSLA) }},
+	{"Open breaches", func(s SLAStats) string { return fmt.Sprint(s.OpenBreaches) }},
+}
+
+func distPart(d Dist, p90 bool) string {
+	switch {
+	case d.N == 0:
+		return "—"
+	case p90:
+		return words.Duration(d.P90)
 	}
-	return []*slack.TextBlockObject{
-		f("Alerts posted", fmt.Sprint(s.Posted)),
-		f("Contacted within SLA", within),
-		f("Claimed", fmt.Sprintf("%d (%s)", s.Claimed, pct(s.Claimed, s.Posted))),
-		f("Contacted", fmt.Sprintf("%d (%s)", s.Contacted, pct(s.Contacted, s.Posted))),
-		f("Time to claim", s.TimeToClaim.String()),
-		f("Time to contact", s.TimeToContact.String()),
-		f("Closed as not a fit", fmt.Sprint(s.ClosedNotFit)),
-		f("Open breaches", fmt.Sprint(s.OpenBreaches)),
+	return words.Duration(d.Median)
+}
+
+// FiguresTable renders periods side by side as one table: a row per
+// figure, a column per period, each row fixed-width code (no-break spaces,
+// which Slack never collapses) so the columns line up. Times are SLA time
+// (business hours when the model has them).
+func FiguresTable(cols []FigureColumn) string {
+	const labelW = 24
+	width := 12
+	for _, c := range cols {
+		width = max(width, utf8.RuneCountInString(c.Label)+2)
+		for _, r := range figureRows {
+			width = max(width, utf8.RuneCountInString(r.value(c.Stats))+2)
+		}
 	}
+	line := func(label string, cell func(FigureColumn) string) string {
+		out := padCell(label, labelW)
+		for _, c := range cols {
+			out += padCell(cell(c), width)
+		}
+		return "`" + strings.TrimRight(out, "\u00a0") + "`"
+	}
+	lines := []string{line("", func(c FigureColumn) string { return c.Label })}
+	for _, r := range figureRows {
+		lines = append(lines, line(r.label, func(c FigureColumn) string { return r.value(c.Stats) }))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// padCell pads s to w characters with no-break spaces.
+func padCell(s string, w int) string {
+	return s + strings.Repeat("\u00a0", max(w-utf8.RuneCountInString(s), 1))
 }
 
 func breachLine(b BreachRow) string {
-	l := "• " + accountTitle(b.AccountName, b.Domain, b.AccountID) + " — " + escClip(tierLabel(b.Tier), maxLabelLen)
-	if b.Channel != "" {
-		l += " · " + channelRef(b.Channel)
-	}
-	l += " · due " + dueDate(b.DueAt)
+	l := "• " + accountTitle(b.AccountName, b.Domain, b.AccountID) + " — 🚨 *" + words.Overdue(b.Overdue) + "*"
 	if b.ClaimedBy != "" {
 		l += " · claimed by " + mention(b.ClaimedBy)
 	} else {
 		l += " · unclaimed"
+	}
+	l += " · " + escClip(tierLabel(b.Tier), maxLabelLen)
+	if b.Channel != "" {
+		l += " · " + channelRef(b.Channel)
 	}
 	if safeURL(b.Permalink) {
 		l += " · " + link(b.Permalink, "open alert")
@@ -139,9 +193,38 @@ func breachLine(b BreachRow) string {
 	return l
 }
 
-func repLine(r RepRow) string {
-	return fmt.Sprintf("• %s — %d claimed · %d contacted · %s within SLA · claim %s · contact %s",
-		mention(r.UserID), r.Claimed, r.Contacted, pct(r.WithinSLA, r.Due), medianOnly(r.TimeToClaim), medianOnly(r.TimeToContact))
+// repColumns are the rep table's columns; the rep comes last so the
+// monospace part lines up whatever the length of their name.
+var repColumns = []struct {
+	label string
+	width int
+	value func(RepRow) string
+}{
+	{"Claimed", 8, func(r RepRow) string { return fmt.Sprint(r.Claimed) }},
+	{"Contacted", 10, func(r RepRow) string { return fmt.Sprint(r.Contacted) }},
+	{"Within SLA", 11, func(r RepRow) string { return fmt.Sprintf("%d/%d", r.WithinSLA, r.Due) }},
+	{"Breaches", 9, func(r RepRow) string { return fmt.Sprint(r.Due - r.WithinSLA) }},
+	{"Med. claim", 12, func(r RepRow) string { return medianOnly(r.TimeToClaim) }},
+	{"Med. contact", 12, func(r RepRow) string { return medianOnly(r.TimeToContact) }},
+}
+
+func repCells(cell func(i int) string) string {
+	var b strings.Builder
+	for i, c := range repColumns {
+		b.WriteString(padCell(cell(i), c.width))
+	}
+	return "`" + b.String() + "`"
+}
+
+// repTable is the per-rep table: a header and one row per rep, the figures
+// in fixed-width code and the rep's mention after them. Breaches are the
+// alerts that missed their SLA (contacted late, or still overdue).
+func repTable(reps []RepRow) []string {
+	lines := []string{repCells(func(i int) string { return repColumns[i].label }) + " *Rep*"}
+	for _, r := range reps {
+		lines = append(lines, repCells(func(i int) string { return repColumns[i].value(r) })+" "+mention(r.UserID))
+	}
+	return lines
 }
 
 // medianOnly renders the median alone, "—" without samples.
@@ -149,12 +232,12 @@ func medianOnly(d Dist) string {
 	if d.N == 0 {
 		return "—"
 	}
-	return sla.FormatDuration(d.Median)
+	return words.Duration(d.Median)
 }
 
 func splitLine(s SplitRow) string {
-	return fmt.Sprintf("• *%s* — %d posted · %s within SLA · contact %s",
-		escClip(tierLabel(orDash(s.Name)), maxLabelLen), s.Posted, pct(s.WithinSLA, s.Due), medianOnly(s.TimeToContact))
+	return fmt.Sprintf("• *%s* — %s · %s within SLA · median contact %s",
+		escClip(tierLabel(orDash(s.Name)), maxLabelLen), words.Count(s.Posted, "alert"), words.Share(s.WithinSLA, s.Due), medianOnly(s.TimeToContact))
 }
 
 // SLAReply renders `/pql sla`.
@@ -170,12 +253,12 @@ func SLAReply(r SLAReport) Reply {
 		msg += "."
 		return Reply{Text: msg, Blocks: append(blocks, section(msg))}
 	}
-	blocks = append(blocks, slack.NewSectionBlock(nil, statsFields(r.Totals), nil))
+	blocks = append(blocks, section(FiguresTable([]FigureColumn{{Label: fmt.Sprintf("Last %d d", r.Days), Stats: r.Totals}})))
 	if len(r.Breaches) > 0 {
-		blocks = append(blocks, listSection(fmt.Sprintf("*Open breaches (%d)*", len(r.Breaches)), mapLines(r.Breaches, breachLine), maxBreaches, 2200, "breaches"))
+		blocks = append(blocks, listSection("*"+words.Count(len(r.Breaches), "open breach")+"*", mapLines(r.Breaches, breachLine), maxBreaches, 2200, "breaches"))
 	}
 	if len(r.Reps) > 0 {
-		blocks = append(blocks, listSection("*By rep*", mapLines(r.Reps, repLine), maxReps, 2200, "reps"))
+		blocks = append(blocks, listSection("*By rep*", repTable(r.Reps), maxReps+1, 2800, "reps"))
 	}
 	if len(r.ByTier) > 0 {
 		blocks = append(blocks, listSection("*By tier*", mapLines(r.ByTier, splitLine), maxSplits, 1000, "tiers"))
@@ -192,8 +275,8 @@ func SLAReply(r SLAReport) Reply {
 		}
 		blocks = append(blocks, contextLine("Not a fit: "+strings.Join(parts, " · ")))
 	}
-	text := fmt.Sprintf("SLA, last %d days: %d alerts, %s contacted within SLA, %d open breaches",
-		r.Days, r.Totals.Posted, pct(r.Totals.WithinSLA, r.Totals.Due), r.Totals.OpenBreaches)
+	text := fmt.Sprintf("SLA, last %d days: %s, %s contacted within SLA, %s",
+		r.Days, words.Count(r.Totals.Posted, "alert"), words.Share(r.Totals.WithinSLA, r.Totals.Due), words.Count(r.Totals.OpenBreaches, "open breach"))
 	return Reply{Text: text, Blocks: blocks}
 }
 

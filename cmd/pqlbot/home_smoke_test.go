@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	analytics "github.com/segmentio/analytics-go/v3"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pqlbot/pqlbot/internal/slackfake"
+	"github.com/pqlbot/pqlbot/store/storetest"
+)
+
+// TestSmokeHome runs the real binary: an alert is posted, a rep opens the
+// App Home (app_home_opened → views.publish with a Claim button), clicks
+// Claim in it (a view container, no response_url), the alert message in
+// the channel is edited to show the claim and the rep's Home is published
+// again with Mark contacted / Release; Mark contacted from the Home closes
+// the loop the same way.
+func TestSmokeHome(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "pqlbot")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	require.NoError(t, build.Run())
+
+	fake := slackfake.New(t)
+	fake.SetToken(smokeBotToken)
+	for _, ch := range []slackfake.Channel{{ID: "C0SDRPQL", Name: "sdr-pql"}, {ID: "C0AEHAND", Name: "ae-hand-raisers"}, {ID: "C0AEENT", Name: "ae-enterprise"}, {ID: "C0MGRS", Name: "sales-managers"}} {
+		fake.AddChannel(ch)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	base := "http://" + addr
+
+	var logBuf bytes.Buffer
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(baseEnv(),
+		"DATABASE_URL="+storetest.NewURL(t),
+		"HTTP_ADDR="+addr,
+		"PQLBOT_WRITE_KEYS="+smokeWriteKey,
+		"SLACK_BOT_TOKEN="+smokeBotToken,
+		"SLACK_SIGNING_SECRET="+smokeSecret,
+		"SLACK_API_URL="+fake.APIURL(),
+		"PQLBOT_SHUTDOWN_TIMEOUT=10s",
+	)
+	cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
+	require.NoError(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("pqlbot log:\n%s", logBuf.String())
+		}
+	})
+	waitReady(t, base+"/readyz", exited)
+
+	client, err := analytics.NewWithConfig(smokeWriteKey, analytics.Config{Endpoint: base, BatchSize: 50, Interval: 50 * time.Millisecond})
+	require.NoError(t, err)
+	now := time.Now().UTC()
+	for i, u := range []string{"h1", "h2", "h3"} {
+		require.NoError(t, client.Enqueue(analytics.Identify{UserId: u, Traits: analytics.NewTraits().SetEmail(u + "@hooli.io").SetName("Hooli User " + u)}))
+		require.NoError(t, client.Enqueue(analytics.Group{UserId: u, GroupId: "hooli", Traits: analytics.NewTraits().SetName("Hooli").Set("domain", "hooli.io").Set("employees", 120).Set("plan", "trial")}))
+		require.NoError(t, client.Enqueue(analytics.Track{UserId: u, Event: "Workflow Completed", Timestamp: now.Add(-time.Duration(i+1) * time.Hour)}))
+		require.NoError(t, client.Enqueue(analytics.Page{UserId: u, Name: "Pricing", Timestamp: now.Add(-time.Duration(i+1) * time.Hour)}))
+		require.NoError(t, client.Enqueue(analytics.Track{UserId: u, Event: "Teammate Invited", Timestamp: now.Add(-time.Duration(i+1) * time.Hour)}))
+	}
+	require.NoError(t, client.Close())
+	fake.WaitFor("chat.postMessage", 1, 30*time.Second)
+	msgs := fake.Messages("C0SDRPQL")
+	require.Len(t, msgs, 1)
+	alert := msgs[0]
+	alertID := fmt.Sprint(alert.Metadata.EventPayload["alert_id"])
+
+	// The rep opens the Home.
+	event := map[string]any{
+		"type": "event_callback", "team_id": slackfake.TeamID, "api_app_id": "A0PQLBOT", "event_id": "Ev0HOME1", "event_time": now.Unix(),
+		"event": map[string]any{"type": "app_home_opened", "user": "U0ANNA", "channel": "D0ANNA", "tab": "home", "event_ts": "1.2"},
+	}
+	body, _ := json.Marshal(event)
+	status, resp := slackPost(t, base+"/slack/events", string(body), "application/json")
+	require.Equal(t, 200, status, resp)
+	fake.WaitFor("views.publish", 1, 20*time.Second)
+	home := homeOf(t, fake, "U0ANNA")
+	require.Contains(t, home, "Open alerts nobody has claimed (1)")
+	require.Contains(t, home, `"action_id":"pql_claim"`)
+	require.Contains(t, home, alertID)
+
+	// Claim in the Home: the channel message is edited, the Home re-published.
+	homeClick(t, base, alertID, "pql_claim")
+	fake.WaitFor("chat.update", 1, 20*time.Second)
+	m, _ := fake.Message("C0SDRPQL", alert.TS)
+	require.Contains(t, unescape(m.Blocks), "Claimed by <@U0ANNA>")
+	fake.WaitFor("views.publish", 2, 20*time.Second)
+	home = homeOf(t, fake, "U0ANNA")
+	require.Contains(t, home, "Your alerts waiting for contact (1)")
+	require.Contains(t, home, `"action_id":"pql_contacted"`)
+	require.Contains(t, home, "Open alerts nobody has claimed (0)")
+
+	homeClick(t, base, alertID, "pql_contacted")
+	fake.WaitFor("chat.update", 2, 20*time.Second)
+	m, _ = fake.Message("C0SDRPQL", alert.TS)
+	require.Contains(t, unescape(m.Blocks), "Contacted by <@U0ANNA>")
+	fake.WaitFor("views.publish", 3, 20*time.Second)
+	require.Contains(t, homeOf(t, fake, "U0ANNA"), "Your alerts waiting for contact (0)")
+	require.Empty(t, fake.Calls("response_url"), "a Home click has no response_url to answer")
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-exited:
+		require.NoError(t, err, "exit status")
+	case <-time.After(15 * time.Second):
+		t.Fatal("did not stop within the shutdown budget")
+	}
+}
+
+func homeOf(t *testing.T, fake *slackfake.Server, user string) string {
+	t.Helper()
+	v, ok := fake.HomeView(user)
+	require.True(t, ok, "no Home published for %s", user)
+	return unescape(v)
+}
+
+// homeClick sends a button click made in U0ANNA's App Home, signed as
+// Slack signs it: a view container and no response_url.
+func homeClick(t *testing.T, base, alertID, action string) {
+	t.Helper()
+	payload := map[string]any{
+		"type":      "block_actions",
+		"user":      map[string]any{"id": "U0ANNA", "name": "anna"},
+		"team":      map[string]any{"id": slackfake.TeamID},
+		"container": map[string]any{"type": "view", "view_id": "V0HOME"},
+		"view":      map[string]any{"id": "V0HOME", "type": "home"},
+		"actions": []map[string]any{{
+			"type": "button", "action_id": action, "block_id": "pql_actions:" + alertID, "value": alertID,
+		}},
+	}
+	b, _ := json.Marshal(payload)
+	status, body := slackPost(t, base+"/slack/interactions", url.Values{"payload": {string(b)}}.Encode(), "application/x-www-form-urlencoded")
+	require.Equal(t, 200, status, body)
+}
