@@ -106,7 +106,7 @@ func TestAppHomeOpenedPublishesOncePerEvent(t *testing.T) {
 	require.NotEmpty(t, req.View.Blocks)
 	view, ok := e.fake.HomeView("U0MANAGER")
 	require.True(t, ok)
-	require.Contains(t, string(view), "SLA overview")
+	require.Contains(t, string(view), "SLA figures")
 
 	// Slack retries the same event (it thought we timed out): handled once.
 	for n := 1; n <= 3; n++ {

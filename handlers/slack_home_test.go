@@ -109,3 +109,36 @@ func TestHomeButtons(t *testing.T) {
 	msg, _ = e.slack.Message(a.ChannelID, a.MessageTS)
 	require.Contains(t, iaTexts(t, msg), "Contacted by <@U0ANNA>")
 }
+
+// The `/pql mine` reply carries the alert's buttons; a click there acts
+// like one in the channel and is confirmed to the clicker alone.
+func TestMineButtons(t *testing.T) {
+	ctx := context.Background()
+	e := newIAEnv(t)
+	a := e.alert(t, "acme")
+	e.click(t, "U0ANNA", "claim", iaButton(slackui.ActionClaim, a.ID))
+	p := map[string]any{
+		"type":         "block_actions",
+		"user":         map[string]any{"id": "U0ANNA", "username": "u0anna"},
+		"team":         map[string]any{"id": slackfake.TeamID},
+		"channel":      map[string]any{"id": "C0OTHER"},
+		"container":    map[string]any{"type": "message", "channel_id": "C0OTHER", "message_ts": "1893765600.000900", "is_ephemeral": true},
+		"response_url": e.slack.ResponseURL("mine"),
+		"actions":      []any{iaButton(slackui.ActionContacted, a.ID)},
+	}
+	b, _ := json.Marshal(p)
+	body := []byte("payload=" + url.QueryEscape(string(b)))
+	require.Equal(t, http.StatusOK, e.post(t, body, slackfake.Sign(iaSecret, e.clock.Now(), body)))
+	e.h.Wait()
+	e.drain(t)
+	got, err := e.st.GetAlert(ctx, a.ID)
+	require.NoError(t, err)
+	require.Equal(t, alerting.StateContacted, got.State)
+	msg, _ := e.slack.Message(a.ChannelID, a.MessageTS)
+	require.Contains(t, iaTexts(t, msg), "Contacted by <@U0ANNA>", "the alert in its channel is edited")
+	rs := e.responses(t)["mine"]
+	require.Len(t, rs, 1)
+	require.Equal(t, slackui.ActionDoneText(slackui.ActionContacted), rs[0].Text)
+	require.Equal(t, "ephemeral", rs[0].ResponseType)
+	require.False(t, rs[0].ReplaceOriginal)
+}

@@ -157,6 +157,10 @@ func (h *Interactions) act(ctx context.Context, cb *slack.InteractionCallback, a
 	}
 	if err != nil {
 		reply = actionErrorReply(err, log)
+	} else if cb.Container.IsEphemeral && reply.Text == "" {
+		// A `/pql mine` reply: its message stays as it was, so say it
+		// worked.
+		reply = slackui.Reply{Text: slackui.ActionDoneText(act.ActionID)}
 	}
 	if fromHome(cb) {
 		// The Home shows the alert's new state (and any refusal) when it

@@ -109,7 +109,7 @@ func TestParseCommandErrors(t *testing.T) {
 // well formed, and that the help reply for any problem renders within
 // Block Kit limits. Seeds live in testdata/fuzz/FuzzParseCommand.
 func FuzzParseCommand(f *testing.F) {
-	for _, s := range []string{"", "score acme.com", "top 5 high", "sla 30d <@U1|bob>", "sla <#C1|x>", "mine"} {
+	for _, s := range []string{"", "score acme.com", "score Acme   Systems", "score Dev's workspace", "top 5 high", "sla 30d <@U1|bob>", "sla <#C1|x>", "mine"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {

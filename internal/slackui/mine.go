@@ -83,3 +83,18 @@ func MineReply(rows []MineRow) Reply {
 	}
 	return Reply{Text: text, Blocks: blocks}
 }
+
+// ActionDoneText confirms a rep's action taken from a copy of the alert's
+// buttons (the `/pql mine` reply), whose own message does not change: the
+// alert in its channel does.
+func ActionDoneText(actionID string) string {
+	switch actionID {
+	case ActionClaim:
+		return "🙋 Claimed: it is yours. The alert in its channel shows it."
+	case ActionContacted:
+		return "✅ Marked contacted. The alert in its channel shows the response time."
+	case ActionRelease:
+		return "↩️ Released: back in its channel for anyone to claim."
+	}
+	return ""
+}

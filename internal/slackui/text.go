@@ -290,10 +290,3 @@ func plainAccount(name, domain, id string) string {
 		return "Unknown account"
 	}
 }
-
-func pct(num, den int) string {
-	if den <= 0 {
-		return "—"
-	}
-	return fmt.Sprintf("%d%%", (num*100+den/2)/den)
-}
