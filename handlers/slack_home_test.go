@@ -95,6 +95,12 @@ func TestHomeButtons(t *testing.T) {
 	require.Contains(t, iaTexts(t, msg), "Claimed by <@U0BOB>")
 	_, ok := e.slack.HomeView("U0MGR")
 	require.True(t, ok, "the manager's Home is published again")
+	trail, err := e.st.AlertAudit(ctx, b.ID)
+	require.NoError(t, err)
+	last := trail[len(trail)-1]
+	require.Equal(t, "U0BOB", last.Actor)
+	require.Equal(t, "claimed", last.Action)
+	require.JSONEq(t, `{"assigned_by": "U0MGR"}`, string(last.Detail), "the trail says who assigned it")
 	// Assigning an alert someone holds is refused like a late claim.
 	e.homeClick(t, "U0MGR", iaAssign(a.ID, "U0CAROL"))
 	got, _ = e.st.GetAlert(ctx, a.ID)

@@ -20,6 +20,7 @@ import (
 // AlertActions is the alert service behind the buttons (alerting.Actions).
 type AlertActions interface {
 	Claim(ctx context.Context, id uuid.UUID, user string) (*alerting.Alert, error)
+	Assign(ctx context.Context, id uuid.UUID, assignee, by string) (*alerting.Alert, error)
 	Release(ctx context.Context, id uuid.UUID, user string) (*alerting.Alert, error)
 	Contacted(ctx context.Context, id uuid.UUID, user string) (*alerting.Alert, error)
 	NotFit(ctx context.Context, id uuid.UUID, user string) (slackui.Reply, error)
@@ -138,10 +139,7 @@ func (h *Interactions) act(ctx context.Context, cb *slack.InteractionCallback, a
 			return
 		}
 		log = log.With("assignee", act.SelectedUser)
-		_, err = h.Actions.Claim(ctx, id, act.SelectedUser)
-		if err == nil {
-			log.Info("alert assigned")
-		}
+		_, err = h.Actions.Assign(ctx, id, act.SelectedUser, user)
 	case slackui.ActionRelease:
 		_, err = h.Actions.Release(ctx, id, user)
 	case slackui.ActionContacted:

@@ -18,12 +18,27 @@ import (
 // alert no longer open. A repeated claim by the owner is Unchanged; any
 // other refusal is a *alerting.ConflictError, returned with the alert.
 func (s *Store) ClaimAlert(ctx context.Context, id uuid.UUID, user string, now time.Time) (*alerting.Alert, alerting.Outcome, error) {
+	return s.claim(ctx, id, user, "", now)
+}
+
+// AssignAlert claims an open alert on assignee's behalf, by (a manager in
+// the App Home): the same first-click-wins update as ClaimAlert, with the
+// assigner in the audit trail.
+func (s *Store) AssignAlert(ctx context.Context, id uuid.UUID, assignee, by string, now time.Time) (*alerting.Alert, alerting.Outcome, error) {
+	return s.claim(ctx, id, assignee, by, now)
+}
+
+func (s *Store) claim(ctx context.Context, id uuid.UUID, user, by string, now time.Time) (*alerting.Alert, alerting.Outcome, error) {
+	var details map[string]any
+	if by != "" && by != user {
+		details = map[string]any{"assigned_by": by}
+	}
 	a, out, err := s.act(ctx, alerting.ActionClaim, id, user, "", now, `
 		UPDATE alerts SET state = 'claimed', claimed_by = $2, claimed_at = $3, updated_at = now()
 		WHERE id = $1 AND state = 'open'
 		RETURNING `+alertColumns, []any{id, user, now},
 		func(tx pgx.Tx, a *alerting.Alert) error {
-			return auditAt(ctx, tx, a.ID, user, "claimed", nil, now)
+			return auditAt(ctx, tx, a.ID, user, "claimed", details, now)
 		})
 	if err != nil {
 		return a, out, fmt.Errorf("claim alert %s: %w", id, err)

@@ -87,6 +87,7 @@ func (o Outcome) String() string {
 type ClaimStore interface {
 	GetAlert(ctx context.Context, id uuid.UUID) (*Alert, error)
 	ClaimAlert(ctx context.Context, id uuid.UUID, user string, now time.Time) (*Alert, Outcome, error)
+	AssignAlert(ctx context.Context, id uuid.UUID, assignee, by string, now time.Time) (*Alert, Outcome, error)
 	ReleaseAlert(ctx context.Context, id uuid.UUID, user string, now time.Time) (*Alert, Outcome, error)
 	MarkContacted(ctx context.Context, id uuid.UUID, user string, now time.Time) (*Alert, Outcome, error)
 	CloseNotFit(ctx context.Context, id uuid.UUID, user, reason string, now time.Time, disqualifiedFor time.Duration) (*Alert, Outcome, error)
@@ -143,6 +144,24 @@ func (s *Actions) Claim(ctx context.Context, id uuid.UUID, user string) (*Alert,
 	}
 	if out == Changed {
 		s.changed(a, TransitionClaimed, "time_to_claim", TimeToClaim(a, Hours(s.Model)).String())
+	}
+	return a, nil
+}
+
+// Assign claims the alert on assignee's behalf (the App Home's "Assign
+// to…" picker, used by by): the same first-click-wins rule as Claim, so an
+// alert someone claimed meanwhile stays theirs (ErrAlreadyClaimed naming
+// them). The audit trail records who assigned it.
+func (s *Actions) Assign(ctx context.Context, id uuid.UUID, assignee, by string) (*Alert, error) {
+	if assignee == "" || by == "" {
+		return nil, fmt.Errorf("assign alert %s: no assignee or assigner: %w", id, ErrInvalidAction)
+	}
+	a, out, err := s.Store.AssignAlert(ctx, id, assignee, by, s.now())
+	if err != nil {
+		return a, err
+	}
+	if out == Changed {
+		s.changed(a, TransitionClaimed, "assigned_by", by, "time_to_claim", TimeToClaim(a, Hours(s.Model)).String())
 	}
 	return a, nil
 }

@@ -11,7 +11,7 @@ import (
 var helpLines = []struct{ usage, what string }{
 	{"score &lt;domain | name | account id | email&gt;", "an account: alerting or why not, its alert, who to contact, signals, fit and latest events"},
 	{"top [N] [tier]", fmt.Sprintf("the N accounts to work first (default %d, at most %d): open hand-raisers, open alerts, then by score; optionally in one tier", DefaultTopN, MaxTopN)},
-	{"mine", "your claimed alerts still waiting for a first touch, with the time left"},
+	{"mine", "your claimed alerts waiting for a first contact: time left, who to contact, Mark contacted and Release"},
 	{"sla [7d | 30d | 90d] [@user | #channel]", "SLA: alerts contacted within SLA (x/y), time to claim and to contact, open breaches, a row per rep"},
 	{"stats [30d | 90d | quarter]", "the PQL program: alerts, alert → opportunity and → won, days to won, won rate by time to contact, not a fit"},
 	{"help", "this help"},
