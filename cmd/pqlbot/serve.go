@@ -273,7 +273,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			_, err := alerts.Evaluate(ctx, &res)
 			return err
 		},
-		OnBatch:    func(n int, _ time.Duration) { met.ScoreEvaluations.Add(float64(n)) },
+		OnBatch: func(n, saved int, _ time.Duration) {
+			met.ScoreEvaluations.Add(float64(n))
+			met.ScoresWritten.Add(float64(saved))
+		},
 		OnTakeover: func(n int) { met.Takeovers.WithLabelValues(metrics.WorkScores).Add(float64(n)) },
 		// Day boundaries and expired disqualifications; scores left
 		// undecided are taken over every third of the lease instead.

@@ -71,15 +71,20 @@ type loadResult struct {
 
 func (r loadResult) rate() float64 { return float64(r.events) / r.elapsed.Seconds() }
 
-// cpuTimes are CPU seconds (user + system) consumed so far.
+// cpuTimes are CPU seconds (user + system) consumed so far, and the
+// re-scorer's counters.
 type cpuTimes struct {
-	at     time.Time
-	pqlbot float64
-	self   float64
-	pg     map[int]float64 // per backend of the benchmark database
+	at               time.Time
+	pqlbot           float64
+	self             float64
+	pg               map[int]float64 // per backend of the benchmark database
+	rescored, writes float64
 }
 
-type cpuSplit struct{ pqlbot, pg, client float64 } // cores
+type cpuSplit struct {
+	pqlbot, pg, client float64 // cores
+	rescored, writes   float64 // per second
+}
 
 func runServiceBench(b *testing.B) {
 	ctx := context.Background()
@@ -143,15 +148,15 @@ func runServiceBench(b *testing.B) {
 		profile = make(chan error, 1)
 		go func() { profile <- fetchProfile(debugAddr, *serviceCPUProfile, 8) }()
 	}
-	c0 := sampleCPU(b, pool, cmd.Process.Pid)
+	c0 := sampleCPU(b, pool, cmd.Process.Pid, base)
 	batch := drive(b, base+"/v1/batch", svcBatchConns, batchBodies, svcBatchSize)
-	c1 := sampleCPU(b, pool, cmd.Process.Pid)
+	c1 := sampleCPU(b, pool, cmd.Process.Pid, base)
 	single := drive(b, base+"/v1/track", svcSingleConns, singleBodies, 1)
-	c2 := sampleCPU(b, pool, cmd.Process.Pid)
+	c2 := sampleCPU(b, pool, cmd.Process.Pid, base)
 	gzBatch := drive(b, base+"/v1/batch", svcBatchConns, gzBatchBodies, svcBatchSize)
-	c3 := sampleCPU(b, pool, cmd.Process.Pid)
+	c3 := sampleCPU(b, pool, cmd.Process.Pid, base)
 	gzSingle := drive(b, base+"/v1/track", svcSingleConns, gzSingleBodies, 1)
-	c4 := sampleCPU(b, pool, cmd.Process.Pid)
+	c4 := sampleCPU(b, pool, cmd.Process.Pid, base)
 	sent := probes.stop()
 	if profile != nil {
 		require.NoError(b, <-profile)
@@ -179,19 +184,20 @@ func runServiceBench(b *testing.B) {
 	fmt.Fprintf(w, "\n== BenchmarkService: `pqlbot serve` with every worker on (re-scorer, alert decisions, dispatcher → Slack stand-in, SLA sweeper)\n")
 	fmt.Fprintf(w, "   %d accounts / %d users (plus %d probe accounts), every event a scoring signal; %d CPUs; load average %s at start, %s at end\n",
 		svcAccounts, svcUsers, 2*svcProbes, runtime.NumCPU(), loadStart, loadEnd)
-	fmt.Fprintf(w, "   CPU in cores over the phase: pqlbot = the serve process; PostgreSQL = the backends of this database (WAL writer and other shared processes not counted); client = this process (load generator, no-op server, Slack stand-in)\n\n")
-	fmt.Fprintf(w, "| %-58s | %8s | %9s | %8s | %8s | %-22s | %6s | %6s | %6s |\n", "workload", "events", "events/s", "ack p50", "ack p99", "against baseline", "pqlbot", "PG", "client")
-	fmt.Fprintf(w, "|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", dash(60), dash(10), dash(11), dash(10), dash(10), dash(24), dash(8), dash(8), dash(8))
+	fmt.Fprintf(w, "   CPU in cores over the phase: pqlbot = the serve process; PostgreSQL = the backends of this database (WAL writer and other shared processes not counted); client = this process (load generator, no-op server, Slack stand-in)\n")
+	fmt.Fprintf(w, "   re-scores/s = accounts the re-scorer evaluated; written/s = of those, scores written (changed, undecided or due a refresh), each with an alert decision\n\n")
+	fmt.Fprintf(w, "| %-59s | %8s | %9s | %8s | %8s | %-18s | %6s | %6s | %6s | %10s | %9s |\n", "workload", "events", "events/s", "ack p50", "ack p99", "against baseline", "pqlbot", "PG", "client", "re-scores/s", "written/s")
+	fmt.Fprintf(w, "|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", dash(61), dash(10), dash(11), dash(10), dash(10), dash(20), dash(8), dash(8), dash(8), dash(12), dash(11))
 	row := func(name string, r loadResult, vs string, c *cpuSplit) {
-		cpu := [3]string{"", "", ""}
+		cpu := [5]string{}
 		if c != nil {
-			cpu = [3]string{fmt.Sprintf("%.2f", c.pqlbot), fmt.Sprintf("%.2f", c.pg), fmt.Sprintf("%.2f", c.client)}
+			cpu = [5]string{fmt.Sprintf("%.2f", c.pqlbot), fmt.Sprintf("%.2f", c.pg), fmt.Sprintf("%.2f", c.client), fmt.Sprintf("%.0f", c.rescored), fmt.Sprintf("%.0f", c.writes)}
 		}
 		p50, p99 := "", ""
 		if r.p99 > 0 {
 			p50, p99 = fmtDur(r.p50), fmtDur(r.p99)
 		}
-		fmt.Fprintf(w, "| %-58s | %8d | %9.0f | %8s | %8s | %-22s | %6s | %6s | %6s |\n", name, r.events, r.rate(), p50, p99, vs, cpu[0], cpu[1], cpu[2])
+		fmt.Fprintf(w, "| %-59s | %8d | %9.0f | %8s | %8s | %-18s | %6s | %6s | %6s | %10s | %9s |\n", name, r.events, r.rate(), p50, p99, vs, cpu[0], cpu[1], cpu[2], cpu[3], cpu[4])
 	}
 	row("baseline: PostgreSQL batched INSERT, 8 conns × 100 rows/txn", loadResult{events: rawRate.events, elapsed: rawRate.elapsed}, "", nil)
 	row("baseline: no-op HTTP server, 8 clients × 100-event batches", noopBatch, "", nil)
@@ -626,12 +632,14 @@ func procCPU(pid int) (float64, bool) {
 	return (u + st) / clkTck, true
 }
 
-func sampleCPU(b *testing.B, pool *pgxpool.Pool, pqlbotPID int) cpuTimes {
+func sampleCPU(b *testing.B, pool *pgxpool.Pool, pqlbotPID int, base string) cpuTimes {
 	rows, err := pool.Query(context.Background(), `SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)
 	require.NoError(b, err)
 	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
 	require.NoError(b, err)
 	c := cpuTimes{at: time.Now(), pg: map[int]float64{}}
+	c.rescored = counter(b, base, "pqlbot_score_evaluations_total")
+	c.writes = counter(b, base, "pqlbot_scores_written_total")
 	c.pqlbot, _ = procCPU(pqlbotPID)
 	c.self, _ = procCPU(os.Getpid())
 	for _, p := range pids {
@@ -650,5 +658,20 @@ func split(from, to cpuTimes) cpuSplit {
 	for pid, v := range to.pg {
 		pg += v - from.pg[pid]
 	}
-	return cpuSplit{pqlbot: (to.pqlbot - from.pqlbot) / secs, pg: pg / secs, client: (to.self - from.self) / secs}
+	return cpuSplit{pqlbot: (to.pqlbot - from.pqlbot) / secs, pg: pg / secs, client: (to.self - from.self) / secs,
+		rescored: (to.rescored - from.rescored) / secs, writes: (to.writes - from.writes) / secs}
+}
+
+// counter reads an unlabelled counter from pqlbot's /metrics.
+func counter(b *testing.B, base, name string) float64 {
+	text := get(b, base+"/metrics")
+	for line := range strings.Lines(text) {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			require.NoError(b, err)
+			return f
+		}
+	}
+	b.Fatalf("%s not in /metrics", name)
+	return 0
 }

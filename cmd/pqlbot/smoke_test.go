@@ -238,7 +238,7 @@ func slackPost(t *testing.T, u, body, ctype string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func get(t *testing.T, u string) string {
+func get(t testing.TB, u string) string {
 	t.Helper()
 	resp, err := http.Get(u)
 	require.NoError(t, err)

@@ -76,6 +76,9 @@ type Metrics struct {
 	IngestCommitSeconds prometheus.Histogram
 	// ScoreEvaluations counts accounts scored (by the re-scorer or a lookup).
 	ScoreEvaluations prometheus.Counter
+	// ScoresWritten counts re-scores that changed the stored score (or
+	// refreshed it): the ones that cost a row write and an alert decision.
+	ScoresWritten prometheus.Counter
 	// AlertsByTierState counts alert transitions by tier and the state
 	// entered: one of the Alert* constants. A counter of transitions rather
 	// than a gauge of current states, so that replicas sum correctly (the
@@ -145,6 +148,10 @@ func New() *Metrics {
 			Name: "pqlbot_score_evaluations_total",
 			Help: "Account scores computed.",
 		}),
+		ScoresWritten: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pqlbot_scores_written_total",
+			Help: "Re-scores written as the account's current score (changed, undecided or due a refresh); the rest cost no write and no decision.",
+		}),
 		AlertsByTierState: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pqlbot_alerts_total",
 			Help: "Alert state transitions, by tier and the state entered.",
@@ -181,7 +188,7 @@ func New() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.EventsIngested, m.EventsDuplicate, m.EventsRejected,
 		m.IngestBatchSize, m.IngestCommitSeconds,
-		m.ScoreEvaluations, m.AlertsByTierState,
+		m.ScoreEvaluations, m.ScoresWritten, m.AlertsByTierState,
 		m.SlackCalls, m.SLANudges, m.SLABreaches,
 		m.HTTPDuration, m.BuildInfo, m.Takeovers,
 	)

@@ -72,7 +72,7 @@ func TestNamesArePrefixed(t *testing.T) {
 	}
 	require.ElementsMatch(t, []string{
 		"pqlbot_events_ingested_total", "pqlbot_events_duplicate_total", "pqlbot_events_rejected_total",
-		"pqlbot_ingest_batch_size", "pqlbot_ingest_commit_seconds", "pqlbot_score_evaluations_total",
+		"pqlbot_ingest_batch_size", "pqlbot_ingest_commit_seconds", "pqlbot_score_evaluations_total", "pqlbot_scores_written_total",
 		"pqlbot_alerts_total", "pqlbot_slack_api_calls_total", "pqlbot_sla_nudges_total",
 		"pqlbot_sla_breaches_total", "pqlbot_http_request_duration_seconds", "pqlbot_build_info",
 		"pqlbot_takeovers_total",

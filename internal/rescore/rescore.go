@@ -117,8 +117,9 @@ type Options struct {
 	// re-scored after HookRetry so the hook runs again: it must be
 	// idempotent.
 	OnScored func(ctx context.Context, res scoring.Result) error
-	// OnBatch observes each committed batch (metrics).
-	OnBatch func(accounts int, took time.Duration)
+	// OnBatch observes each committed batch (metrics): accounts scored,
+	// how many of those were saved, and how long it took.
+	OnBatch func(accounts, saved int, took time.Duration)
 	// OnTakeover observes undecided results taken over from a worker
 	// whose lease ran out (metrics).
 	OnTakeover func(accounts int)
@@ -247,9 +248,6 @@ func (w *Worker) Batch(ctx context.Context) (int, error) {
 	if len(scored) == 0 {
 		return 0, nil
 	}
-	if w.opts.OnBatch != nil {
-		w.opts.OnBatch(len(scored), time.Since(start))
-	}
 	// Only saved scores are decided on: an unsaved one equals a stored
 	// score that was decided (or is leased to be) less than Refresh ago.
 	var ids []string
@@ -257,6 +255,9 @@ func (w *Worker) Batch(ctx context.Context) (int, error) {
 		if scored[i].Saved {
 			ids = append(ids, scored[i].Result.AccountID)
 		}
+	}
+	if w.opts.OnBatch != nil {
+		w.opts.OnBatch(len(scored), len(ids), time.Since(start))
 	}
 	stopRenewing := func() {}
 	if len(ids) > 0 {

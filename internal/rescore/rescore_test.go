@@ -167,12 +167,14 @@ func TestBatchScoresHooksAndMarks(t *testing.T) {
 func TestBatchHooksSavedScoresOnly(t *testing.T) {
 	st := newFake("a", "b")
 	var hooked []string
+	var batches [][2]int
 	w := New(st, model.Default(), discard(), Options{
 		Now: func() time.Time { return testNow },
 		OnScored: func(_ context.Context, r scoring.Result) error {
 			hooked = append(hooked, r.AccountID)
 			return nil
 		},
+		OnBatch: func(n, saved int, _ time.Duration) { batches = append(batches, [2]int{n, saved}) },
 	})
 	_, err := w.Batch(context.Background())
 	require.NoError(t, err)
@@ -186,6 +188,7 @@ func TestBatchHooksSavedScoresOnly(t *testing.T) {
 	require.Equal(t, 2, n, "both re-scored")
 	require.Equal(t, []string{"a", "b"}, hooked, "neither changed: no hook ran")
 	require.Empty(t, st.hooked)
+	require.Equal(t, [][2]int{{2, 2}, {2, 0}}, batches, "scored and saved per batch, for the metrics")
 }
 
 func TestRunSweepsAtStartDrainsAndWakesOnNotify(t *testing.T) {
