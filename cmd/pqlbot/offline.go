@@ -11,6 +11,7 @@ import (
 	"github.com/pqlbot/pqlbot/internal/config"
 	"github.com/pqlbot/pqlbot/internal/model"
 	"github.com/pqlbot/pqlbot/internal/slackui"
+	"github.com/pqlbot/pqlbot/store"
 )
 
 // loadModel reads PQLBOT_MODEL_FILE, or the built-in example when unset.
@@ -23,6 +24,25 @@ func loadModel(cfg *config.Config) (*model.Model, error) {
 		return nil, fmt.Errorf("PQLBOT_MODEL_FILE: %w", err)
 	}
 	return m, nil
+}
+
+// openStoreWithModel is what the subcommands that read scores need: the
+// configured model and the store. The model is loaded first, so a bad
+// model file fails before a database connection is made.
+func openStoreWithModel(ctx context.Context) (*config.Config, *store.Store, *model.Model, error) {
+	cfg, err := config.Load(ctx, config.ModeDatabase)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	m, err := loadModel(cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return cfg, st, m, nil
 }
 
 func cmdModelCheck(path string, stdout, stderr io.Writer) int {
@@ -51,17 +71,12 @@ func cmdScore(ctx context.Context, query string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pqlbot: %v\n", err)
 		return 2
 	}
-	cfg, st, err := openStore(ctx)
+	cfg, st, m, err := openStoreWithModel(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "pqlbot: %v\n", err)
 		return 1
 	}
 	defer st.Close()
-	m, err := loadModel(cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "pqlbot: %v\n", err)
-		return 1
-	}
 	svc := &commands.Service{Store: st, Model: m, AccountURL: cfg.AccountURL}
 	v, err := svc.ScoreView(ctx, cmd)
 	var amb *commands.AmbiguousError

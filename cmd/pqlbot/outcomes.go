@@ -89,17 +89,12 @@ func cmdOutcomesImport(ctx context.Context, path string, skipBad bool, stdout, s
 }
 
 func cmdOutcomesDerive(ctx context.Context, stdout, stderr io.Writer) int {
-	cfg, st, err := openStore(ctx)
+	_, st, m, err := openStoreWithModel(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "pqlbot: %v\n", err)
 		return 1
 	}
 	defer st.Close()
-	m, err := loadModel(cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "pqlbot: %v\n", err)
-		return 1
-	}
 	res, err := st.DeriveOutcomes(ctx, m.OutcomeRules(), true)
 	if err != nil {
 		fmt.Fprintf(stderr, "pqlbot: %v\n", err)
@@ -138,17 +133,12 @@ func cmdStats(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return 2
 		}
 	}
-	cfg, st, err := openStore(ctx)
+	_, st, m, err := openStoreWithModel(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "pqlbot: %v\n", err)
 		return 1
 	}
 	defer st.Close()
-	m, err := loadModel(cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "pqlbot: %v\n", err)
-		return 1
-	}
 	svc := &commands.Service{Store: st, Model: m}
 	f, err := svc.ProgramFigures(ctx, program.PeriodFor(period, time.Now()))
 	if err != nil {
