@@ -23,8 +23,8 @@ type AlertActions interface {
 	Assign(ctx context.Context, id uuid.UUID, assignee, by string) (*alerting.Alert, error)
 	Release(ctx context.Context, id uuid.UUID, user string) (*alerting.Alert, error)
 	Contacted(ctx context.Context, id uuid.UUID, user string) (*alerting.Alert, error)
-	NotFit(ctx context.Context, id uuid.UUID, user string) (slackui.Reply, error)
-	ChooseReason(ctx context.Context, id uuid.UUID, user, reason string) (slackui.Reply, error)
+	NotFit(ctx context.Context, id uuid.UUID, user string) (*alerting.Alert, error)
+	ChooseReason(ctx context.Context, id uuid.UUID, user, reason string) (alerting.NotFitClosed, error)
 }
 
 // Responder posts to an interaction's response_url (the Slack client's
@@ -145,10 +145,17 @@ func (h *Interactions) act(ctx context.Context, cb *slack.InteractionCallback, a
 	case slackui.ActionContacted:
 		_, err = h.Actions.Contacted(ctx, id, user)
 	case slackui.ActionNotFit:
-		reply, err = h.Actions.NotFit(ctx, id, user)
+		var a *alerting.Alert
+		if a, err = h.Actions.NotFit(ctx, id, user); err == nil {
+			name := a.Explanation.Name
+			reply = slackui.Reply{Text: slackui.NotFitReasonText(name), Blocks: slackui.NotFitReasonBlocks(a.ID.String(), name)}
+		}
 	case slackui.ActionNotFitReason:
 		replace = true
-		reply, err = h.Actions.ChooseReason(ctx, id, user, act.SelectedOption.Value)
+		var closed alerting.NotFitClosed
+		if closed, err = h.Actions.ChooseReason(ctx, id, user, act.SelectedOption.Value); err == nil {
+			reply = slackui.Reply{Text: slackui.NotFitClosedText(closed.Reason, closed.SilencedUntil)}
+		}
 	default:
 		log.Debug("unknown slack action ignored")
 		return

@@ -22,9 +22,11 @@ import (
 
 	"github.com/pqlbot/pqlbot/handlers"
 	"github.com/pqlbot/pqlbot/internal/alerting"
+	"github.com/pqlbot/pqlbot/internal/closereason"
 	"github.com/pqlbot/pqlbot/internal/model"
 	"github.com/pqlbot/pqlbot/internal/scoring"
 	"github.com/pqlbot/pqlbot/internal/slackapi"
+	"github.com/pqlbot/pqlbot/internal/slackdelivery"
 	"github.com/pqlbot/pqlbot/internal/slackfake"
 	"github.com/pqlbot/pqlbot/internal/slackui"
 	"github.com/pqlbot/pqlbot/store"
@@ -102,7 +104,7 @@ func (e *iaEnv) alert(t *testing.T, account string) *alerting.Alert {
 // drain runs a dispatcher until the outbox has nothing due.
 func (e *iaEnv) drain(t *testing.T) {
 	t.Helper()
-	d := &alerting.Dispatcher{Outbox: e.st, Notifier: e.api, Render: &alerting.Renderer{Model: e.model},
+	d := &alerting.Dispatcher{Outbox: e.st, Notifier: slackdelivery.NewSlack(e.api, &slackdelivery.Renderer{Model: e.model}, e.log), Model: e.model,
 		Log: e.log, Now: e.clock.Now}
 	for range 100 {
 		n, err := d.RunOnce(context.Background())
@@ -137,7 +139,7 @@ func iaButton(action string, id uuid.UUID) map[string]any {
 		"value": id.String(), "action_ts": "1893765600.000200"}
 }
 
-func iaReason(id uuid.UUID, reason slackui.Reason) map[string]any {
+func iaReason(id uuid.UUID, reason closereason.Reason) map[string]any {
 	return map[string]any{"type": "static_select", "action_id": slackui.ActionNotFitReason,
 		"block_id":        slackui.BlockID(slackui.BlockNotFitReason, id.String()),
 		"selected_option": map[string]any{"value": string(reason), "text": map[string]any{"type": "plain_text", "text": reason.Label()}}}
@@ -394,11 +396,11 @@ func TestInteractionFlows(t *testing.T) {
 		require.Equal(t, alerting.StateOpen, state().State, "nothing closes before a reason is chosen")
 
 		e.clock.Add(time.Minute)
-		e.click(t, "U0BOB", "nf2", iaReason(a.ID, slackui.ReasonCompetitor))
+		e.click(t, "U0BOB", "nf2", iaReason(a.ID, closereason.Competitor))
 		closed := state()
 		require.Equal(t, alerting.StateClosed, closed.State)
 		require.Equal(t, "U0BOB", closed.ClosedBy)
-		require.Equal(t, string(slackui.ReasonCompetitor), closed.CloseReason)
+		require.Equal(t, string(closereason.Competitor), closed.CloseReason)
 		var until time.Time
 		require.NoError(t, e.st.Pool().QueryRow(ctx, `SELECT disqualified_until FROM accounts WHERE account_id = 'acme'`).Scan(&until))
 		require.Equal(t, e.clock.Now().Add(e.model.DisqualifiedFor), until.UTC())

@@ -119,7 +119,7 @@ func accountLockKey(accountID string) int64 {
 // and applies the decision in the same transaction: a new alert with its
 // queued post, or an upgrade with its thread reply and message update. Two
 // replicas scoring one account therefore never both create an alert.
-func (s *Store) DecideAlert(ctx context.Context, accountID string, now time.Time, decide func(active, last *alerting.Alert) alerting.Decision, reply func(alerting.Decision) string) (alerting.Decision, error) {
+func (s *Store) DecideAlert(ctx context.Context, accountID string, now time.Time, decide func(active, last *alerting.Alert) alerting.Decision) (alerting.Decision, error) {
 	var d alerting.Decision
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, accountLockKey(accountID)); err != nil {
@@ -145,7 +145,7 @@ func (s *Store) DecideAlert(ctx context.Context, accountID string, now time.Time
 		case alerting.Create:
 			return insertAlert(ctx, tx, d.Alert)
 		case alerting.Upgrade, alerting.Rescore:
-			applied, err := upgradeAlert(ctx, tx, d, reply(d), now)
+			applied, err := upgradeAlert(ctx, tx, d, now)
 			if err == nil && !applied {
 				d = alerting.Decision{Reason: alerting.ReasonActiveAlert}
 			}
@@ -201,7 +201,7 @@ func nullUUID(id uuid.UUID) *uuid.UUID {
 // upgradeAlert applies an Upgrade unless the alert stopped being active
 // meanwhile (a rep's click does not take the account lock); it reports
 // whether it did.
-func upgradeAlert(ctx context.Context, tx pgx.Tx, d alerting.Decision, text string, now time.Time) (bool, error) {
+func upgradeAlert(ctx context.Context, tx pgx.Tx, d alerting.Decision, now time.Time) (bool, error) {
 	a := d.Alert
 	expl, err := json.Marshal(a.Explanation)
 	if err != nil {
@@ -216,9 +216,8 @@ func upgradeAlert(ctx context.Context, tx pgx.Tx, d alerting.Decision, text stri
 	if tag.RowsAffected() == 0 {
 		return false, nil
 	}
-	body, _ := json.Marshal(map[string]any{"text": text})
-	if _, err := tx.Exec(ctx, `INSERT INTO slack_outbox (alert_id, kind, channel, body, not_before) VALUES ($1, 'reply', $2, $3, LEAST($4::timestamptz, now()))`, a.ID, a.Channel, body, now); err != nil {
-		return false, fmt.Errorf("queue upgrade reply: %w", err)
+	if err := queueNote(ctx, tx, a.ID, a.Channel, alerting.ChangeNote(d, now), now); err != nil {
+		return false, err
 	}
 	if err := queueUpdate(ctx, tx, a.ID, a.Channel, now); err != nil {
 		return false, err
@@ -361,13 +360,9 @@ func (s *Store) LeaseJobs(ctx context.Context, now time.Time, limit int, lease t
 		if err := rows.Scan(&j.ID, &j.AlertID, &j.Kind, &j.Channel, &body, &j.Attempts, &j.TakenOver); err != nil {
 			return nil, err
 		}
-		var b struct {
-			Text      string          `json:"text"`
-			Blocks    json.RawMessage `json:"blocks"`
-			Broadcast bool            `json:"broadcast"`
-		}
+		var b jobBody
 		_ = json.Unmarshal(body, &b)
-		j.Text, j.Blocks, j.Broadcast = b.Text, b.Blocks, b.Broadcast
+		j.Note, j.Text, j.Blocks, j.Broadcast = b.Note, b.Text, b.Blocks, b.Broadcast
 		out = append(out, j)
 	}
 	if err := rows.Err(); err != nil {

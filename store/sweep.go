@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/slack-go/slack"
 
 	"github.com/pqlbot/pqlbot/internal/alerting"
 	"github.com/pqlbot/pqlbot/internal/failpoint"
@@ -24,7 +23,7 @@ import (
 // everything due by now. The candidates are a MATERIALIZED CTE, not an
 // IN (subquery): a subquery the planner rescans can pick a different
 // LIMIT set each time and take more than limit rows.
-func (s *Store) DueNudges(ctx context.Context, now time.Time, limit int, render func(*alerting.Alert) *alerting.Note) ([]*alerting.Alert, error) {
+func (s *Store) DueNudges(ctx context.Context, now time.Time, limit int, note func(*alerting.Alert) *alerting.Note) ([]*alerting.Alert, error) {
 	out, err := s.sweep(ctx, `
 		WITH due AS MATERIALIZED (
 			SELECT id AS due_id FROM alerts
@@ -39,12 +38,8 @@ func (s *Store) DueNudges(ctx context.Context, now time.Time, limit int, render 
 			if err := queueUpdate(ctx, tx, a.ID, a.Channel, now); err != nil {
 				return err
 			}
-			if n := render(a); n != nil {
-				ch := n.Channel
-				if ch == "" {
-					ch = a.Channel
-				}
-				if err := queueNote(ctx, tx, a.ID, alerting.JobReply, ch, n, now); err != nil {
+			if n := note(a); n != nil {
+				if err := queueNote(ctx, tx, a.ID, a.Channel, n, now); err != nil {
 					return err
 				}
 			}
@@ -59,9 +54,9 @@ func (s *Store) DueNudges(ctx context.Context, now time.Time, limit int, render 
 // DueBreaches marks up to limit posted alerts that are open or claimed (no
 // contact) past their deadline at now and not yet recorded as breached,
 // queues a message update (the message shows the breach) and the
-// escalation note, in one transaction; exactly once per alert, like
-// DueNudges.
-func (s *Store) DueBreaches(ctx context.Context, now time.Time, limit int, render func(*alerting.Alert) *alerting.Note) ([]*alerting.Alert, error) {
+// escalation to escalationChannel (if set), in one transaction; exactly
+// once per alert, like DueNudges.
+func (s *Store) DueBreaches(ctx context.Context, now time.Time, limit int, escalationChannel string) ([]*alerting.Alert, error) {
 	out, err := s.sweep(ctx, `
 		WITH due AS MATERIALIZED (
 			SELECT id AS due_id FROM alerts
@@ -76,11 +71,12 @@ func (s *Store) DueBreaches(ctx context.Context, now time.Time, limit int, rende
 				return err
 			}
 			detail := map[string]any{"due_at": a.DueAt, "state": string(a.State), "claimed_by": a.ClaimedBy}
-			if n := render(a); n != nil && n.Channel != "" {
-				if err := queueNote(ctx, tx, a.ID, alerting.JobEscalation, n.Channel, n, now); err != nil {
-					return err
+			if escalationChannel != "" {
+				if _, err := tx.Exec(ctx, `INSERT INTO slack_outbox (alert_id, kind, channel, not_before) VALUES ($1, 'escalation', $2, LEAST($3::timestamptz, now()))`,
+					a.ID, escalationChannel, now); err != nil {
+					return fmt.Errorf("queue escalation: %w", err)
 				}
-				detail["escalation_channel"] = n.Channel
+				detail["escalation_channel"] = escalationChannel
 			}
 			return auditAt(ctx, tx, a.ID, "pqlbot", "breached", detail, now)
 		})
@@ -120,20 +116,25 @@ func (s *Store) sweep(ctx context.Context, update string, now time.Time, limit i
 	return out, err
 }
 
-// queueNote queues a reply or an escalation whose text and blocks were
-// rendered at sweep time.
-func queueNote(ctx context.Context, tx pgx.Tx, alertID uuid.UUID, kind, channel string, n *alerting.Note, now time.Time) error {
-	body, err := json.Marshal(struct {
-		Text      string        `json:"text"`
-		Blocks    []slack.Block `json:"blocks,omitempty"`
-		Broadcast bool          `json:"broadcast,omitempty"`
-	}{n.Text, n.Blocks, n.Broadcast})
+// jobBody is an outbox job's body: a reply's note. Text, Blocks and
+// Broadcast are a reply queued already rendered by an older build.
+type jobBody struct {
+	Note      *alerting.Note  `json:"note,omitempty"`
+	Text      string          `json:"text,omitempty"`
+	Blocks    json.RawMessage `json:"blocks,omitempty"`
+	Broadcast bool            `json:"broadcast,omitempty"`
+}
+
+// queueNote queues a reply in an alert's thread; it is rendered when it is
+// delivered.
+func queueNote(ctx context.Context, tx pgx.Tx, alertID uuid.UUID, channel string, n *alerting.Note, now time.Time) error {
+	body, err := json.Marshal(jobBody{Note: n})
 	if err != nil {
-		return fmt.Errorf("encode %s: %w", kind, err)
+		return fmt.Errorf("encode %s note: %w", n.Kind, err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO slack_outbox (alert_id, kind, channel, body, not_before) VALUES ($1, $2, $3, $4, LEAST($5::timestamptz, now()))`,
-		alertID, kind, channel, body, now); err != nil {
-		return fmt.Errorf("queue %s: %w", kind, err)
+	if _, err := tx.Exec(ctx, `INSERT INTO slack_outbox (alert_id, kind, channel, body, not_before) VALUES ($1, 'reply', $2, $3, LEAST($4::timestamptz, now()))`,
+		alertID, channel, body, now); err != nil {
+		return fmt.Errorf("queue %s note: %w", n.Kind, err)
 	}
 	return nil
 }

@@ -2,12 +2,10 @@ package store_test
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pqlbot/pqlbot/internal/alerting"
@@ -28,11 +26,8 @@ func TestDueNudgesAndBreaches(t *testing.T) {
 	require.NoError(t, err)
 	csDone(t, st)
 
-	nudge := func(a *alerting.Alert) *alerting.Note { return &alerting.Note{Text: "nudge " + a.AccountID} }
-	escalate := func(a *alerting.Alert) *alerting.Note {
-		return &alerting.Note{Channel: "#sales-managers", Text: "breach " + a.AccountID,
-			Blocks: []slack.Block{slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, "breach", false, false), nil, nil)}}
-	}
+	nudge := func(*alerting.Alert) *alerting.Note { return alerting.NudgeNote(csT0) }
+	const escalate = "#sales-managers"
 	ids := func(as []*alerting.Alert) []uuid.UUID {
 		out := []uuid.UUID{}
 		for _, a := range as {
@@ -71,7 +66,7 @@ func TestDueNudgesAndBreaches(t *testing.T) {
 		require.Equal(t, map[uuid.UUID]int{open.ID: 1}, jobs(alerting.JobUpdate), "the message shows the reminder")
 		var body string
 		require.NoError(t, st.Pool().QueryRow(ctx, `SELECT body::text FROM slack_outbox WHERE kind = 'reply' AND alert_id = $1`, open.ID).Scan(&body))
-		require.JSONEq(t, `{"text": "nudge open"}`, body)
+		require.JSONEq(t, `{"note": {"kind": "nudge", "at": "2030-03-04T14:00:00Z", "broadcast": true}}`, body)
 	})
 	t.Run("breaches open and claimed, never contacted", func(t *testing.T) {
 		at := csT0.Add(sla)
@@ -87,7 +82,7 @@ func TestDueNudgesAndBreaches(t *testing.T) {
 		require.Equal(t, map[uuid.UUID]int{open.ID: 1, claimed.ID: 1}, jobs(alerting.JobEscalation))
 		require.Equal(t, map[uuid.UUID]int{open.ID: 1, claimed.ID: 1}, jobs(alerting.JobUpdate), "the messages show the breach")
 
-		// The dispatcher reads back what the sweeper rendered.
+		// The dispatcher reads back where each escalation goes.
 		leased, err := st.LeaseJobs(ctx, at, 10, time.Minute)
 		require.NoError(t, err)
 		var esc []alerting.Job
@@ -98,16 +93,13 @@ func TestDueNudgesAndBreaches(t *testing.T) {
 		}
 		require.Len(t, esc, 2)
 		require.Equal(t, "#sales-managers", esc[0].Channel)
-		var blocks slack.Blocks
-		require.NoError(t, json.Unmarshal(esc[0].Blocks, &blocks))
-		require.Len(t, blocks.BlockSet, 1)
 	})
 	t.Run("catch-up takes everything due by now", func(t *testing.T) {
 		at := csT0.Add(2*time.Hour + sla + time.Hour)
 		as, err := st.DueNudges(ctx, at, 10, nudge)
 		require.NoError(t, err)
 		require.Equal(t, []uuid.UUID{later.ID}, ids(as))
-		as, err = st.DueBreaches(ctx, at, 10, func(*alerting.Alert) *alerting.Note { return nil })
+		as, err = st.DueBreaches(ctx, at, 10, "")
 		require.NoError(t, err)
 		require.Equal(t, []uuid.UUID{later.ID}, ids(as))
 		require.NotContains(t, jobs(alerting.JobEscalation), later.ID, "no escalation channel, no escalation job")
@@ -117,7 +109,7 @@ func TestDueNudgesAndBreaches(t *testing.T) {
 		d, err := st.DecideAlert(ctx, "unposted", csT0, func(_, _ *alerting.Alert) alerting.Decision {
 			return alerting.Decision{Action: alerting.Create, Alert: &alerting.Alert{ID: uuid.New(), AccountID: "unposted", Tier: "high",
 				Channel: "#sdr-pql", SLA: sla, ModelVersion: "test", State: alerting.StateOpen, CreatedAt: csT0}}
-		}, func(alerting.Decision) string { return "" })
+		})
 		require.NoError(t, err)
 		far := csT0.Add(100 * sla)
 		as, err := st.DueNudges(ctx, far, 10, nudge)

@@ -26,6 +26,7 @@ import (
 	"github.com/pqlbot/pqlbot/internal/rescore"
 	"github.com/pqlbot/pqlbot/internal/scoring"
 	"github.com/pqlbot/pqlbot/internal/slackapi"
+	"github.com/pqlbot/pqlbot/internal/slackdelivery"
 	"github.com/pqlbot/pqlbot/internal/socketmode"
 	"github.com/pqlbot/pqlbot/store"
 )
@@ -245,10 +246,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		stopWorkers()
 		workers.Wait()
 	}()
-	render := &alerting.Renderer{Model: m, AccountURL: cfg.AccountURL}
+	render := &slackdelivery.Renderer{Model: m, AccountURL: cfg.AccountURL}
 	dispatcher := &alerting.Dispatcher{
 		Outbox:   st,
-		Render:   render,
+		Model:    m,
 		Log:      log.With("component", "dispatcher"),
 		Observer: obs,
 		Lease:    cfg.Lease,
@@ -256,11 +257,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	var slackClient *slackapi.Client
 	if cfg.DryRun() {
 		// The same dispatcher, with a Notifier that writes to the log.
-		dispatcher.Notifier = &alerting.LogNotifier{Log: log.With("component", "dispatcher")}
+		dispatcher.Notifier = slackdelivery.NewLog(render, log.With("component", "dispatcher"))
 	} else {
 		slackClient = slackapi.New(cfg.SlackBotToken, cfg.SlackAPIURL,
 			slackapi.WithOnCall(func(method, outcome string) { met.SlackCalls.WithLabelValues(method, outcome).Inc() }))
-		dispatcher.Notifier = slackClient
+		dispatcher.Notifier = slackdelivery.NewSlack(slackClient, render, log.With("component", "dispatcher"))
 	}
 	workers.Go(func() { dispatcher.Run(wctx) })
 
@@ -290,7 +291,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		}
 	})
 	sweeper := &alerting.Sweeper{
-		Store: st, Model: m, Render: render, Log: log.With("component", "sla"),
+		Store: st, Model: m, Log: log.With("component", "sla"),
 		Wake: dispatcher.Wake, Observer: obs,
 		// The recovery rule: a nudge or breach is recorded within a third
 		// of a lease of coming due, whichever replicas are alive.

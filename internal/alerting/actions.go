@@ -9,9 +9,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/pqlbot/pqlbot/internal/closereason"
 	"github.com/pqlbot/pqlbot/internal/model"
 	"github.com/pqlbot/pqlbot/internal/sla"
-	"github.com/pqlbot/pqlbot/internal/slackui"
 )
 
 // Errors a rep's action can meet. The store wraps them in a *ConflictError
@@ -198,46 +198,52 @@ func (s *Actions) Contacted(ctx context.Context, id uuid.UUID, user string) (*Al
 	return a, nil
 }
 
-// NotFit checks that user may close the alert and returns the reason
-// picker to show them. The alert is only closed when a reason is chosen
-// (ChooseReason), which decides any race again in SQL.
-func (s *Actions) NotFit(ctx context.Context, id uuid.UUID, user string) (slackui.Reply, error) {
+// NotFit checks that user may close the alert as not a fit and returns
+// it: the transport then asks for a reason. The alert is only closed when a
+// reason is chosen (ChooseReason), which decides any race again in SQL.
+func (s *Actions) NotFit(ctx context.Context, id uuid.UUID, user string) (*Alert, error) {
 	if user == "" {
-		return slackui.Reply{}, fmt.Errorf("not a fit on alert %s: no user: %w", id, ErrInvalidAction)
+		return nil, fmt.Errorf("not a fit on alert %s: no user: %w", id, ErrInvalidAction)
 	}
 	a, err := s.Store.GetAlert(ctx, id)
 	if err != nil {
-		return slackui.Reply{}, err
+		return nil, err
 	}
 	if _, err := Refusal(ActionNotFit, a, user, ""); err != nil {
-		return slackui.Reply{}, err
+		return a, err
 	}
-	name := a.Explanation.Name
-	return slackui.Reply{Text: slackui.NotFitReasonText(name), Blocks: slackui.NotFitReasonBlocks(a.ID.String(), name)}, nil
+	return a, nil
+}
+
+// NotFitClosed is what ChooseReason did: the alert closed as not a fit for
+// Reason, its account silenced until SilencedUntil (zero when the model's
+// disqualified_for is off).
+type NotFitClosed struct {
+	Alert         *Alert
+	Reason        closereason.Reason
+	SilencedUntil time.Time
 }
 
 // ChooseReason closes the alert as not a fit for reason and disqualifies
-// the account for the model's disqualified_for. It returns the
-// confirmation that replaces the picker. Choosing again after the alert
-// closed with the same reason is a no-op.
-func (s *Actions) ChooseReason(ctx context.Context, id uuid.UUID, user, reason string) (slackui.Reply, error) {
-	r, ok := slackui.ParseReason(reason)
+// the account for the model's disqualified_for. Choosing again after the
+// alert closed with the same reason is a no-op.
+func (s *Actions) ChooseReason(ctx context.Context, id uuid.UUID, user, reason string) (NotFitClosed, error) {
+	r, ok := closereason.ParseNotFit(reason)
 	if user == "" || !ok {
-		return slackui.Reply{}, fmt.Errorf("not a fit on alert %s: user %q, reason %q: %w", id, user, reason, ErrInvalidAction)
+		return NotFitClosed{}, fmt.Errorf("not a fit on alert %s: user %q, reason %q: %w", id, user, reason, ErrInvalidAction)
 	}
 	a, out, err := s.Store.CloseNotFit(ctx, id, user, string(r), s.now(), s.Model.DisqualifiedFor)
 	if err != nil {
-		return slackui.Reply{}, err
+		return NotFitClosed{Alert: a}, err
 	}
 	if out == Changed {
 		s.changed(a, TransitionClosed, "reason", string(r))
 	}
-	text := "🚫 Closed as not a fit: " + r.Label() + "."
+	c := NotFitClosed{Alert: a, Reason: r}
 	if s.Model.DisqualifiedFor > 0 {
-		until := a.ClosedAt.Add(s.Model.DisqualifiedFor)
-		text += " The account will not alert again before " + until.Format("2 Jan 2006") + "."
+		c.SilencedUntil = a.ClosedAt.Add(s.Model.DisqualifiedFor)
 	}
-	return slackui.Reply{Text: text}, nil
+	return c, nil
 }
 
 // TimeToClaim is how long a claimed (or contacted) alert waited for its

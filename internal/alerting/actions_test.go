@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pqlbot/pqlbot/internal/alerting"
+	"github.com/pqlbot/pqlbot/internal/closereason"
 	"github.com/pqlbot/pqlbot/internal/model"
-	"github.com/pqlbot/pqlbot/internal/slackui"
 	"github.com/pqlbot/pqlbot/store/storetest"
 )
 
@@ -148,10 +148,9 @@ func TestActions(t *testing.T) {
 	t.Run("not a fit is the owner's", func(t *testing.T) {
 		_, err := svc.NotFit(ctx, a.ID, "U0BOB")
 		require.ErrorIs(t, err, alerting.ErrNotOwner)
-		picker, err := svc.NotFit(ctx, a.ID, "U0ANNA")
+		got, err := svc.NotFit(ctx, a.ID, "U0ANNA")
 		require.NoError(t, err)
-		require.Equal(t, slackui.NotFitReasonBlocks(a.ID.String(), "Acct acme"), picker.Blocks)
-		require.Equal(t, slackui.NotFitReasonText("Acct acme"), picker.Text)
+		require.Equal(t, a.ID, got.ID, "the alert to ask a reason for")
 	})
 	t.Run("invalid input", func(t *testing.T) {
 		_, err := svc.ChooseReason(ctx, a.ID, "U0ANNA", "dunno")
@@ -163,9 +162,10 @@ func TestActions(t *testing.T) {
 	})
 	t.Run("reason closes and disqualifies", func(t *testing.T) {
 		now = actT0.Add(time.Hour)
-		reply, err := svc.ChooseReason(ctx, a.ID, "U0ANNA", string(slackui.ReasonStudentPersonal))
+		closed, err := svc.ChooseReason(ctx, a.ID, "U0ANNA", string(closereason.StudentPersonal))
 		require.NoError(t, err)
-		require.Equal(t, "🚫 Closed as not a fit: Student or personal. The account will not alert again before 2 Jun 2030.", reply.Text)
+		require.Equal(t, closereason.StudentPersonal, closed.Reason)
+		require.Equal(t, now.Add(m.DisqualifiedFor), closed.SilencedUntil)
 		var until time.Time
 		require.NoError(t, st.Pool().QueryRow(ctx, `SELECT disqualified_until FROM accounts WHERE account_id = 'acme'`).Scan(&until))
 		require.Equal(t, now.Add(m.DisqualifiedFor), until.UTC())

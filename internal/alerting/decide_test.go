@@ -69,11 +69,11 @@ func TestDecide(t *testing.T) {
 			switch tc.want {
 			case Upgrade:
 				require.Equal(t, tc.active.Tier, d.FromTier)
-				require.Contains(t, UpgradeReply(d), "to *hand-raiser* (80)")
+				require.Equal(t, model.TierHandRaiser, ChangeNote(d, now).ToTier)
 			case Rescore:
 				require.Equal(t, tc.active.Score, d.FromScore)
 				require.Equal(t, tc.active.ID, d.Alert.ID, "the same alert, re-rendered")
-				require.Regexp(t, `^📈 Score up to \*82\* \(was 72\)$|^📉 Score down to \*62\* \(was 72\)$`, UpgradeReply(d))
+				require.True(t, ChangeNote(d, now).Rescore)
 			case Move:
 				require.Same(t, tc.active, d.From)
 				require.Equal(t, tc.active.ID, d.Alert.MovedFrom)
@@ -86,22 +86,13 @@ func TestDecide(t *testing.T) {
 	}
 }
 
-func TestTSTime(t *testing.T) {
-	tm, ok := tsTime("1700000000.123456")
-	require.True(t, ok)
-	require.Equal(t, time.Unix(1700000000, 123456000).UTC(), tm)
-	_, ok = tsTime("x")
-	require.False(t, ok)
-}
-
-func TestUpgradeReplyMentionsTheClaimer(t *testing.T) {
+func TestChangeNoteNamesTheClaimer(t *testing.T) {
+	now := time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)
 	a := &Alert{Tier: model.TierHandRaiser, Score: 90, AlertScore: 72, State: StateClaimed, ClaimedBy: "U0ANNA",
 		Explanation: scoring.Result{HandRaise: &scoring.HandRaise{Event: "Demo Requested"}}}
-	require.Equal(t, "✋ Hand-raise: *Demo Requested* — now *hand-raiser* (score 90) — <@U0ANNA>, this is yours",
-		UpgradeReply(Decision{Action: Upgrade, Alert: a, FromTier: "high", FromScore: 72}))
-	a.Tier, a.Score = "high", 60
-	require.Equal(t, "📉 Score down to *60* (was 82, 72 at alert) — <@U0ANNA>, this is yours",
-		UpgradeReply(Decision{Action: Rescore, Alert: a, FromTier: "high", FromScore: 82}))
-	a.State, a.ClaimedBy = StateOpen, ""
-	require.Equal(t, "📉 Score down to *60* (was 82, 72 at alert)", UpgradeReply(Decision{Action: Rescore, Alert: a, FromTier: "high", FromScore: 82}))
+	require.Equal(t, &Note{Kind: NoteChange, At: now, FromTier: "high", ToTier: model.TierHandRaiser, FromScore: 72, ToScore: 90, AlertScore: 72,
+		HandRaise: "Demo Requested", Claimer: "U0ANNA"}, ChangeNote(Decision{Action: Upgrade, Alert: a, FromTier: "high", FromScore: 72}, now))
+	a.Tier, a.Score, a.State, a.ClaimedBy = "high", 60, StateOpen, ""
+	require.Equal(t, &Note{Kind: NoteChange, At: now, FromTier: "high", ToTier: "high", FromScore: 82, ToScore: 60, AlertScore: 72, Rescore: true},
+		ChangeNote(Decision{Action: Rescore, Alert: a, FromTier: "high", FromScore: 82}, now))
 }

@@ -9,12 +9,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/slack-go/slack"
 
 	"github.com/pqlbot/pqlbot/internal/failpoint"
+	"github.com/pqlbot/pqlbot/internal/model"
 	"github.com/pqlbot/pqlbot/internal/people"
 	"github.com/pqlbot/pqlbot/internal/sla"
-	"github.com/pqlbot/pqlbot/internal/slackui"
 )
 
 // Job kinds in the outbox.
@@ -28,20 +27,15 @@ const (
 	JobEscalationUpdate = "escalation_update"
 )
 
-// MetadataEventType marks pqlbot's alert posts so a post can be found again
-// after a crash (conversations.history with metadata).
-const MetadataEventType = "pql_alert"
-
-// NoteEventType marks thread replies and escalation posts, keyed by their
-// outbox job, for the same reconciliation.
-const NoteEventType = "pql_note"
-
 // Job is one leased unit of Slack work.
 type Job struct {
-	ID       int64
-	AlertID  uuid.UUID
-	Kind     string
-	Channel  string
+	ID      int64
+	AlertID uuid.UUID
+	Kind    string
+	Channel string
+	// Note is what a reply says; a reply queued by an older build carries
+	// its rendering instead (Text, Blocks).
+	Note     *Note
 	Text     string
 	Blocks   json.RawMessage
 	Attempts int
@@ -85,21 +79,6 @@ type Outbox interface {
 	People(ctx context.Context, q people.Query) ([]people.Person, error)
 }
 
-// Notifier is the Slack Web API as the dispatcher uses it.
-type Notifier interface {
-	ResolveChannel(ctx context.Context, nameOrID string) (string, error)
-	PostMessage(ctx context.Context, channelID string, blocks []slack.Block, text, threadTS string, broadcast bool, meta *slack.SlackMetadata) (string, error)
-	UpdateMessage(ctx context.Context, channelID, ts string, blocks []slack.Block, text string) error
-	FindByMetadata(ctx context.Context, channelID, eventType, key, value string, since time.Time) (string, bool, error)
-	FindReplyByMetadata(ctx context.Context, channelID, threadTS, eventType, key, value string) (string, bool, error)
-	Permalink(ctx context.Context, channelID, ts string) (string, error)
-	// NextAttempt is the retry policy: whether a call that failed with err
-	// on attempt may succeed later, how long to wait first, and a short
-	// reason ("rate_limited" for 429s). Outages and rate limits retry
-	// without bound: an alert is delayed, never dropped.
-	NextAttempt(err error, attempt int) (retry bool, wait time.Duration, reason string)
-}
-
 // DispatchObserver counts outcomes for metrics.
 type DispatchObserver interface {
 	AlertPosted(tier string)
@@ -115,7 +94,8 @@ type DispatchObserver interface {
 type Dispatcher struct {
 	Outbox   Outbox
 	Notifier Notifier
-	Render   *Renderer
+	// Model gives the SLA clock: business hours and sla_warn_at.
+	Model    *model.Model
 	Log      *slog.Logger
 	Now      func() time.Time
 	Observer DispatchObserver
@@ -288,18 +268,31 @@ func (d *Dispatcher) do(ctx, octx context.Context, j Job, a *Alert, log *slog.Lo
 		return d.post(ctx, octx, j, a, log)
 	case JobUpdate:
 		now := d.Now()
-		v := d.Render.View(a, d.people(octx, a, now, log))
-		if err := d.Notifier.UpdateMessage(ctx, a.ChannelID, a.MessageTS, slackui.AlertBlocks(v, now), slackui.AlertText(v, now)); err != nil {
+		m := Message{Kind: AlertMessage, Alert: a, People: d.people(octx, a, now, log), Edit: &Receipt{ChannelID: a.ChannelID, TS: a.MessageTS}, Now: now}
+		if _, err := d.Notifier.Send(ctx, m); err != nil {
 			return err
 		}
 		return d.Outbox.CompleteJob(octx, j)
 	case JobReply:
-		if _, err := d.note(ctx, j, a.ChannelID, a.MessageTS, decodeBlocks(j.Blocks), a.CreatedAt); err != nil {
+		now := d.Now()
+		m := Message{Kind: ThreadNote, Alert: a, Thread: &Receipt{ChannelID: a.ChannelID, TS: a.MessageTS},
+			Note: j.Note, Text: j.Text, Blocks: j.Blocks, Broadcast: j.Broadcast || (j.Note != nil && j.Note.Broadcast),
+			Key: fmt.Sprint(j.ID), Retry: j.Attempts > 1, Since: a.CreatedAt, Now: now}
+		if j.Note != nil && j.Note.Kind == NoteNudge {
+			// The nudge names the hand-raiser: who to call, not just which
+			// account.
+			m.People = d.people(octx, a, now, log)
+		}
+		r, err := d.Notifier.Send(ctx, m)
+		if err != nil {
 			return err
+		}
+		if !r.Found {
+			failpoint.Pause("noted")
 		}
 		return d.Outbox.CompleteJob(octx, j)
 	case JobEscalation, JobEscalationUpdate:
-		return d.escalation(ctx, octx, j, a, log)
+		return d.escalation(ctx, octx, j, a)
 	}
 	log.Error("unknown job kind")
 	return d.Outbox.FailJob(octx, j, "unknown job kind "+j.Kind)
@@ -309,39 +302,28 @@ func (d *Dispatcher) do(ctx, octx context.Context, j Job, a *Alert, log *slog.Lo
 // (JobEscalationUpdate), rendered from the alert's state now: a claim or
 // contact that came before the post is already in it, and one after it
 // queues an edit.
-func (d *Dispatcher) escalation(ctx, octx context.Context, j Job, a *Alert, log *slog.Logger) error {
-	now := d.Now()
+func (d *Dispatcher) escalation(ctx, octx context.Context, j Job, a *Alert) error {
 	if j.Kind == JobEscalationUpdate && a.EscalationTS == "" {
 		// Nothing posted (no escalation, or it failed): nothing to edit.
 		return d.Outbox.CompleteJob(octx, j)
 	}
-	link := ""
-	if a.ChannelID != "" && a.MessageTS != "" {
-		// The link is fetched here, not when the breach was recorded: that
-		// transaction makes the escalation exactly-once and must not wait
-		// on Slack.
-		var err error
-		if link, err = d.Notifier.Permalink(ctx, a.ChannelID, a.MessageTS); err != nil {
-			log.Warn("permalink for escalation", "err", err)
-		}
-	}
-	r := slackui.EscalationReply(d.Render.View(a, nil), link, now)
+	m := Message{Kind: EscalationMessage, Channel: j.Channel, Escalated: []*Alert{a},
+		Key: fmt.Sprint(j.ID), Retry: j.Attempts > 1, Since: a.CreatedAt, Now: d.Now()}
 	if j.Kind == JobEscalationUpdate {
-		if err := d.Notifier.UpdateMessage(ctx, a.EscalationChannelID, a.EscalationTS, r.Blocks, r.Text); err != nil {
+		m.Edit = &Receipt{ChannelID: a.EscalationChannelID, TS: a.EscalationTS}
+		if _, err := d.Notifier.Send(ctx, m); err != nil {
 			return err
 		}
 		return d.Outbox.CompleteJob(octx, j)
 	}
-	ch, err := d.Notifier.ResolveChannel(ctx, j.Channel)
+	r, err := d.Notifier.Send(ctx, m)
 	if err != nil {
 		return err
 	}
-	j.Text = r.Text
-	ts, err := d.note(ctx, j, ch, "", r.Blocks, a.CreatedAt)
-	if err != nil {
-		return err
+	if !r.Found {
+		failpoint.Pause("noted")
 	}
-	return d.Outbox.CompleteEscalation(octx, j, ch, ts)
+	return d.Outbox.CompleteEscalation(octx, j, r.ChannelID, r.TS)
 }
 
 func (d *Dispatcher) post(ctx, octx context.Context, j Job, a *Alert, log *slog.Logger) error {
@@ -349,42 +331,27 @@ func (d *Dispatcher) post(ctx, octx context.Context, j Job, a *Alert, log *slog.
 		return d.Outbox.CompleteJob(octx, j)
 	}
 	now := d.Now().UTC()
-	p := Posted{AlertID: a.ID, PostedAt: now}
+	hours := Hours(d.Model)
+	// The message shows the deadline, so the clock is started before it
+	// is rendered; a post found from an earlier attempt restarts it at
+	// that post's time below.
 	a.PostedAt = now
-	hours := Hours(d.Render.Model)
 	a.DueAt = sla.Deadline(now, a.SLA, hours)
-	a.WarnAt = sla.WarnAt(now, a.SLA, d.Render.Model.SLAWarnAt, hours)
-	v := d.Render.View(a, d.people(octx, a, now, log))
-	ch, err := d.Notifier.ResolveChannel(ctx, a.Channel)
+	a.WarnAt = sla.WarnAt(now, a.SLA, d.Model.SLAWarnAt, hours)
+	r, err := d.Notifier.Send(ctx, Message{Kind: AlertMessage, Channel: a.Channel, Alert: a, People: d.people(octx, a, now, log),
+		Retry: j.Attempts > 1, Since: a.CreatedAt, Now: now})
 	if err != nil {
 		return err
 	}
-	p.ChannelID = ch
-	if j.Attempts > 1 {
-		// A previous attempt may have been accepted by Slack before
-		// this process could record it: look before posting again.
-		ts, found, err := d.Notifier.FindByMetadata(ctx, ch, MetadataEventType, "alert_id", a.ID.String(), a.CreatedAt.Add(-time.Minute))
-		if err != nil {
-			return err
-		}
-		if found {
-			p.TS, p.Reconciled = ts, true
-			if t, ok := tsTime(ts); ok {
-				p.PostedAt = t
-			}
-		}
+	p := Posted{AlertID: a.ID, ChannelID: r.ChannelID, TS: r.TS, PostedAt: now, Reconciled: r.Found}
+	if r.Found && !r.At.IsZero() {
+		p.PostedAt = r.At
 	}
-	if p.TS == "" {
-		meta := &slack.SlackMetadata{EventType: MetadataEventType, EventPayload: map[string]any{"alert_id": a.ID.String(), "account_id": a.AccountID, "tier": a.Tier}}
-		ts, err := d.Notifier.PostMessage(ctx, ch, slackui.AlertBlocks(v, now), slackui.AlertText(v, now), "", false, meta)
-		if err != nil {
-			return err
-		}
-		p.TS = ts
+	if !r.Found {
 		failpoint.Pause("posted")
 	}
 	p.DueAt = sla.Deadline(p.PostedAt, a.SLA, hours)
-	p.WarnAt = sla.WarnAt(p.PostedAt, a.SLA, d.Render.Model.SLAWarnAt, hours)
+	p.WarnAt = sla.WarnAt(p.PostedAt, a.SLA, d.Model.SLAWarnAt, hours)
 	if err := d.Outbox.CompletePost(octx, j, p); err != nil {
 		// Slack has the message; the next attempt reconciles by metadata.
 		log.Error("record post", "err", err)
@@ -400,67 +367,10 @@ func (d *Dispatcher) post(ctx, octx context.Context, j Job, a *Alert, log *slog.
 // people loads who to contact for a's message. A failure costs the message
 // its people section, never the post.
 func (d *Dispatcher) people(ctx context.Context, a *Alert, now time.Time, log *slog.Logger) []people.Person {
-	ps, err := d.Outbox.People(ctx, people.For(d.Render.Model, a.AccountID, now))
+	ps, err := d.Outbox.People(ctx, people.For(d.Model, a.AccountID, now))
 	if err != nil {
 		log.Warn("people for alert", "err", err)
 		return nil
 	}
 	return ps
-}
-
-// note posts a thread reply (threadTS set) or a channel post for job j,
-// tagged with the job id; a retry after an attempt whose outcome was lost
-// looks for that tag first, so a nudge or escalation is posted once.
-func (d *Dispatcher) note(ctx context.Context, j Job, channelID, threadTS string, blocks []slack.Block, since time.Time) (string, error) {
-	key := fmt.Sprint(j.ID)
-	if j.Attempts > 1 {
-		var found bool
-		var err error
-		var ts string
-		if threadTS != "" {
-			ts, found, err = d.Notifier.FindReplyByMetadata(ctx, channelID, threadTS, NoteEventType, "job_id", key)
-		} else {
-			ts, found, err = d.Notifier.FindByMetadata(ctx, channelID, NoteEventType, "job_id", key, since.Add(-time.Minute))
-		}
-		if err != nil || found {
-			return ts, err
-		}
-	}
-	meta := &slack.SlackMetadata{EventType: NoteEventType, EventPayload: map[string]any{"job_id": key, "alert_id": j.AlertID.String(), "kind": j.Kind}}
-	ts, err := d.Notifier.PostMessage(ctx, channelID, blocks, j.Text, threadTS, j.Broadcast && threadTS != "", meta)
-	if err != nil {
-		return "", err
-	}
-	failpoint.Pause("noted")
-	return ts, nil
-}
-
-func decodeBlocks(raw json.RawMessage) []slack.Block {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil
-	}
-	var bs slack.Blocks
-	if err := json.Unmarshal(raw, &bs); err != nil {
-		return nil
-	}
-	return bs.BlockSet
-}
-
-// tsTime reads a Slack message ts ("1700000000.123456") as a time.
-func tsTime(ts string) (time.Time, bool) {
-	var sec, usec int64
-	i := 0
-	for ; i < len(ts) && ts[i] != '.'; i++ {
-		if ts[i] < '0' || ts[i] > '9' {
-			return time.Time{}, false
-		}
-		sec = sec*10 + int64(ts[i]-'0')
-	}
-	for k := i + 1; k < len(ts) && k < i+7; k++ {
-		if ts[k] < '0' || ts[k] > '9' {
-			return time.Time{}, false
-		}
-		usec = usec*10 + int64(ts[k]-'0')
-	}
-	return time.Unix(sec, usec*1000).UTC(), sec > 0
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/pqlbot/pqlbot/internal/model"
 	"github.com/pqlbot/pqlbot/internal/scoring"
 	"github.com/pqlbot/pqlbot/internal/slackapi"
+	"github.com/pqlbot/pqlbot/internal/slackdelivery"
 	"github.com/pqlbot/pqlbot/internal/slackfake"
 	"github.com/pqlbot/pqlbot/store"
 	"github.com/pqlbot/pqlbot/store/storetest"
@@ -139,10 +140,13 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func newDispatcher(st alerting.Outbox, n alerting.Notifier, c *clock) *alerting.Dispatcher {
+// newDispatcher delivers through the one Slack adapter, over api.
+func newDispatcher(st alerting.Outbox, api slackdelivery.API, c *clock) *alerting.Dispatcher {
+	m := model.Default()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	return &alerting.Dispatcher{
-		Outbox: st, Notifier: n, Render: &alerting.Renderer{Model: model.Default()},
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: c.Now, Batch: 10,
+		Outbox: st, Notifier: slackdelivery.NewSlack(api, &slackdelivery.Renderer{Model: m}, log), Model: m,
+		Log: log, Now: c.Now, Batch: 10,
 	}
 }
 
@@ -188,7 +192,7 @@ func TestDispatchPostsOnceAndStartsTheClock(t *testing.T) {
 	// 24 business hours from Monday 09:00 at 9 h a day: Wednesday 15:00 New York.
 	require.Equal(t, time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC), got.DueAt)
 	p := f.posts["C_sdr-pql"][0]
-	require.Equal(t, alerting.MetadataEventType, p.meta.EventType)
+	require.Equal(t, slackdelivery.MetadataEventType, p.meta.EventType)
 	require.Equal(t, a.ID.String(), p.meta.EventPayload["alert_id"])
 	// Nothing left to do.
 	drain(t, newDispatcher(st, f, c))
@@ -377,7 +381,7 @@ func TestUpgradeRepliesInThreadAndUpdates(t *testing.T) {
 	require.Len(t, posts, 2, "the alert and one thread reply, in the original channel")
 	require.Equal(t, posts[0].ts, posts[1].thread)
 	require.Contains(t, posts[1].text, "Demo Requested")
-	require.Equal(t, alerting.NoteEventType, posts[1].meta.EventType)
+	require.Equal(t, slackdelivery.NoteEventType, posts[1].meta.EventType)
 	require.Contains(t, posts[1].text, "<@U0ANNA>", "the claimer hears of it")
 	require.NotContains(t, posts[1].text, "<!")
 	require.Equal(t, 1, f.updates)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pqlbot/pqlbot/internal/alerting"
 	"github.com/pqlbot/pqlbot/internal/model"
+	"github.com/pqlbot/pqlbot/internal/slackdelivery"
 	"github.com/pqlbot/pqlbot/store/storetest"
 )
 
@@ -44,7 +45,7 @@ type takeovers struct{ takenOver []string }
 func (o *takeovers) AlertPosted(string)       {}
 func (o *takeovers) JobTakenOver(kind string) { o.takenOver = append(o.takenOver, kind) }
 
-func realClockDispatcher(st alerting.Outbox, n alerting.Notifier, lease time.Duration) *alerting.Dispatcher {
+func realClockDispatcher(st alerting.Outbox, n slackdelivery.API, lease time.Duration) *alerting.Dispatcher {
 	d := newDispatcher(st, n, nil)
 	d.Now, d.Lease = time.Now, lease
 	return d
@@ -105,7 +106,7 @@ func TestDeadHoldersPostTakenOverAfterOneLease(t *testing.T) {
 	require.Len(t, leased, 1)
 	f := newFake()
 	_, err = f.PostMessage(ctx, "C_sdr-pql", nil, "the dead holder's post", "", false, &slack.SlackMetadata{
-		EventType: alerting.MetadataEventType, EventPayload: map[string]any{"alert_id": a.ID.String()}})
+		EventType: slackdelivery.MetadataEventType, EventPayload: map[string]any{"alert_id": a.ID.String()}})
 	require.NoError(t, err)
 
 	d := realClockDispatcher(st, f, lease)

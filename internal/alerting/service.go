@@ -11,7 +11,8 @@ import (
 
 // DecisionStore applies a decision atomically with the account's alerts.
 type DecisionStore interface {
-	DecideAlert(ctx context.Context, accountID string, now time.Time, decide func(active, last *Alert) Decision, reply func(Decision) string) (Decision, error)
+	// The thread note of an Upgrade or Rescore is ChangeNote(decision, now).
+	DecideAlert(ctx context.Context, accountID string, now time.Time, decide func(active, last *Alert) Decision) (Decision, error)
 }
 
 // AlertObserver counts decisions for metrics.
@@ -45,7 +46,7 @@ func (s *Service) Evaluate(ctx context.Context, res *scoring.Result) (Decision, 
 	}
 	d, err := s.Store.DecideAlert(ctx, res.AccountID, now, func(active, last *Alert) Decision {
 		return Decide(s.Model, res, active, last, now)
-	}, UpgradeReply)
+	})
 	if err != nil {
 		return d, err
 	}

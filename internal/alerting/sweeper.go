@@ -5,38 +5,24 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/slack-go/slack"
-
 	"github.com/pqlbot/pqlbot/internal/model"
-	"github.com/pqlbot/pqlbot/internal/slackui"
 )
-
-// Note is a message the sweeper queues: a nudge in the alert's thread or
-// an escalation post. Channel is where it goes; for a nudge it is the
-// alert's own channel.
-type Note struct {
-	Channel string
-	Text    string
-	Blocks  []slack.Block
-	// Broadcast sends a thread reply to the channel too (reply_broadcast):
-	// a nudge must be seen by people who do not follow the thread.
-	Broadcast bool
-}
 
 // SweepStore records nudges and breaches. Each method takes up to limit
 // alerts that are due at now, marks them (nudged_at, breached_at) so no
-// replica or later sweep takes them again, and queues the Note that render
-// returns (nil: none) in the same transaction, returning the alerts it
-// took. Catching up after downtime needs nothing special: "due" is
-// everything due by now.
+// replica or later sweep takes them again, and queues their Slack work in
+// the same transaction, returning the alerts it took. Catching up after
+// downtime needs nothing special: "due" is everything due by now.
 type SweepStore interface {
 	// DueNudges takes open, unclaimed, posted alerts past their warn point
-	// that were never nudged; the note is a reply in the alert's thread.
-	DueNudges(ctx context.Context, now time.Time, limit int, render func(*Alert) *Note) ([]*Alert, error)
+	// that were never nudged and queues the note that note returns (nil:
+	// none) as a reply in the alert's thread.
+	DueNudges(ctx context.Context, now time.Time, limit int, note func(*Alert) *Note) ([]*Alert, error)
 	// DueBreaches takes open or claimed (not contacted), posted alerts past
 	// their deadline whose breach is not recorded; the alert's message is
-	// re-rendered to show the breach and the note is the escalation post.
-	DueBreaches(ctx context.Context, now time.Time, limit int, render func(*Alert) *Note) ([]*Alert, error)
+	// re-rendered to show the breach and, when escalationChannel is set,
+	// the breach is escalated there.
+	DueBreaches(ctx context.Context, now time.Time, limit int, escalationChannel string) ([]*Alert, error)
 }
 
 // SweepObserver counts what the sweeper did, for metrics.
@@ -51,11 +37,10 @@ type SweepObserver interface {
 // escalation_channel. Any number of sweepers may run on one database: the
 // store decides each nudge and breach once, in SQL.
 type Sweeper struct {
-	Store  SweepStore
-	Model  *model.Model
-	Render *Renderer
-	Log    *slog.Logger
-	Now    func() time.Time
+	Store SweepStore
+	Model *model.Model
+	Log   *slog.Logger
+	Now   func() time.Time
 	// Interval between sweeps; the first sweep runs at start, which is what
 	// catches up after downtime. Default 30 s.
 	Interval time.Duration
@@ -111,9 +96,7 @@ func (s *Sweeper) RunOnce(ctx context.Context) (nudges, breaches int, err error)
 	// Nudges first, so a sweep that catches up past both points leaves
 	// the thread in the order things were due.
 	for {
-		as, err := s.Store.DueNudges(ctx, now, batch, func(a *Alert) *Note {
-			return &Note{Channel: a.Channel, Text: slackui.NudgeText(s.Render.View(a, nil), now), Broadcast: true}
-		})
+		as, err := s.Store.DueNudges(ctx, now, batch, func(*Alert) *Note { return NudgeNote(now) })
 		if err != nil {
 			return nudges, breaches, err
 		}
@@ -129,16 +112,7 @@ func (s *Sweeper) RunOnce(ctx context.Context) (nudges, breaches int, err error)
 		}
 	}
 	for {
-		as, err := s.Store.DueBreaches(ctx, now, batch, func(a *Alert) *Note {
-			ch := s.Model.EscalationChannel
-			if ch == "" {
-				return nil
-			}
-			// No permalink: it would take a Slack call inside this
-			// transaction. The post names the route's channel instead.
-			r := slackui.EscalationReply(s.Render.View(a, nil), "", now)
-			return &Note{Channel: ch, Text: r.Text, Blocks: r.Blocks}
-		})
+		as, err := s.Store.DueBreaches(ctx, now, batch, s.Model.EscalationChannel)
 		if err != nil {
 			return nudges, breaches, err
 		}

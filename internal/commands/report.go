@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pqlbot/pqlbot/internal/alerting"
+	"github.com/pqlbot/pqlbot/internal/closereason"
 	"github.com/pqlbot/pqlbot/internal/model"
 	"github.com/pqlbot/pqlbot/internal/sla"
 	"github.com/pqlbot/pqlbot/internal/slackui"
@@ -91,7 +92,7 @@ func Report(alerts []AlertRow, now time.Time, days int, bh *sla.BusinessHours, m
 	r.BySegment = splits(bySegment, segOrder)
 
 	for code, n := range reasons {
-		r.NotFitReasons = append(r.NotFitReasons, slackui.ReasonCount{Reason: slackui.Reason(code), Count: n})
+		r.NotFitReasons = append(r.NotFitReasons, slackui.ReasonCount{Reason: closereason.Reason(code), Count: n})
 	}
 	slices.SortFunc(r.NotFitReasons, func(a, b slackui.ReasonCount) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Reason, b.Reason))

@@ -10,10 +10,12 @@ import (
 	"unicode"
 
 	"github.com/pqlbot/pqlbot/internal/alerting"
+	"github.com/pqlbot/pqlbot/internal/closereason"
 	"github.com/pqlbot/pqlbot/internal/model"
 	"github.com/pqlbot/pqlbot/internal/people"
 	"github.com/pqlbot/pqlbot/internal/scoring"
 	"github.com/pqlbot/pqlbot/internal/sla"
+	"github.com/pqlbot/pqlbot/internal/slackdelivery"
 	"github.com/pqlbot/pqlbot/internal/slackui"
 	"github.com/pqlbot/pqlbot/internal/words"
 )
@@ -148,7 +150,7 @@ func (s *Service) ScoreView(ctx context.Context, cmd slackui.Command) (slackui.S
 
 func (s *Service) scoreView(res *scoring.Result, events []Event, active, last *alerting.Alert) slackui.ScoreView {
 	now := s.now()
-	r := alerting.Renderer{Model: s.Model, AccountURL: s.AccountURL}
+	r := slackdelivery.Renderer{Model: s.Model, AccountURL: s.AccountURL}
 	// The renderer derives an alert's fit facts and account link from a
 	// score explanation; a lookup shows the same facts for the current one.
 	av := r.View(&alerting.Alert{AccountID: res.AccountID, Explanation: *res}, nil)
@@ -205,7 +207,7 @@ func (s *Service) alertSummary(a *alerting.Alert, now time.Time) *slackui.AlertS
 		ClaimedAt:   a.ClaimedAt,
 		ContactedBy: a.ContactedBy,
 		ContactedAt: a.ContactedAt,
-		CloseReason: slackui.Reason(a.CloseReason),
+		CloseReason: closereason.Reason(a.CloseReason),
 		Channel:     cmp.Or(a.ChannelID, a.Channel),
 		Permalink:   s.permalink(a.ChannelID, a.MessageTS),
 	}
@@ -216,7 +218,7 @@ func (s *Service) alertSummary(a *alerting.Alert, now time.Time) *slackui.AlertS
 	sum.Status = slackui.Status{
 		State: sum.State, Channel: a.Channel, PostedAt: a.PostedAt, DueAt: a.DueAt, Hours: bh,
 		ClaimedBy: a.ClaimedBy, ClaimedAt: a.ClaimedAt, ContactedBy: a.ContactedBy, ContactedAt: a.ContactedAt,
-		ClosedBy: a.ClosedBy, ClosedAt: a.ClosedAt, CloseReason: a.CloseReason, BreachedAt: a.BreachedAt, NudgedAt: a.NudgedAt,
+		ClosedBy: a.ClosedBy, ClosedAt: a.ClosedAt, CloseReason: closereason.Reason(a.CloseReason), BreachedAt: a.BreachedAt, NudgedAt: a.NudgedAt,
 	}
 	return sum
 }
@@ -294,7 +296,7 @@ func lastStateWords(a *alerting.Alert) string {
 		return "contacted"
 	case alerting.StateClosed:
 		if a.CloseReason != "" {
-			return "closed as not a fit: " + strings.ToLower(slackui.Reason(a.CloseReason).Label())
+			return "closed as not a fit: " + strings.ToLower(closereason.Reason(a.CloseReason).Label())
 		}
 		return "closed"
 	case alerting.StateClaimed:
@@ -357,7 +359,7 @@ func oneReasonWords(r scoring.Reason, res *scoring.Result, m *model.Model, last 
 	case scoring.ReasonDisqualified:
 		s := "Excluded: a rep marked it not a fit"
 		if last != nil && last.State == alerting.StateClosed && last.CloseReason != "" {
-			s += " (" + strings.ToLower(slackui.Reason(last.CloseReason).Label()) + ")"
+			s += " (" + strings.ToLower(closereason.Reason(last.CloseReason).Label()) + ")"
 		}
 		if !r.Until.IsZero() {
 			s += "; it can alert again after " + dateWords(r.Until)

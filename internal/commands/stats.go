@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/pqlbot/pqlbot/internal/closereason"
 	"github.com/pqlbot/pqlbot/internal/program"
 	"github.com/pqlbot/pqlbot/internal/slackui"
 )
@@ -11,8 +12,8 @@ import (
 // notFitReasons are the close reasons a rep gives with "Not a fit"; other
 // close reasons (a failed delivery) are not a verdict on the account.
 func notFitReasons() []string {
-	out := make([]string, 0, len(slackui.Reasons()))
-	for _, r := range slackui.Reasons() {
+	out := make([]string, 0, len(closereason.NotFit()))
+	for _, r := range closereason.NotFit() {
 		out = append(out, string(r))
 	}
 	return out

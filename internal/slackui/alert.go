@@ -10,6 +10,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/pqlbot/pqlbot/internal/closereason"
 	"github.com/pqlbot/pqlbot/internal/people"
 	"github.com/pqlbot/pqlbot/internal/sla"
 )
@@ -87,9 +88,10 @@ type AlertView struct {
 	ContactedBy string // Slack user id
 	ContactedAt time.Time
 	ClosedBy    string // Slack user id
-	// CloseReason is a not-a-fit Reason, CloseMoved or CloseDeliveryFailed.
-	CloseReason Reason
-	// MovedTo and MovedLink say where a moved alert went (CloseMoved);
+	// CloseReason is a not-a-fit reason, closereason.Moved or
+	// closereason.DeliveryFailed.
+	CloseReason closereason.Reason
+	// MovedTo and MovedLink say where a moved alert went (closereason.Moved);
 	// MovedFrom is the channel of the alert a hand-raise moved here.
 	MovedTo   string
 	MovedLink string
@@ -124,7 +126,7 @@ func (v AlertView) Status() Status {
 	s := Status{
 		State: v.State, Channel: v.Channel, PostedAt: v.PostedAt, DueAt: v.DueAt, Hours: v.Hours,
 		ClaimedBy: v.ClaimedBy, ClaimedAt: v.ClaimedAt, ContactedBy: v.ContactedBy, ContactedAt: v.ContactedAt,
-		ClosedBy: v.ClosedBy, CloseReason: string(v.CloseReason), NudgedAt: v.NudgedAt,
+		ClosedBy: v.ClosedBy, CloseReason: v.CloseReason, NudgedAt: v.NudgedAt,
 		MovedTo: v.MovedTo, MovedLink: v.MovedLink,
 	}
 	if s.State == "" {
@@ -187,7 +189,7 @@ func alertHeader(v AlertView) string {
 	switch {
 	case v.State == StateContacted:
 		return "✅ " + acct + " — contacted"
-	case v.State == StateClosedNotFit && v.CloseReason == CloseMoved:
+	case v.State == StateClosedNotFit && v.CloseReason == closereason.Moved:
 		return "➡️ " + acct + " — moved"
 	case v.State == StateClosedNotFit:
 		return "🚫 " + acct + " — closed"
@@ -417,15 +419,15 @@ func AlertText(v AlertView, now time.Time) string {
 }
 
 // NotFitReasonBlocks asks why an account is not a fit: a static select whose
-// option values are Reason codes. Its actions block id carries the alert id
+// option values are closereason codes. Its actions block id carries the alert id
 // (BlockNotFitReason); the selection arrives as ActionNotFitReason.
 func NotFitReasonBlocks(alertID, accountName string) []slack.Block {
 	who := "this account"
 	if accountName != "" {
 		who = "*" + escClip(accountName, maxNameLen) + "*"
 	}
-	opts := make([]*slack.OptionBlockObject, 0, len(Reasons()))
-	for _, r := range Reasons() {
+	opts := make([]*slack.OptionBlockObject, 0, len(closereason.NotFit()))
+	for _, r := range closereason.NotFit() {
 		opts = append(opts, slack.NewOptionBlockObject(string(r), plain(r.Label()), nil))
 	}
 	sel := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Choose a reason"), ActionNotFitReason, opts...)
@@ -441,6 +443,16 @@ func NotFitReasonText(accountName string) string {
 		return "Why is this account not a fit?"
 	}
 	return "Why is " + escClip(accountName, maxNameLen) + " not a fit?"
+}
+
+// NotFitClosedText confirms a not-a-fit close to the rep who chose r, and
+// until when the account stays silent (zero: no disqualification).
+func NotFitClosedText(r closereason.Reason, silencedUntil time.Time) string {
+	text := "🚫 Closed as not a fit: " + escClip(r.Label(), maxLabelLen) + "."
+	if !silencedUntil.IsZero() {
+		text += " The account will not alert again before " + silencedUntil.Format("2 Jan 2006") + "."
+	}
+	return text
 }
 
 // Upgrade describes a material change on an account with an active alert:

@@ -10,6 +10,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pqlbot/pqlbot/internal/closereason"
 	"github.com/pqlbot/pqlbot/internal/sla"
 )
 
@@ -321,15 +322,15 @@ func TestNotFitReasons(t *testing.T) {
 	require.Equal(t, ActionNotFitReason, sel.ActionID)
 	var codes []string
 	for _, o := range sel.Options {
-		r, ok := ParseReason(o.Value)
+		r, ok := closereason.ParseNotFit(o.Value)
 		require.True(t, ok)
 		require.Equal(t, r.Label(), o.Text.Text)
 		codes = append(codes, o.Value)
 	}
 	require.Equal(t, []string{"too_small", "student_personal", "competitor", "existing_customer", "other"}, codes)
-	_, ok := ParseReason("bogus")
+	_, ok := closereason.ParseNotFit("bogus")
 	require.False(t, ok)
-	require.Equal(t, "legacy_code", Reason("legacy_code").Label())
+	require.Equal(t, "legacy_code", closereason.Reason("legacy_code").Label())
 }
 
 func TestBlockIDs(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pqlbot/pqlbot/internal/closereason"
 	"github.com/pqlbot/pqlbot/internal/people"
 	"github.com/pqlbot/pqlbot/internal/sla"
 )
@@ -162,7 +163,7 @@ func alertCases(t testing.TB) map[string]AlertView {
 	over.Breached = true
 
 	notFit := baseAlert()
-	notFit.State, notFit.ClosedBy, notFit.CloseReason = StateClosedNotFit, "U0REP2", ReasonCompetitor
+	notFit.State, notFit.ClosedBy, notFit.CloseReason = StateClosedNotFit, "U0REP2", closereason.Competitor
 
 	breached := baseAlert()
 	breached.Breached = true
@@ -198,7 +199,7 @@ func alertCases(t testing.TB) map[string]AlertView {
 
 	moved := baseAlert()
 	moved.AccountName, moved.Domain = "Ember Motors", "embermotors.com"
-	moved.State, moved.ClosedBy, moved.CloseReason = StateClosedNotFit, "pqlbot", CloseMoved
+	moved.State, moved.ClosedBy, moved.CloseReason = StateClosedNotFit, "pqlbot", closereason.Moved
 	moved.MovedTo, moved.MovedLink = "C0HANDRS1", "https://example.slack.com/archives/C0HANDRS1/p1795370400000100"
 	moved.People = hand.People
 

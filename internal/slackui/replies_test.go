@@ -10,6 +10,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pqlbot/pqlbot/internal/closereason"
 	"github.com/pqlbot/pqlbot/internal/people"
 )
 
@@ -59,8 +60,8 @@ func notAlertingScore() ScoreView {
 		},
 		Headline: Headline{Status: ScoreExcluded, Short: "excluded", Text: "Excluded: fails the fit gate “at least 10 employees” (has 4).",
 			More: []string{"Excluded: fails the fit gate “a work email domain (not a free email provider)” (gmail.com is a free email provider).", "Below threshold: score 35; 35 points short of high (70)."}},
-		Last: &AlertSummary{Tier: "high", State: StateClosedNotFit, CloseReason: ReasonTooSmall, PostedAt: posted.Add(-40 * 24 * time.Hour),
-			Status: Status{State: StateClosedNotFit, CloseReason: string(ReasonTooSmall), ClosedBy: "U0REP2", PostedAt: posted.Add(-40 * 24 * time.Hour)}},
+		Last: &AlertSummary{Tier: "high", State: StateClosedNotFit, CloseReason: closereason.TooSmall, PostedAt: posted.Add(-40 * 24 * time.Hour),
+			Status: Status{State: StateClosedNotFit, CloseReason: closereason.TooSmall, ClosedBy: "U0REP2", PostedAt: posted.Add(-40 * 24 * time.Hour)}},
 		Now: now,
 	}
 }
@@ -128,7 +129,7 @@ func fullReport(days int) SLAReport {
 		},
 		ByTier:        []SplitRow{{Name: "hand_raiser", SLAStats: stats(6, 6, 6, 6, 5, 0, 0)}, {Name: "high", SLAStats: stats(36, 34, 29, 32, 26, 3, 2)}},
 		BySegment:     []SplitRow{{Name: "enterprise", SLAStats: stats(12, 12, 11, 12, 10, 0, 1)}, {Name: "smb", SLAStats: stats(30, 28, 24, 26, 21, 3, 1)}},
-		NotFitReasons: []ReasonCount{{ReasonCompetitor, 2}, {ReasonTooSmall, 1}},
+		NotFitReasons: []ReasonCount{{closereason.Competitor, 2}, {closereason.TooSmall, 1}},
 	}
 }
 
@@ -203,7 +204,7 @@ func TestRepliesWithinLimitsAtScale(t *testing.T) {
 			Person: &people.Person{Name: long("p"), Title: long("t"), Email: long("e"), Action: long("a")}})
 		reps = append(reps, RepRow{UserID: fmt.Sprintf("U%06d", i), SLAStats: stats(1, 1, 1, 1, 1, 0, 0)})
 		splits = append(splits, SplitRow{Name: long("split"), SLAStats: stats(1, 1, 1, 1, 1, 0, 0)})
-		reasons = append(reasons, ReasonCount{Reason(long("r")), i})
+		reasons = append(reasons, ReasonCount{closereason.Reason(long("r")), i})
 	}
 	report := SLAReport{Days: 90, From: posted, To: now, FilterChannel: long("ch"), Totals: stats(9999, 9000, 8000, 9000, 7000, 10, 300),
 		Breaches: breaches, Reps: reps, ByTier: splits, BySegment: splits, NotFitReasons: reasons}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/pqlbot/pqlbot/internal/closereason"
 	"github.com/pqlbot/pqlbot/internal/people"
 	"github.com/pqlbot/pqlbot/internal/words"
 )
@@ -96,7 +97,7 @@ type AlertSummary struct {
 	ClaimedAt   time.Time
 	ContactedBy string
 	ContactedAt time.Time
-	CloseReason Reason
+	CloseReason closereason.Reason
 	Channel     string
 	// Left is the SLA time left (negative: overdue), counted like the
 	// deadline (business hours when the model has them). Zero when the

@@ -10,6 +10,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/pqlbot/pqlbot/internal/closereason"
 	"github.com/pqlbot/pqlbot/internal/sla"
 	"github.com/pqlbot/pqlbot/internal/words"
 )
@@ -76,7 +77,7 @@ type BreachRow struct {
 
 // ReasonCount is how often a not-a-fit reason was given.
 type ReasonCount struct {
-	Reason Reason
+	Reason closereason.Reason
 	Count  int
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/pqlbot/pqlbot/internal/closereason"
 	"github.com/pqlbot/pqlbot/internal/program"
 	"github.com/pqlbot/pqlbot/internal/words"
 )
@@ -115,7 +116,7 @@ func programBlocks(f program.Figures) []slack.Block {
 				parts = append(parts, fmt.Sprintf("+%d more", len(f.NotFitByReason)-6))
 				break
 			}
-			parts = append(parts, escClip(Reason(r.Reason).Label(), maxLabelLen)+" "+fmt.Sprint(r.N))
+			parts = append(parts, escClip(closereason.Reason(r.Reason).Label(), maxLabelLen)+" "+fmt.Sprint(r.N))
 		}
 		notFit += " — " + strings.Join(parts, " · ")
 	}
@@ -189,7 +190,7 @@ func StatsPlainText(f program.Figures) string {
 		if i > 0 {
 			sep = " · "
 		}
-		fmt.Fprintf(&b, "%s%s %d", sep, Reason(r.Reason).Label(), r.N)
+		fmt.Fprintf(&b, "%s%s %d", sep, closereason.Reason(r.Reason).Label(), r.N)
 	}
 	fmt.Fprintf(&b, "\nAn outcome counts for an alert when dated up to %s after it, never before it.\n", words.Count(f.WindowDays, "day"))
 	return b.String()

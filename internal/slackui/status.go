@@ -5,16 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pqlbot/pqlbot/internal/closereason"
 	"github.com/pqlbot/pqlbot/internal/sla"
-)
-
-// Close reasons pqlbot sets itself, beside the reps' not-a-fit reasons.
-const (
-	// CloseMoved: a hand-raise moved the alert to the hand_raiser route;
-	// the new alert carries on.
-	CloseMoved = "moved"
-	// CloseDeliveryFailed: Slack refused the post for good.
-	CloseDeliveryFailed = "delivery_failed"
 )
 
 // Status is where an alert stands, as a status line shows it. Callers fill
@@ -35,15 +27,15 @@ type Status struct {
 	ContactedAt time.Time
 	ClosedBy    string
 	ClosedAt    time.Time
-	// CloseReason is a not-a-fit Reason code, CloseMoved or
-	// CloseDeliveryFailed.
-	CloseReason string
+	// CloseReason is a not-a-fit reason, closereason.Moved or
+	// closereason.DeliveryFailed.
+	CloseReason closereason.Reason
 	// BreachedAt is when the sweeper recorded the breach; an open or
 	// claimed alert past DueAt shows as breached before that too.
 	BreachedAt time.Time
 	// NudgedAt is when the sla_warn_at reminder went out.
 	NudgedAt time.Time
-	// MovedTo is the channel of the alert this one moved to (CloseMoved),
+	// MovedTo is the channel of the alert this one moved to (closereason.Moved),
 	// MovedLink its message permalink when known.
 	MovedTo   string
 	MovedLink string
@@ -118,7 +110,7 @@ func StatusLine(s Status, now time.Time) string {
 
 func closedLine(s Status) string {
 	switch s.CloseReason {
-	case CloseMoved:
+	case closereason.Moved:
 		to := "the hand-raiser route"
 		if s.MovedTo != "" {
 			to = channelRef(s.MovedTo)
@@ -128,7 +120,7 @@ func closedLine(s Status) string {
 			l += " · " + link(s.MovedLink, "open the new alert ↗")
 		}
 		return l
-	case CloseDeliveryFailed:
+	case closereason.DeliveryFailed:
 		return "⚠️ *Not delivered*: Slack refused the post; the alert is closed"
 	}
 	l := "🚫 *Closed* as not a fit"
@@ -136,7 +128,7 @@ func closedLine(s Status) string {
 		l += " by " + mention(s.ClosedBy)
 	}
 	if s.CloseReason != "" {
-		l += ": " + escClip(strings.ToLower(Reason(s.CloseReason).Label()), maxLabelLen)
+		l += ": " + escClip(strings.ToLower(s.CloseReason.Label()), maxLabelLen)
 	}
 	return l
 }
@@ -162,9 +154,9 @@ func StatusText(s Status, now time.Time, loc *time.Location) string {
 		return "contacted"
 	case StateClosedNotFit:
 		switch s.CloseReason {
-		case CloseMoved:
+		case closereason.Moved:
 			return "moved to " + channelRef(s.MovedTo)
-		case CloseDeliveryFailed:
+		case closereason.DeliveryFailed:
 			return "not delivered"
 		}
 		return "closed as not a fit"

@@ -7,6 +7,8 @@ import (
 
 	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pqlbot/pqlbot/internal/closereason"
 )
 
 // statusCases are one alert (posted at posted, due 24 h later) in every
@@ -42,12 +44,12 @@ func statusCases(t *testing.T) []struct {
 			s.State, s.ContactedBy, s.ContactedAt = StateContacted, "U0REP1", due.Add(90*time.Minute)
 		}), due.Add(2 * time.Hour)},
 		{"closed not a fit", with(func(s *Status) {
-			s.State, s.ClosedBy, s.CloseReason = StateClosedNotFit, "U0REP2", string(ReasonCompetitor)
+			s.State, s.ClosedBy, s.CloseReason = StateClosedNotFit, "U0REP2", closereason.Competitor
 		}), now},
 		{"moved", with(func(s *Status) {
-			s.State, s.ClosedBy, s.CloseReason, s.MovedTo, s.MovedLink = StateClosedNotFit, "pqlbot", CloseMoved, "C0HANDRS1", "https://example.slack.com/archives/C0HANDRS1/p1"
+			s.State, s.ClosedBy, s.CloseReason, s.MovedTo, s.MovedLink = StateClosedNotFit, "pqlbot", closereason.Moved, "C0HANDRS1", "https://example.slack.com/archives/C0HANDRS1/p1"
 		}), now},
-		{"not delivered", with(func(s *Status) { s.State, s.CloseReason = StateClosedNotFit, CloseDeliveryFailed }), now},
+		{"not delivered", with(func(s *Status) { s.State, s.CloseReason = StateClosedNotFit, closereason.DeliveryFailed }), now},
 	}
 }
 

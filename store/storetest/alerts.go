@@ -27,7 +27,7 @@ func PostedAlert(tb testing.TB, st *store.Store, account string, postedAt time.T
 	}
 	d, err := st.DecideAlert(ctx, account, postedAt, func(_, _ *alerting.Alert) alerting.Decision {
 		return alerting.Decision{Action: alerting.Create, Alert: a}
-	}, func(alerting.Decision) string { return "" })
+	})
 	require.NoError(tb, err)
 	require.Equal(tb, alerting.Create, d.Action)
 	var jobID int64

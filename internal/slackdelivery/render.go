@@ -1,34 +1,18 @@
-package alerting
+package slackdelivery
 
 import (
 	"net/url"
 	"strings"
-	"time"
 
+	"github.com/pqlbot/pqlbot/internal/alerting"
+	"github.com/pqlbot/pqlbot/internal/closereason"
 	"github.com/pqlbot/pqlbot/internal/model"
 	"github.com/pqlbot/pqlbot/internal/people"
 	"github.com/pqlbot/pqlbot/internal/scoring"
-	"github.com/pqlbot/pqlbot/internal/sla"
 	"github.com/pqlbot/pqlbot/internal/slackui"
 )
 
-// Hours converts the model's business hours for the SLA clock; nil means
-// wall-clock SLAs.
-func Hours(m *model.Model) *sla.BusinessHours {
-	bh := m.BusinessHours
-	if bh == nil || bh.Location == nil {
-		return nil
-	}
-	out, err := sla.NewBusinessHours(bh.Location, bh.Days, time.Duration(bh.From)*time.Minute, time.Duration(bh.To)*time.Minute)
-	if err != nil {
-		// The model validated these at load; an impossible value falls
-		// back to wall-clock time rather than stopping alerts.
-		return nil
-	}
-	return out
-}
-
-// Renderer turns stored alerts into Slack views.
+// Renderer turns alerts into the views slackui renders.
 type Renderer struct {
 	Model *model.Model
 	// AccountURL is PQLBOT_ACCOUNT_URL ("{account}" is replaced).
@@ -37,7 +21,7 @@ type Renderer struct {
 
 // View is the alert as the message shows it, with ps the people to contact
 // (nil: none known).
-func (r *Renderer) View(a *Alert, ps []people.Person) slackui.AlertView {
+func (r *Renderer) View(a *alerting.Alert, ps []people.Person) slackui.AlertView {
 	ex := &a.Explanation
 	v := slackui.AlertView{
 		AlertID:         a.ID.String(),
@@ -57,7 +41,7 @@ func (r *Renderer) View(a *Alert, ps []people.Person) slackui.AlertView {
 		SLA:             a.SLA,
 		PostedAt:        a.PostedAt,
 		DueAt:           a.DueAt,
-		Hours:           Hours(r.Model),
+		Hours:           alerting.Hours(r.Model),
 		ModelVersion:    a.ModelVersion,
 		Signals:         SignalLines(ex.Signals, false),
 		Fit:             r.fitFacts(ex),
@@ -68,7 +52,7 @@ func (r *Renderer) View(a *Alert, ps []people.Person) slackui.AlertView {
 		ContactedBy:     a.ContactedBy,
 		ContactedAt:     a.ContactedAt,
 		ClosedBy:        a.ClosedBy,
-		CloseReason:     slackui.Reason(a.CloseReason),
+		CloseReason:     closereason.Reason(a.CloseReason),
 		Breached:        !a.BreachedAt.IsZero(),
 		NudgedAt:        a.NudgedAt,
 	}
@@ -79,11 +63,11 @@ func (r *Renderer) View(a *Alert, ps []people.Person) slackui.AlertView {
 		v.AccountURL = strings.ReplaceAll(r.AccountURL, "{account}", url.PathEscape(a.AccountID))
 	}
 	switch a.State {
-	case StateClaimed:
+	case alerting.StateClaimed:
 		v.State = slackui.StateClaimed
-	case StateContacted:
+	case alerting.StateContacted:
 		v.State = slackui.StateContacted
-	case StateClosed:
+	case alerting.StateClosed:
 		v.State = slackui.StateClosedNotFit
 	default:
 		v.State = slackui.StateOpen
@@ -154,17 +138,31 @@ func traitLabel(t string) string {
 	return strings.ToUpper(t[:1]) + t[1:]
 }
 
-// UpgradeReply is the thread text for an Upgrade or Rescore decision. It
-// mentions the claimer, if there is one: the rep who owns the alert must
-// hear that it changed.
-func UpgradeReply(d Decision) string {
-	u := slackui.Upgrade{FromTier: d.FromTier, ToTier: d.Alert.Tier, FromScore: d.FromScore, ToScore: d.Alert.Score,
-		AlertScore: d.Alert.AlertScore, Rescore: d.Action == Rescore}
-	if d.Alert.State == StateClaimed {
-		u.Claimer = d.Alert.ClaimedBy
+// changeText is the thread text for a change note.
+func changeText(n *alerting.Note) string {
+	return slackui.UpgradeText(slackui.Upgrade{FromTier: n.FromTier, ToTier: n.ToTier, FromScore: n.FromScore, ToScore: n.ToScore,
+		AlertScore: n.AlertScore, Rescore: n.Rescore, HandRaise: n.HandRaise, Claimer: n.Claimer})
+}
+
+// Message renders m, with link giving the permalink of an escalated
+// alert's message ("" when there is none).
+func (r *Renderer) Message(m alerting.Message, link func(*alerting.Alert) string) slackui.Reply {
+	now := m.Now
+	switch m.Kind {
+	case alerting.AlertMessage:
+		v := r.View(m.Alert, m.People)
+		return slackui.Reply{Text: slackui.AlertText(v, now), Blocks: slackui.AlertBlocks(v, now)}
+	case alerting.EscalationMessage:
+		a := m.Escalated[0]
+		return slackui.EscalationReply(r.View(a, nil), link(a), now)
 	}
-	if hr := d.Alert.Explanation.HandRaise; hr != nil && d.Alert.Tier == model.TierHandRaiser {
-		u.HandRaise = hr.Event
+	n := m.Note
+	switch {
+	case n == nil:
+		// Queued, already rendered, by an older build.
+		return slackui.Reply{Text: m.Text, Blocks: decodeBlocks(m.Blocks)}
+	case n.Kind == alerting.NoteNudge:
+		return slackui.Reply{Text: slackui.NudgeText(r.View(m.Alert, m.People), n.At)}
 	}
-	return slackui.UpgradeText(u)
+	return slackui.Reply{Text: changeText(n)}
 }
