@@ -79,9 +79,27 @@ func (in *Ingest) Handler(typ string) http.Handler {
 			}
 			return
 		}
+		decode := func() (*events.Payload, error) {
+			if typ == "batch" {
+				return events.DecodeBatch(body, received)
+			}
+			return events.DecodeSingle(typ, body, received)
+		}
+		var p *events.Payload
+		decoded := false
 		key := basicAuthUser(r.Header.Get("Authorization"))
 		if key == "" {
-			key = events.PeekWriteKey(body)
+			// The key is in the body (sendBeacon cannot set headers): take it
+			// from the one decode the body gets. Nothing the decode found is
+			// told before the key is checked; only a body refused whole needs
+			// the key looked for on its own.
+			p, err = decode()
+			decoded = true
+			if p != nil {
+				key = p.WriteKey
+			} else {
+				key = events.PeekWriteKey(body)
+			}
 		}
 		source, ok := in.lookup(key)
 		if !ok {
@@ -93,11 +111,8 @@ func (in *Ingest) Handler(typ string) http.Handler {
 			in.reject(w, "unauthorized", http.StatusUnauthorized, msg)
 			return
 		}
-		var p *events.Payload
-		if typ == "batch" {
-			p, err = events.DecodeBatch(body, received)
-		} else {
-			p, err = events.DecodeSingle(typ, body, received)
+		if !decoded {
+			p, err = decode()
 		}
 		if p == nil {
 			// The request itself is wrong (not JSON, not the shape of its

@@ -271,7 +271,7 @@ func insertRows(ctx context.Context, tx pgx.Tx, rows []ingestplan.Row) (map[[2]s
 	n := len(rows)
 	var (
 		src, mid, typ, name, uid, aid, acct = make([]string, n), make([]string, n), make([]string, n), make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n)
-		props, traits, ctxs                 = make([]*string, n), make([]*string, n), make([]*string, n)
+		props, traits, ctxs, integ          = make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n)
 		ts, recv                            = make([]time.Time, n), make([]time.Time, n)
 		sent                                = make([]*time.Time, n)
 	)
@@ -282,7 +282,7 @@ func insertRows(ctx context.Context, tx pgx.Tx, rows []ingestplan.Row) (map[[2]s
 		if m.Kind() == "" {
 			name[i] = nil
 		}
-		props[i], traits[i], ctxs[i] = nullableJSON(m.Properties), nullableJSON(m.Traits), nullableJSON(m.Context)
+		props[i], traits[i], ctxs[i], integ[i] = nullableJSON(m.Properties), nullableJSON(m.Traits), nullableJSON(m.Context), nullableJSON(m.Integrations)
 		ts[i], recv[i] = m.Timestamp, m.ReceivedAt
 		if !m.SentAt.IsZero() {
 			t := m.SentAt
@@ -290,13 +290,13 @@ func insertRows(ctx context.Context, tx pgx.Tx, rows []ingestplan.Row) (map[[2]s
 		}
 	}
 	res, err := tx.Query(ctx, `
-		INSERT INTO events (source, message_id, type, name, user_id, anonymous_id, account_id, properties, traits, context, ts, sent_at, received_at)
-		SELECT s, m, t, nm, u, a, ac, p::jsonb, tr::jsonb, c::jsonb, ts, sa, ra
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[])
-		     AS x(s, m, t, nm, u, a, ac, p, tr, c, ts, sa, ra)
+		INSERT INTO events (source, message_id, type, name, user_id, anonymous_id, account_id, properties, traits, context, integrations, ts, sent_at, received_at)
+		SELECT s, m, t, nm, u, a, ac, p::jsonb, tr::jsonb, c::jsonb, ig::jsonb, ts, sa, ra
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[], $13::timestamptz[], $14::timestamptz[])
+		     AS x(s, m, t, nm, u, a, ac, p, tr, c, ig, ts, sa, ra)
 		ON CONFLICT (source, message_id) DO NOTHING
 		RETURNING source, message_id`,
-		src, mid, typ, name, uid, aid, acct, props, traits, ctxs, ts, sent, recv)
+		src, mid, typ, name, uid, aid, acct, props, traits, ctxs, integ, ts, sent, recv)
 	if err != nil {
 		return nil, fmt.Errorf("insert events: %w", err)
 	}
@@ -455,7 +455,7 @@ func upsertUsers(ctx context.Context, tx pgx.Tx, users map[string]*ingestplan.Us
 	for i, id := range ids {
 		u := users[id]
 		emails[i], accts[i] = nullable(u.Email), nullable(u.Account)
-		traits[i] = mustJSON(u.Traits)
+		traits[i] = traitsJSON(u.TraitsJSON, u.Traits)
 	}
 	_, err := tx.Exec(ctx, `
 		INSERT INTO users (user_id, email, traits, account_id)
@@ -485,7 +485,7 @@ func upsertAccounts(ctx context.Context, tx pgx.Tx, accts map[string]*ingestplan
 	first, last := make([]*time.Time, len(ids)), make([]*time.Time, len(ids))
 	for i, id := range ids {
 		d := accts[id]
-		traits[i] = mustJSON(d.Traits)
+		traits[i] = traitsJSON(d.TraitsJSON, d.Traits)
 		if s, ok := d.Traits["name"].(string); ok {
 			names[i] = &s
 		}
@@ -590,6 +590,15 @@ func mustJSON[T any](v map[string]T) string {
 		return "{}"
 	}
 	return string(b)
+}
+
+// traitsJSON is a delta's traits as sent when one message gave them all,
+// else the merged traits encoded.
+func traitsJSON(sent json.RawMessage, merged map[string]any) string {
+	if len(sent) > 0 {
+		return string(sent)
+	}
+	return mustJSON(merged)
 }
 
 func nullable(s string) *string {

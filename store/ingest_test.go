@@ -161,3 +161,37 @@ func TestIngesterQuarantinesWhatTheDatabaseRefuses(t *testing.T) {
 	require.Equal(t, string(bad.Raw), string(rs[0].Raw))
 	require.Equal(t, 1, refused)
 }
+
+// Batch-level context and integrations reach every stored event, the
+// message's own keys winning; a message sent without integrations stores
+// NULL.
+func TestIngestStoresMergedContextAndIntegrations(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	p, err := events.DecodeBatch([]byte(`{"integrations":{"All":true,"Salesforce":false},"context":{"library":{"name":"analytics-python"}},"batch":[
+		{"type":"track","messageId":"m1","userId":"u1","event":"e","context":{"groupId":"acme"}},
+		{"type":"track","messageId":"m2","userId":"u1","event":"e","integrations":{"Salesforce":true},"context":{"groupId":"acme","library":{"name":"own"}}}]}`), time.Now())
+	require.NoError(t, err)
+	require.Empty(t, p.Rejects)
+	single, err := events.DecodeSingle(events.TypeTrack, []byte(`{"messageId":"m3","userId":"u1","event":"e"}`), time.Now())
+	require.NoError(t, err)
+	_, err = st.Ingest(ctx, []store.IngestItem{{Source: "s", Messages: append(p.Messages, single.Messages...)}})
+	require.NoError(t, err)
+
+	got := map[string][2]*string{}
+	rows, err := st.Pool().Query(ctx, `SELECT message_id, integrations::text, context::text FROM events`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var id string
+		var integ, c *string
+		require.NoError(t, rows.Scan(&id, &integ, &c))
+		got[id] = [2]*string{integ, c}
+	}
+	require.NoError(t, rows.Err())
+	require.JSONEq(t, `{"All":true,"Salesforce":false}`, *got["m1"][0])
+	require.JSONEq(t, `{"groupId":"acme","library":{"name":"analytics-python"}}`, *got["m1"][1])
+	require.JSONEq(t, `{"All":true,"Salesforce":true}`, *got["m2"][0])
+	require.JSONEq(t, `{"groupId":"acme","library":{"name":"own"}}`, *got["m2"][1])
+	require.Nil(t, got["m3"][0])
+	require.Nil(t, got["m3"][1])
+}

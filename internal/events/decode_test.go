@@ -89,6 +89,82 @@ func TestBatchContextMerges(t *testing.T) {
 	require.JSONEq(t, `{"library":{"name":"analytics-node"},"groupId":"own-g","locale":"fr"}`, string(p.Messages[1].Context))
 }
 
+// Batch integrations merge like the batch context; a message without its
+// own context or integrations takes the batch's bytes as they are.
+func TestBatchIntegrationsMerge(t *testing.T) {
+	body := `{"batch":[
+		{"type":"track","userId":"u","event":"a"},
+		{"type":"track","userId":"u","event":"b","integrations":{"Salesforce":true,"Mixpanel":false},"context":{"ip":"10.0.0.1"}},
+		{"type":"track","userId":"u","event":"c","integrations":{}},
+		{"type":"track","userId":"u","event":"d","integrations":["x"]},
+		{"type":"track","userId":"u","event":"e","integrations":{"x":"\u0000"}}],
+		"integrations":{"All":true,"Salesforce":false},"context":{"library":{"name":"analytics-python"}}}`
+	p, err := DecodeBatch([]byte(body), recv)
+	require.NoError(t, err)
+	require.Len(t, p.Messages, 3)
+	require.Equal(t, `{"All":true,"Salesforce":false}`, string(p.Messages[0].Integrations), "the batch's, as sent")
+	require.Equal(t, `{"library":{"name":"analytics-python"}}`, string(p.Messages[0].Context))
+	require.JSONEq(t, `{"All":true,"Salesforce":true,"Mixpanel":false}`, string(p.Messages[1].Integrations), "the message's own keys win")
+	require.JSONEq(t, `{"ip":"10.0.0.1","library":{"name":"analytics-python"}}`, string(p.Messages[1].Context))
+	require.JSONEq(t, `{"All":true,"Salesforce":false}`, string(p.Messages[2].Integrations))
+	require.Len(t, p.Rejects, 2)
+	require.Equal(t, "integrations", p.Rejects[0].Err.Field)
+	require.Equal(t, ReasonInvalid, p.Rejects[0].Err.Reason)
+	require.Equal(t, ReasonBadText, p.Rejects[1].Err.Reason)
+
+	// No batch integrations: the message's own, as sent; none at all: nil.
+	p, err = DecodeBatch([]byte(`{"batch":[{"type":"track","userId":"u","event":"a","integrations":{"All":false}},{"type":"track","userId":"u","event":"b"}]}`), recv)
+	require.NoError(t, err)
+	require.Equal(t, `{"All":false}`, string(p.Messages[0].Integrations))
+	require.Nil(t, p.Messages[1].Integrations)
+
+	_, err = DecodeBatch([]byte(`{"integrations":"all","batch":[{"type":"track","userId":"u","event":"a"}]}`), recv)
+	require.ErrorContains(t, err, "integrations: must be an object")
+}
+
+// The merge is done on the bytes: escaped keys, a batch key the message
+// already has under the same name, and context.groupId from either side.
+func TestContextMergeEdges(t *testing.T) {
+	body := `{"context":{"gr\u006fupId":"batch-g","ip":"1.1.1.1","locale":"en"},"batch":[
+		{"type":"track","userId":"u","event":"a","context":{ }},
+		{"type":"track","userId":"u","event":"b","context":{"groupId":null}},
+		{"type":"track","userId":"u","event":"c","context":{"ip":"2.2.2.2","locale":"fr","groupId":"own"}}]}`
+	p, err := DecodeBatch([]byte(body), recv)
+	require.NoError(t, err)
+	require.Len(t, p.Messages, 3)
+	require.Equal(t, "batch-g", p.Messages[0].ContextGroupID)
+	require.JSONEq(t, `{"groupId":"batch-g","ip":"1.1.1.1","locale":"en"}`, string(p.Messages[0].Context))
+	require.Equal(t, "", p.Messages[1].ContextGroupID, "the message's own groupId wins, even null")
+	require.JSONEq(t, `{"groupId":null,"ip":"1.1.1.1","locale":"en"}`, string(p.Messages[1].Context))
+	require.Equal(t, "own", p.Messages[2].ContextGroupID)
+	require.Equal(t, `{"ip":"2.2.2.2","locale":"fr","groupId":"own"}`, string(p.Messages[2].Context), "nothing to add: the bytes as sent")
+}
+
+// One walk decodes what encoding/json would: field names in any case,
+// escaped keys and values, traits as map[string]any, numeric ids.
+func TestDecodeMatchesEncodingJSON(t *testing.T) {
+	body := `{"Type":"identify","USERID":"u\u00e9","anonymous\u0049d":7,"traits":{"email":"a@b.io","n":1.5e3,"tags":["x",null,true],"nested":{"k":[]},"s":"\ud83d\ude00\n"},"timestamp":"2026-11-22T11:00:00.5+01:00"}`
+	p, err := DecodeSingle(TypeIdentify, []byte(body), recv)
+	require.NoError(t, err)
+	m := p.Messages[0]
+	require.Equal(t, "ué", m.UserID)
+	require.Equal(t, "7", m.AnonymousID)
+	var want map[string]any
+	require.NoError(t, json.Unmarshal(m.Traits, &want))
+	require.Equal(t, want, m.TraitValues)
+	require.Equal(t, time.Date(2026, 11, 22, 10, 0, 0, 5e8, time.UTC), m.Timestamp)
+
+	_, err = DecodeSingle(TypeIdentify, []byte(`{"userId":"u","traits":{"n":1e999}}`), recv)
+	require.ErrorContains(t, err, "traits: number out of range")
+	_, err = DecodeSingle(TypeTrack, []byte(`{"type":5,"userId":"u","event":"e"}`), recv)
+	require.ErrorContains(t, err, "type: must be a string")
+	for _, bad := range []string{`{"userId":"u","event":"e",}`, `{"userId":"u" "event":"e"}`, `{"userId":"u","event":01}`, `{"userId":"\x"}`, "{\"userId\":\"a\x01b\"}", `{"a":[1,]}`, `{"a":tru}`, `{"a":-}`, `{"a":1.}`, `{"a":1e}`, `{"a":"\u12"}`, strings.Repeat(`{"a":`, 10001) + "1" + strings.Repeat("}", 10001)} {
+		_, err := DecodeSingle(TypeTrack, []byte(bad), recv)
+		require.ErrorContains(t, err, "malformed JSON", bad)
+		require.False(t, json.Valid([]byte(bad)) && len(bad) < 1000, bad)
+	}
+}
+
 func TestEventTime(t *testing.T) {
 	cases := []struct {
 		name, fields string
@@ -189,6 +265,7 @@ func FuzzDecodeBody(f *testing.F) {
 	f.Add("track", "gzip", gz([]byte(`{"userId":"u","event":"e","groupId":"g","properties":{"n":1e999}}`)))
 	f.Add("batch", "deflate", []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01})
 	f.Add("identify", "gzip", gz([]byte(`{"userId":"u","traits":{"email":"\ud800"}}`)))
+	f.Add("batch", "gzip", gz([]byte(`{"integrations":{"All":true},"context":{"ip":"1.1.1.1"},"batch":[{"type":"track","userId":"u","event":"e","integrations":{"All":false},"context":{"gr\u006fupId":"g"}}]}`)))
 	f.Fuzz(func(t *testing.T, typ, enc string, wire []byte) {
 		body, err := ReadBody(bytes.NewReader(wire), enc, MaxBatchBytes)
 		if err != nil {
@@ -203,6 +280,7 @@ func FuzzDecodeBody(f *testing.F) {
 		} else {
 			p, err = DecodeSingle(typ, body, recv)
 		}
+		checkAgainstEncodingJSON(t, body, p, err)
 		if err != nil {
 			e, ok := err.(*Error)
 			if !ok || e.Reason == "" || e.Field == "" {

@@ -11,11 +11,8 @@ package events
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"maps"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -83,7 +80,11 @@ type Message struct {
 	Properties     json.RawMessage // JSON object or nil
 	Traits         json.RawMessage // JSON object or nil
 	Context        json.RawMessage // JSON object or nil, batch context merged in
-	// TraitValues is Traits decoded, so the store never decodes it again.
+	// Integrations is the message's integrations (which destinations it
+	// was meant for), the batch's merged in: a JSON object or nil.
+	Integrations json.RawMessage
+	// TraitValues is Traits decoded in the same walk as the rest of the
+	// message, so nothing decodes it again.
 	TraitValues map[string]any
 	// Sums holds the top-level numeric properties, which roll-ups sum.
 	Sums map[string]float64
@@ -162,85 +163,342 @@ type Payload struct {
 	Rejects  []Reject
 }
 
+// rawMessage is one message as found in a single walk over its bytes:
+// each field's value as sent (a sub-slice of the body, nil when absent),
+// and what the rules need decoded on the way.
 type rawMessage struct {
-	Type              *string         `json:"type"`
-	MessageID         json.RawMessage `json:"messageId"`
-	UserID            json.RawMessage `json:"userId"`
-	AnonymousID       json.RawMessage `json:"anonymousId"`
-	PreviousID        json.RawMessage `json:"previousId"`
-	Event             json.RawMessage `json:"event"`
-	Name              json.RawMessage `json:"name"`
-	GroupID           json.RawMessage `json:"groupId"`
-	Properties        json.RawMessage `json:"properties"`
-	Traits            json.RawMessage `json:"traits"`
-	Context           json.RawMessage `json:"context"`
-	Timestamp         json.RawMessage `json:"timestamp"`
-	OriginalTimestamp json.RawMessage `json:"originalTimestamp"`
-	SentAt            json.RawMessage `json:"sentAt"`
-	WriteKey          json.RawMessage `json:"writeKey"`
+	Type, MessageID, UserID, AnonymousID, PreviousID []byte
+	Event, Name, GroupID                             []byte
+	Timestamp, OriginalTimestamp, SentAt, WriteKey   []byte
+	Properties, Traits                               []byte
+	Context, Integrations                            object
+
+	propsUnsafe, traitsUnsafe string
+	sums                      map[string]float64
+	sumsOutOfRange            string // the first top-level property that is
+	pageName                  string // properties.name
+	traitValues               map[string]any
+	traitsOutOfRange          bool
 }
 
-type rawBatch struct {
-	Batch    []json.RawMessage `json:"batch"`
-	SentAt   json.RawMessage   `json:"sentAt"`
-	Context  json.RawMessage   `json:"context"`
-	WriteKey json.RawMessage   `json:"writeKey"`
+// object is a context or integrations object as found: its bytes, its
+// top-level keys and their "key":value spans (for merging), and groupId.
+type object struct {
+	raw     []byte
+	unsafe  string
+	keys    [][]byte // unescaped
+	pairs   [][2]int // spans of "key":value in the body; filled for batch objects
+	groupID []byte
+}
+
+// has reports whether the object has key (jsonb's exact match).
+func (o *object) has(key []byte) bool {
+	for _, k := range o.keys {
+		if string(k) == string(key) {
+			return true
+		}
+	}
+	return false
+}
+
+// message walks a message object at s.i into r.
+func (s *scanner) message(r *rawMessage) bool {
+	return s.object(func(key []byte, _ int) bool {
+		var buf [24]byte
+		start := s.i
+		var dst *[]byte
+		switch string(lowerKey(&buf, key)) {
+		case "type":
+			dst = &r.Type
+		case "messageid":
+			dst = &r.MessageID
+		case "userid":
+			dst = &r.UserID
+		case "anonymousid":
+			dst = &r.AnonymousID
+		case "previousid":
+			dst = &r.PreviousID
+		case "event":
+			dst = &r.Event
+		case "name":
+			dst = &r.Name
+		case "groupid":
+			dst = &r.GroupID
+		case "timestamp":
+			dst = &r.Timestamp
+		case "originaltimestamp":
+			dst = &r.OriginalTimestamp
+		case "sentat":
+			dst = &r.SentAt
+		case "writekey":
+			dst = &r.WriteKey
+		case "properties":
+			return s.properties(r)
+		case "traits":
+			return s.traits(r)
+		case "context":
+			return s.object2(&r.Context, true, false)
+		case "integrations":
+			return s.object2(&r.Integrations, false, false)
+		default:
+			return s.value()
+		}
+		ok := s.value()
+		*dst = s.b[start:s.i]
+		return ok
+	})
+}
+
+// properties walks the properties: their bytes, and in the same walk the
+// top-level numbers roll-ups sum and properties.name (a page's name when
+// the call has none).
+func (s *scanner) properties(r *rawMessage) bool {
+	start := s.i
+	s.unsafe = ""
+	r.sums, r.pageName, r.sumsOutOfRange = nil, "", ""
+	if s.peek() != '{' {
+		ok := s.value()
+		r.Properties, r.propsUnsafe = s.b[start:s.i], s.unsafe
+		return ok
+	}
+	ok := s.object(func(k []byte, _ int) bool {
+		vs := s.i
+		c := s.peek()
+		switch {
+		case c == '-' || isDigit(c):
+			if !s.number() {
+				return false
+			}
+			if string(k) == "name" {
+				r.pageName = ""
+			}
+			f, err := strconv.ParseFloat(string(s.b[vs:s.i]), 64)
+			if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+				if r.sumsOutOfRange == "" {
+					r.sumsOutOfRange = string(k)
+				}
+				return true
+			}
+			if r.sums == nil {
+				r.sums = make(map[string]float64)
+			}
+			r.sums[string(k)] = f
+			return true
+		case c == '"' && string(k) == "name":
+			raw, esc, ok := s.str()
+			if esc {
+				raw = unescape(raw)
+			}
+			r.pageName = string(raw)
+			if bytes.IndexByte(raw, 0) >= 0 {
+				r.pageName = ""
+			}
+			delete(r.sums, "name")
+			return ok
+		}
+		if string(k) == "name" {
+			r.pageName = ""
+		}
+		if r.sums != nil {
+			delete(r.sums, string(k)) // a later repeat of the key wins
+		}
+		return s.value()
+	})
+	r.Properties, r.propsUnsafe = s.b[start:s.i], s.unsafe
+	return ok
+}
+
+// traits walks the traits, decoding them on the way.
+func (s *scanner) traits(r *rawMessage) bool {
+	start := s.i
+	s.unsafe, s.outOfRange = "", false
+	r.traitValues = nil
+	if s.peek() != '{' {
+		ok := s.value()
+		r.Traits, r.traitsUnsafe = s.b[start:s.i], s.unsafe
+		return ok
+	}
+	v, ok := s.any()
+	r.traitValues, _ = v.(map[string]any)
+	r.Traits, r.traitsUnsafe, r.traitsOutOfRange = s.b[start:s.i], s.unsafe, s.outOfRange
+	return ok
+}
+
+// object2 walks a context or integrations object, noting its top-level
+// keys (and, for a batch's, each pair's span) so the merge never decodes
+// it again, and context.groupId.
+func (s *scanner) object2(o *object, groupID, pairs bool) bool {
+	start := s.i
+	s.unsafe = ""
+	*o = object{}
+	if s.peek() != '{' {
+		ok := s.value()
+		o.raw, o.unsafe = s.b[start:s.i], s.unsafe
+		return ok
+	}
+	from := len(s.keys)
+	ok := s.object(func(k []byte, ks int) bool {
+		s.keys = append(s.keys, k)
+		vs := s.i
+		ok := s.value()
+		if groupID && foldEq(k, "groupid") {
+			o.groupID = s.b[vs:s.i]
+		}
+		if pairs {
+			o.pairs = append(o.pairs, [2]int{ks, s.i})
+		}
+		return ok
+	})
+	o.raw, o.unsafe = s.b[start:s.i], s.unsafe
+	o.keys = s.keys[from:len(s.keys):len(s.keys)]
+	return ok
+}
+
+// envelope is a batch's own fields.
+type envelope struct {
+	batch                 []element
+	batchSeen, batchArray bool
+	sentAt, writeKey      []byte
+	context, integrations object
+}
+
+// element is one message of a batch.
+type element struct {
+	raw    []byte
+	object bool
+	r      rawMessage
 }
 
 // DecodeBatch decodes a /v1/batch body. The envelope must be right or the
 // whole request is refused; each message is then valid (Messages) or set
-// aside (Rejects) on its own.
+// aside (Rejects) on its own. The body is walked once: each message is
+// decoded as the walk meets it, and finished once the envelope's sentAt,
+// context and integrations (which may come after the batch) are known.
 func DecodeBatch(body []byte, receivedAt time.Time) (*Payload, error) {
 	if len(body) > MaxBatchBytes {
 		return nil, &Error{Status: 413, Reason: ReasonTooLarge, Field: "batch", Msg: fmt.Sprintf("batch: %d bytes is over the 4 MB limit", len(body))}
 	}
-	var rb rawBatch
-	if err := strictObject(body, &rb); err != nil {
+	s := scanner{b: body}
+	var env envelope
+	err := s.root(func() bool {
+		return s.object(func(key []byte, _ int) bool {
+			start := s.i
+			switch {
+			case foldEq(key, "batch"):
+				env.batchSeen, env.batchArray, env.batch = true, false, env.batch[:0]
+				switch s.peek() {
+				case '[':
+					env.batchArray = true
+					return s.array(func() bool {
+						start := s.i
+						if s.peek() != '{' {
+							ok := s.value()
+							env.batch = append(env.batch, element{raw: s.b[start:s.i]})
+							return ok
+						}
+						env.batch = append(env.batch, element{object: true})
+						e := &env.batch[len(env.batch)-1]
+						ok := s.message(&e.r)
+						e.raw = s.b[start:s.i]
+						return ok
+					})
+				case 'n':
+					env.batchSeen = false
+				}
+				return s.value()
+			case foldEq(key, "sentat"):
+				ok := s.value()
+				env.sentAt = s.b[start:s.i]
+				return ok
+			case foldEq(key, "writekey"):
+				ok := s.value()
+				env.writeKey = s.b[start:s.i]
+				return ok
+			case foldEq(key, "context"):
+				return s.object2(&env.context, true, true)
+			case foldEq(key, "integrations"):
+				return s.object2(&env.integrations, false, true)
+			}
+			return s.value()
+		})
+	})
+	if err != nil {
 		return nil, &Error{Status: 400, Reason: ReasonMalformed, Field: "body", Msg: "body: " + err.Error()}
 	}
-	if rb.Batch == nil {
+	if !env.batchSeen {
 		return nil, bad(ReasonInvalid, "batch", "required (an array of messages)")
 	}
-	if len(rb.Batch) == 0 {
+	if !env.batchArray {
+		return nil, &Error{Status: 400, Reason: ReasonMalformed, Field: "batch", Msg: "body: malformed JSON: batch: must be an array of messages"}
+	}
+	if len(env.batch) == 0 {
 		return nil, bad(ReasonInvalid, "batch", "must hold at least one message")
 	}
-	wk, err := optString(rb.WriteKey, "writeKey")
-	if err != nil {
-		return nil, err
+	wk, err2 := optString(env.writeKey, "writeKey")
+	if err2 != nil {
+		return nil, err2
 	}
-	sentAt, err := optTime(rb.SentAt, "sentAt")
-	if err != nil {
-		return nil, err
+	sentAt, err2 := optTime(env.sentAt, "sentAt")
+	if err2 != nil {
+		return nil, err2
 	}
-	// A batch-level context is what analytics-node-style SDKs factor out of
-	// their messages: it merges into each, the message's own keys winning.
-	bctx, err := optObject(rb.Context, "context")
-	if err != nil {
-		return nil, err
+	// A batch-level context and integrations are what some SDKs factor out
+	// of their messages: they merge into each, the message's own keys
+	// winning.
+	var batch batchFields
+	if batch.context, err2 = batchObject(&env.context, "context"); err2 != nil {
+		return nil, err2
 	}
-	var batchCtx map[string]json.RawMessage
-	if len(bctx) > 0 {
-		if err := json.Unmarshal(bctx, &batchCtx); err != nil {
-			return nil, bad(ReasonInvalid, "context", "malformed JSON")
-		}
+	if batch.integrations, err2 = batchObject(&env.integrations, "integrations"); err2 != nil {
+		return nil, err2
 	}
-	p := &Payload{WriteKey: wk, Messages: make([]Message, 0, len(rb.Batch))}
-	for i, raw := range rb.Batch {
-		if len(raw) > MaxMessageBytes {
-			p.Rejects = append(p.Rejects, Reject{Index: i, Raw: raw, Err: &Error{Status: 413, Reason: ReasonTooLarge, Field: "message",
-				Msg: fmt.Sprintf("batch[%d]: %d bytes is over the 32 KB message limit", i, len(raw))}})
+	batch.sentAt = sentAt
+	p := &Payload{WriteKey: wk, Messages: make([]Message, 0, len(env.batch))}
+	for i := range env.batch {
+		e := &env.batch[i]
+		if len(e.raw) > MaxMessageBytes {
+			p.Rejects = append(p.Rejects, Reject{Index: i, Raw: e.raw, Err: &Error{Status: 413, Reason: ReasonTooLarge, Field: "message",
+				Msg: fmt.Sprintf("batch[%d]: %d bytes is over the 32 KB message limit", i, len(e.raw))}})
 			continue
 		}
-		m, _, err := decodeOne(raw, "", sentAt, batchCtx, receivedAt)
-		if err != nil {
+		if !e.object {
+			p.Rejects = append(p.Rejects, Reject{Index: i, Raw: e.raw, Err: &Error{Status: 400, Reason: ReasonMalformed, Field: "message",
+				Msg: fmt.Sprintf("batch[%d].message: must be a JSON object", i)}})
+			continue
+		}
+		p.Messages = append(p.Messages, Message{})
+		m := &p.Messages[len(p.Messages)-1]
+		if _, err := decodeRaw(m, &e.r, e.raw, "", &batch, s.b, receivedAt); err != nil {
+			p.Messages = p.Messages[:len(p.Messages)-1]
 			e := *err
 			e.Msg = fmt.Sprintf("batch[%d].%s", i, e.Msg)
-			p.Rejects = append(p.Rejects, Reject{Index: i, Raw: raw, Err: &e})
-			continue
+			p.Rejects = append(p.Rejects, Reject{Index: i, Raw: env.batch[i].raw, Err: &e})
 		}
-		p.Messages = append(p.Messages, m)
 	}
 	return p, nil
+}
+
+// batchFields are what a batch gives each of its messages.
+type batchFields struct {
+	sentAt                time.Time
+	context, integrations *object // nil when absent or empty
+}
+
+// batchObject checks a batch's context or integrations.
+func batchObject(o *object, field string) (*object, *Error) {
+	if isNull(o.raw) {
+		return nil, nil
+	}
+	if o.raw[0] != '{' {
+		return nil, bad(ReasonInvalid, field, "must be an object")
+	}
+	if o.unsafe != "" {
+		return nil, bad(ReasonBadText, field, "%s", o.unsafe)
+	}
+	if len(o.keys) == 0 {
+		return nil, nil
+	}
+	return o, nil
 }
 
 // DecodeSingle decodes a /v1/{track,identify,...} body; typ is the
@@ -249,22 +507,23 @@ func DecodeBatch(body []byte, receivedAt time.Time) (*Payload, error) {
 // both as the error (the request's answer) and as the Payload's Reject (to
 // quarantine).
 func DecodeSingle(typ string, body []byte, receivedAt time.Time) (*Payload, error) {
-	if len(body) > MaxMessageBytes {
-		if err := strictObject(body, &struct{}{}); err != nil {
-			return nil, &Error{Status: 400, Reason: ReasonMalformed, Field: "body", Msg: "body: " + err.Error()}
-		}
-		e := &Error{Status: 413, Reason: ReasonTooLarge, Field: "message", Msg: fmt.Sprintf("message: %d bytes is over the 32 KB limit", len(body))}
-		return &Payload{WriteKey: PeekWriteKey(body), Rejects: []Reject{{Raw: body, Err: e}}}, e
-	}
+	s := scanner{b: body}
 	var r rawMessage
-	if err := strictObject(body, &r); err != nil {
+	if err := s.root(func() bool { return s.message(&r) }); err != nil {
 		return nil, &Error{Status: 400, Reason: ReasonMalformed, Field: "body", Msg: "body: " + err.Error()}
 	}
-	m, wk, derr := decodeRaw(&r, body, typ, time.Time{}, nil, receivedAt)
+	if len(body) > MaxMessageBytes {
+		wk, _ := optString(r.WriteKey, "writeKey")
+		e := &Error{Status: 413, Reason: ReasonTooLarge, Field: "message", Msg: fmt.Sprintf("message: %d bytes is over the 32 KB limit", len(body))}
+		return &Payload{WriteKey: wk, Rejects: []Reject{{Raw: body, Err: e}}}, e
+	}
+	p := &Payload{Messages: make([]Message, 1)}
+	wk, derr := decodeRaw(&p.Messages[0], &r, body, typ, nil, body, receivedAt)
+	p.WriteKey = wk
 	if derr != nil {
 		return &Payload{WriteKey: wk, Rejects: []Reject{{Raw: body, Err: derr}}}, derr
 	}
-	return &Payload{WriteKey: wk, Messages: []Message{m}}, nil
+	return p, nil
 }
 
 // PeekWriteKey finds the body writeKey without validating anything else, so
@@ -280,192 +539,184 @@ func PeekWriteKey(body []byte) string {
 	return s
 }
 
-// decodeOne decodes one message of a batch: the outer decode has already
-// proved raw is well-formed JSON, so this is its only decode.
-func decodeOne(raw []byte, endpointType string, batchSentAt time.Time, batchCtx map[string]json.RawMessage, receivedAt time.Time) (Message, string, *Error) {
-	var r rawMessage
-	if len(raw) == 0 || raw[0] != '{' {
-		return Message{}, "", &Error{Status: 400, Reason: ReasonMalformed, Field: "message", Msg: "message: must be a JSON object"}
-	}
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return Message{}, "", &Error{Status: 400, Reason: ReasonInvalid, Field: "message", Msg: "message: " + jsonErr(err)}
-	}
-	return decodeRaw(&r, raw, endpointType, batchSentAt, batchCtx, receivedAt)
-}
-
-func decodeRaw(r *rawMessage, raw []byte, endpointType string, batchSentAt time.Time, batchCtx map[string]json.RawMessage, receivedAt time.Time) (Message, string, *Error) {
-	m := Message{Raw: raw, ReceivedAt: receivedAt.UTC()}
+// decodeRaw checks a walked message and fills m; body is what the batch
+// object spans point into.
+func decodeRaw(m *Message, r *rawMessage, raw []byte, endpointType string, batch *batchFields, body []byte, receivedAt time.Time) (string, *Error) {
+	*m = Message{Raw: raw, ReceivedAt: receivedAt.UTC()}
 	wk, err := optString(r.WriteKey, "writeKey")
 	if err != nil {
-		return m, "", err
+		return "", err
+	}
+	typed := !isNull(r.Type)
+	var typ string
+	if typed {
+		if typ, err = optString(r.Type, "type"); err != nil {
+			return wk, err
+		}
 	}
 	switch {
-	case r.Type != nil:
-		m.Type = *r.Type
+	case typed:
+		m.Type = typ
 	case endpointType != "":
 		m.Type = endpointType
 	default:
-		return m, wk, bad(ReasonUnknownType, "type", "required")
+		return wk, bad(ReasonUnknownType, "type", "required")
 	}
-	if endpointType != "" && r.Type != nil && *r.Type != endpointType {
-		return m, wk, bad(ReasonUnknownType, "type", "%q sent to the /v1/%s endpoint", clip(*r.Type), endpointType)
+	if endpointType != "" && typed && typ != endpointType {
+		return wk, bad(ReasonUnknownType, "type", "%q sent to the /v1/%s endpoint", clip(typ), endpointType)
 	}
 	switch m.Type {
 	case TypeTrack, TypeIdentify, TypeGroup, TypePage, TypeScreen, TypeAlias:
 	default:
-		return m, wk, bad(ReasonUnknownType, "type", "unknown type %q (want track, identify, group, page, screen or alias)", clip(m.Type))
+		return wk, bad(ReasonUnknownType, "type", "unknown type %q (want track, identify, group, page, screen or alias)", clip(m.Type))
 	}
 	if m.UserID, err = optID(r.UserID, "userId"); err != nil {
-		return m, wk, err
+		return wk, err
 	}
 	if m.AnonymousID, err = optID(r.AnonymousID, "anonymousId"); err != nil {
-		return m, wk, err
+		return wk, err
 	}
 	if m.UserID == "" && m.AnonymousID == "" {
-		return m, wk, bad(ReasonNoIdentity, "userId", "one of userId or anonymousId is required")
+		return wk, bad(ReasonNoIdentity, "userId", "one of userId or anonymousId is required")
 	}
 	if m.MessageID, err = optID(r.MessageID, "messageId"); err != nil {
-		return m, wk, err
+		return wk, err
 	}
 	if len(m.MessageID) > MaxMessageID {
-		return m, wk, bad(ReasonInvalid, "messageId", "longer than %d characters", MaxMessageID)
+		return wk, bad(ReasonInvalid, "messageId", "longer than %d characters", MaxMessageID)
 	}
 	if m.MessageID == "" {
 		// Segment assigns one server-side; without it there is nothing to
 		// de-duplicate on, so each delivery is a new event.
 		m.MessageID = "pqlbot-" + uuid.NewString()
 	}
-	if m.Properties, err = optObject(r.Properties, "properties"); err != nil {
-		return m, wk, err
+	if m.Properties, err = optObject(r.Properties, r.propsUnsafe, "properties"); err != nil {
+		return wk, err
 	}
-	if m.Traits, err = optObject(r.Traits, "traits"); err != nil {
-		return m, wk, err
+	if m.Traits, err = optObject(r.Traits, r.traitsUnsafe, "traits"); err != nil {
+		return wk, err
 	}
-	if len(m.Traits) > 0 {
-		if json.Unmarshal(m.Traits, &m.TraitValues) != nil {
-			return m, wk, bad(ReasonInvalid, "traits", "malformed JSON")
-		}
+	if r.traitsOutOfRange {
+		return wk, bad(ReasonInvalid, "traits", "number out of range")
 	}
-	if m.Context, err = optObject(r.Context, "context"); err != nil {
-		return m, wk, err
+	m.TraitValues = r.traitValues
+	var bctx, bint *object
+	if batch != nil {
+		bctx, bint = batch.context, batch.integrations
 	}
-	if m.Context, m.ContextGroupID, err = mergeContext(batchCtx, m.Context); err != nil {
-		return m, wk, err
+	var gid []byte
+	if m.Context, gid, err = merge(&r.Context, bctx, body, "context"); err != nil {
+		return wk, err
+	}
+	if m.ContextGroupID, err = optID(gid, "context.groupId"); err != nil {
+		return wk, err
+	}
+	if m.Integrations, _, err = merge(&r.Integrations, bint, body, "integrations"); err != nil {
+		return wk, err
 	}
 	if m.GroupID, err = optID(r.GroupID, "groupId"); err != nil {
-		return m, wk, err
+		return wk, err
 	}
 	switch m.Type {
 	case TypeTrack:
 		if m.Name, err = optString(r.Event, "event"); err != nil {
-			return m, wk, err
+			return wk, err
 		}
 		if strings.TrimSpace(m.Name) == "" {
-			return m, wk, bad(ReasonInvalid, "event", "required for a track call")
+			return wk, bad(ReasonInvalid, "event", "required for a track call")
 		}
 	case TypePage, TypeScreen:
 		if m.Name, err = optString(r.Name, "name"); err != nil {
-			return m, wk, err
+			return wk, err
 		}
 	case TypeGroup:
 		if m.GroupID == "" {
-			return m, wk, bad(ReasonInvalid, "groupId", "required for a group call")
+			return wk, bad(ReasonInvalid, "groupId", "required for a group call")
 		}
 	case TypeAlias:
 		if m.PreviousID, err = optID(r.PreviousID, "previousId"); err != nil {
-			return m, wk, err
+			return wk, err
 		}
 		if m.PreviousID == "" {
-			return m, wk, bad(ReasonInvalid, "previousId", "required for an alias call")
+			return wk, bad(ReasonInvalid, "previousId", "required for an alias call")
 		}
 	}
 	if len(m.Name) > maxNameLen {
-		return m, wk, bad(ReasonInvalid, map[bool]string{true: "event", false: "name"}[m.Type == TypeTrack], "longer than %d characters", maxNameLen)
+		return wk, bad(ReasonInvalid, map[bool]string{true: "event", false: "name"}[m.Type == TypeTrack], "longer than %d characters", maxNameLen)
 	}
-	var pageName string
-	if m.Sums, pageName, err = numericProps(m.Properties); err != nil {
-		return m, wk, err
+	if r.sumsOutOfRange != "" {
+		return wk, bad(ReasonInvalid, "properties."+clip(r.sumsOutOfRange), "number out of range")
 	}
+	m.Sums = r.sums
 	if m.Name == "" && (m.Type == TypePage || m.Type == TypeScreen) {
 		// analytics.js puts the page name in properties.name as well.
-		if len(pageName) > maxNameLen {
-			pageName = pageName[:0]
+		if len(r.pageName) <= maxNameLen {
+			m.Name = r.pageName
 		}
-		m.Name = pageName
 	}
 
 	ts, err := optTime(r.Timestamp, "timestamp")
 	if err != nil {
-		return m, wk, err
+		return wk, err
 	}
 	orig, err := optTime(r.OriginalTimestamp, "originalTimestamp")
 	if err != nil {
-		return m, wk, err
+		return wk, err
 	}
 	sentAt, err := optTime(r.SentAt, "sentAt")
 	if err != nil {
-		return m, wk, err
+		return wk, err
 	}
-	if sentAt.IsZero() {
-		sentAt = batchSentAt
+	if sentAt.IsZero() && batch != nil {
+		sentAt = batch.sentAt
 	}
 	m.SentAt = sentAt
 	m.Timestamp = eventTime(ts, orig, sentAt, m.ReceivedAt)
-	return m, wk, nil
+	return wk, nil
 }
 
-// mergeContext merges the batch context under the message's own (its keys
-// win) and reads context.groupId. Without a batch context the message's
-// bytes are kept as sent.
-func mergeContext(batchCtx map[string]json.RawMessage, own json.RawMessage) (json.RawMessage, string, *Error) {
-	if len(batchCtx) == 0 {
-		// Nothing to merge: read only groupId.
-		if len(own) == 0 {
-			return nil, "", nil
-		}
-		var g struct {
-			GroupID json.RawMessage `json:"groupId"`
-		}
-		if json.Unmarshal(own, &g) != nil {
-			return nil, "", bad(ReasonInvalid, "context", "malformed JSON")
-		}
-		gid, err := optID(g.GroupID, "context.groupId")
-		if err != nil {
-			return nil, "", err
-		}
-		return own, gid, nil
-	}
-	var c map[string]json.RawMessage
-	if len(own) > 0 {
-		if json.Unmarshal(own, &c) != nil {
-			return nil, "", bad(ReasonInvalid, "context", "malformed JSON")
-		}
-	}
-	merged := own
-	if len(batchCtx) > 0 {
-		if c == nil {
-			c = make(map[string]json.RawMessage, len(batchCtx))
-		}
-		changed := false
-		for _, k := range slices.Sorted(maps.Keys(batchCtx)) {
-			if _, ok := c[k]; !ok {
-				c[k] = batchCtx[k]
-				changed = true
-			}
-		}
-		if changed {
-			b, err := json.Marshal(c)
-			if err != nil {
-				return nil, "", bad(ReasonInvalid, "context", "cannot merge the batch context: %v", err)
-			}
-			merged = b
-		}
-	}
-	gid, err := optID(c["groupId"], "context.groupId")
+// merge checks a message's own context or integrations and merges the
+// batch's under it, the message's own keys winning, by appending the
+// batch's missing "key":value pairs as sent: nothing is decoded or
+// re-encoded, and a message without its own takes the batch's bytes as
+// they are. It also returns groupId as the merge leaves it.
+func merge(own, batch *object, body []byte, field string) (json.RawMessage, []byte, *Error) {
+	raw, err := optObject(own.raw, own.unsafe, field)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
-	return merged, gid, nil
+	if batch == nil {
+		return raw, own.groupID, nil
+	}
+	if raw == nil {
+		return batch.raw, batch.groupID, nil
+	}
+	gid := own.groupID
+	n := 0
+	for i, k := range batch.keys {
+		if !own.has(k) {
+			n += batch.pairs[i][1] - batch.pairs[i][0] + 1
+		}
+	}
+	if n == 0 {
+		return raw, gid, nil
+	}
+	inner := bytes.TrimSpace(raw[1 : len(raw)-1])
+	out := make([]byte, 0, len(inner)+n+2)
+	out = append(append(out, '{'), inner...)
+	for i, k := range batch.keys {
+		if own.has(k) {
+			continue
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = append(out, body[batch.pairs[i][0]:batch.pairs[i][1]]...)
+		if foldEq(k, "groupid") && own.groupID == nil {
+			gid = batch.groupID
+		}
+	}
+	return append(out, '}'), gid, nil
 }
 
 // eventTime is Segment's rule: timestamp, else originalTimestamp, else the
@@ -497,62 +748,21 @@ func skew(t, sentAt, receivedAt time.Time) time.Time {
 	return receivedAt.Add(-sentAt.Sub(t))
 }
 
-// strictObject decodes a JSON object, rejecting trailing data.
-func strictObject(b []byte, v any) error {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 {
-		return errors.New("empty body, want a JSON object")
-	}
-	if b[0] != '{' {
-		return errors.New("malformed JSON: want an object")
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("malformed JSON: %s", jsonErr(err))
-	}
-	if dec.More() {
-		return errors.New("malformed JSON: trailing data after the object")
-	}
-	return nil
-}
-
-func jsonErr(err error) string {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return fmt.Sprintf("%s: must be %s", te.Field, te.Type)
-	}
-	return err.Error()
-}
-
 func isNull(raw json.RawMessage) bool {
 	return len(raw) == 0 || string(raw) == "null"
 }
 
-// plainString returns the contents of a JSON string literal that has no
-// escapes, without a decode (most ids, names and times); ok is false when
-// the literal needs the full decoder.
-func plainString(raw []byte) (string, bool) {
-	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+// unquote returns the contents of a JSON string literal the scanner
+// accepted; ok is false when raw is another kind of value.
+func unquote(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
 		return "", false
 	}
 	body := raw[1 : len(raw)-1]
-	if bytes.IndexByte(body, '\\') >= 0 || bytes.IndexByte(body, '"') >= 0 {
-		return "", false
+	if bytes.IndexByte(body, '\\') < 0 {
+		return string(body), true
 	}
-	for _, c := range body {
-		if c < 0x20 {
-			return "", false // invalid JSON: let the decoder say so
-		}
-	}
-	return string(body), true
-}
-
-func unquote(raw json.RawMessage) (string, bool) {
-	if s, ok := plainString(raw); ok {
-		return s, true
-	}
-	var s string
-	return s, json.Unmarshal(raw, &s) == nil
+	return string(unescape(body)), true
 }
 
 func optString(raw json.RawMessage, field string) (string, *Error) {
@@ -581,11 +791,11 @@ func optID(raw json.RawMessage, field string) (string, *Error) {
 			return "", bad(ReasonInvalid, field, "must be a string")
 		}
 	} else {
-		var n json.Number
-		if err := json.Unmarshal(raw, &n); err != nil {
+		// The scanner proved raw a JSON value: a number is its text.
+		if c := raw[0]; c != '-' && !isDigit(c) {
 			return "", bad(ReasonInvalid, field, "must be a string")
 		}
-		s = n.String()
+		s = string(raw)
 	}
 	s = strings.TrimSpace(s)
 	if len(s) > maxIDLen {
@@ -597,9 +807,9 @@ func optID(raw json.RawMessage, field string) (string, *Error) {
 	return s, nil
 }
 
-// optObject checks a JSON object field (already proved well-formed by the
-// message's decode) and returns its bytes as sent.
-func optObject(raw json.RawMessage, field string) (json.RawMessage, *Error) {
+// optObject checks a JSON object field: its bytes as sent, and unsafe, the
+// first text in it PostgreSQL's jsonb cannot store, which the scanner noted.
+func optObject(raw []byte, unsafe, field string) (json.RawMessage, *Error) {
 	if isNull(raw) {
 		return nil, nil
 	}
@@ -609,108 +819,21 @@ func optObject(raw json.RawMessage, field string) (json.RawMessage, *Error) {
 	// PostgreSQL's jsonb refuses what JSON itself allows: NUL, unpaired
 	// surrogates, invalid UTF-8. Refuse them here, naming the field, rather
 	// than fail the whole commit later with an error the sender cannot read.
-	if err := jsonbSafe(raw); err != "" {
-		return nil, bad(ReasonBadText, field, "%s", err)
+	if unsafe != "" {
+		return nil, bad(ReasonBadText, field, "%s", unsafe)
 	}
 	return raw, nil
-}
-
-// jsonbSafe checks JSON text for what jsonb cannot store; it returns a
-// description of the problem, or "".
-func jsonbSafe(b []byte) string {
-	if !utf8.Valid(b) {
-		return "must be valid UTF-8"
-	}
-	for i := 0; i < len(b); i++ {
-		if b[i] != '\\' {
-			continue
-		}
-		i++
-		if i >= len(b) || b[i] != 'u' || i+4 >= len(b) {
-			continue
-		}
-		r := hex4(b[i+1 : i+5])
-		switch {
-		case r == 0:
-			return "must not contain \\u0000"
-		case r >= 0xD800 && r <= 0xDBFF:
-			// A high surrogate must be followed by a low one.
-			if i+10 >= len(b) || b[i+5] != '\\' || b[i+6] != 'u' {
-				return "has an unpaired surrogate escape"
-			}
-			if lo := hex4(b[i+7 : i+11]); lo < 0xDC00 || lo > 0xDFFF {
-				return "has an unpaired surrogate escape"
-			}
-			i += 10
-		case r >= 0xDC00 && r <= 0xDFFF:
-			return "has an unpaired surrogate escape"
-		default:
-			i += 4
-		}
-	}
-	return ""
-}
-
-// hex4 reads four hex digits (already validated as JSON).
-func hex4(b []byte) rune {
-	var r rune
-	for _, c := range b {
-		r <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
-		case c >= 'a' && c <= 'f':
-			r |= rune(c-'a') + 10
-		case c >= 'A' && c <= 'F':
-			r |= rune(c-'A') + 10
-		}
-	}
-	return r
 }
 
 // NumericSums returns the top-level numeric properties of a JSON object,
 // ignoring anything malformed (the input was validated when it was stored).
 func NumericSums(props []byte) map[string]float64 {
-	m, _, _ := numericProps(props)
-	return m
-}
-
-// numericProps reads the top-level numeric properties (which roll-ups sum)
-// and properties.name (a page's name when the call has none) in one decode.
-func numericProps(props json.RawMessage) (map[string]float64, string, *Error) {
-	if len(props) == 0 {
-		return nil, "", nil
+	s := scanner{b: props}
+	var r rawMessage
+	if s.peek() != '{' || !s.properties(&r) {
+		return nil
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(props, &m); err != nil {
-		return nil, "", bad(ReasonInvalid, "properties", "malformed JSON")
-	}
-	var out map[string]float64
-	var name string
-	for k, v := range m {
-		if len(v) == 0 {
-			continue
-		}
-		if c := v[0]; c != '-' && (c < '0' || c > '9') {
-			if k == "name" && c == '"' {
-				name, _ = unquote(v)
-				if strings.ContainsRune(name, 0) {
-					name = ""
-				}
-			}
-			continue
-		}
-		// The decode above proved v a JSON number: parse it directly.
-		f, err := strconv.ParseFloat(string(v), 64)
-		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			return nil, "", bad(ReasonInvalid, "properties."+clip(k), "number out of range")
-		}
-		if out == nil {
-			out = make(map[string]float64)
-		}
-		out[k] = f
-	}
-	return out, name, nil
+	return r.sums
 }
 
 var timeLayouts = []string{
@@ -723,6 +846,13 @@ var timeLayouts = []string{
 func optTime(raw json.RawMessage, field string) (time.Time, *Error) {
 	if isNull(raw) {
 		return time.Time{}, nil
+	}
+	// What SDKs send, RFC 3339, is parsed from the bytes without a copy.
+	if len(raw) > 2 && raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 {
+		var t time.Time
+		if t.UnmarshalText(raw[1:len(raw)-1]) == nil && t.Year() >= 1970 && t.Year() <= 9999 {
+			return t.UTC(), nil
+		}
 	}
 	s, ok := unquote(raw)
 	if !ok {

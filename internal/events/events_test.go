@@ -1,6 +1,11 @@
 package events
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -103,26 +108,63 @@ func FuzzDecode(f *testing.F) {
 		} else {
 			p, err = DecodeSingle(typ, body, recv)
 		}
+		checkAgainstEncodingJSON(t, body, p, err)
 		if err != nil {
 			if _, ok := err.(*Error); !ok {
 				t.Fatalf("untyped error %T: %v", err, err)
 			}
 			return
 		}
-		for _, m := range p.Messages {
-			if m.UserKey() == "" || m.MessageID == "" || len(m.MessageID) > MaxMessageID {
-				t.Fatalf("accepted a message without identity: %+v", m)
-			}
-			if m.Timestamp.After(recv) || m.Timestamp.Location() != time.UTC {
-				t.Fatalf("bad timestamp %v", m.Timestamp)
-			}
-			switch m.Type {
-			case TypeTrack, TypeIdentify, TypeGroup, TypePage, TypeScreen, TypeAlias:
-			default:
-				t.Fatalf("accepted type %q", m.Type)
+		checkPayload(t, p)
+	})
+}
+
+// checkAgainstEncodingJSON holds the one-walk decoder to encoding/json: it
+// refuses a body as malformed exactly when encoding/json would, and what it
+// decodes on the way (traits, numeric properties) is what encoding/json
+// decodes from the bytes it keeps.
+func checkAgainstEncodingJSON(t *testing.T, body []byte, p *Payload, err error) {
+	t.Helper()
+	trimmed := bytes.TrimSpace(body)
+	isObject := json.Valid(body) && len(trimmed) > 0 && trimmed[0] == '{'
+	var e *Error
+	if errors.As(err, &e) && e.Reason == ReasonMalformed && e.Field == "body" && isObject && !strings.Contains(e.Msg, "max depth") {
+		t.Fatalf("refused a JSON object as malformed: %v", err)
+	}
+	if !json.Valid(body) && p != nil {
+		t.Fatalf("decoded invalid JSON: %q", body)
+	}
+	if p == nil {
+		return
+	}
+	for _, m := range p.Messages {
+		for _, raw := range []json.RawMessage{m.Properties, m.Traits, m.Context, m.Integrations} {
+			if raw != nil && !json.Valid(raw) {
+				t.Fatalf("kept invalid JSON %q", raw)
 			}
 		}
-	})
+		if m.Traits != nil {
+			var want map[string]any
+			if err := json.Unmarshal(m.Traits, &want); err != nil || !reflect.DeepEqual(want, m.TraitValues) {
+				t.Fatalf("traits %q decoded as %#v, encoding/json says %#v (%v)", m.Traits, m.TraitValues, want, err)
+			}
+		}
+		var props map[string]json.RawMessage
+		_ = json.Unmarshal(m.Properties, &props)
+		var want map[string]float64
+		for k, v := range props {
+			if c := v[0]; c == '-' || (c >= '0' && c <= '9') {
+				f, _ := strconv.ParseFloat(string(v), 64)
+				if want == nil {
+					want = map[string]float64{}
+				}
+				want[k] = f
+			}
+		}
+		if !reflect.DeepEqual(want, m.Sums) {
+			t.Fatalf("properties %q summed as %v, want %v", m.Properties, m.Sums, want)
+		}
+	}
 }
 
 func TestJSONBUnsafeInputIsRefused(t *testing.T) {

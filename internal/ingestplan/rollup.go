@@ -2,6 +2,7 @@ package ingestplan
 
 import (
 	"cmp"
+	"encoding/json"
 	"maps"
 	"slices"
 	"sort"
@@ -38,15 +39,34 @@ type DayAgg struct {
 
 // AccountDelta is what a commit changes on one account.
 type AccountDelta struct {
-	Traits      map[string]any
+	Traits map[string]any
+	// TraitsJSON is Traits as sent when one message gave them all (the
+	// usual case): stored as is, not re-encoded from the decoded values.
+	TraitsJSON  json.RawMessage
 	First, Last time.Time
 }
 
 // UserDelta is what a commit changes on one person.
 type UserDelta struct {
-	Email   string
-	Traits  map[string]any
-	Account string
+	Email      string
+	Traits     map[string]any
+	TraitsJSON json.RawMessage // as AccountDelta's
+	Account    string
+}
+
+// addTraits merges one message's traits into a delta's.
+func addTraits(into *map[string]any, raw *json.RawMessage, m *events.Message) map[string]any {
+	t := m.TraitMap()
+	if len(t) == 0 {
+		return nil
+	}
+	if *into == nil {
+		*into, *raw = map[string]any{}, m.Traits
+	} else {
+		*raw = nil
+	}
+	maps.Copy(*into, t)
+	return t
 }
 
 // Deltas are the writes that depend on which rows were new.
@@ -129,20 +149,11 @@ func (p *Plan) Rollup(inserted func(source, messageID string) bool, backfilled [
 		case events.TypeGroup:
 			a := acct(m.GroupID)
 			a.First = minTime(a.First, m.Timestamp)
-			if t := m.TraitMap(); len(t) > 0 {
-				if a.Traits == nil {
-					a.Traits = map[string]any{}
-				}
-				maps.Copy(a.Traits, t)
-			}
+			addTraits(&a.Traits, &a.TraitsJSON, m)
 		case events.TypeIdentify:
 			identified[r.Person] = true
 			u := user(r.Person)
-			if t := m.TraitMap(); len(t) > 0 {
-				if u.Traits == nil {
-					u.Traits = map[string]any{}
-				}
-				maps.Copy(u.Traits, t)
+			if t := addTraits(&u.Traits, &u.TraitsJSON, m); t != nil {
 				if e, ok := t["email"].(string); ok {
 					u.Email = e
 				}
