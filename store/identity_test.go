@@ -101,3 +101,55 @@ func TestAliasMergesPeople(t *testing.T) {
 	require.Equal(t, 3, one(t, st, `SELECT sum(n)::int FROM account_daily WHERE account_id = 'acme'`))
 	require.Equal(t, 2, one(t, st, `SELECT count(*) FROM identities WHERE person_id = 'new-id'`), "kept flat: anon and old-id point at new-id")
 }
+
+// A message carrying both ids takes an exclusive lock on them only while
+// it can still link them: once the anonymous id belongs to a person (every
+// call analytics.js makes after identify), it only looks up, and a
+// concurrent lookup of the same user does not hold it up.
+func TestLinkedIDsTakeSharedLocks(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	ingestJSON(t, st, `{"batch":[{"type":"identify","messageId":"i1","anonymousId":"a1","userId":"u1"}]}`, now)
+
+	// Another commit looking u1 and u2 up holds shared locks on them.
+	other, err := st.Pool().Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = other.Rollback(ctx) }()
+	for _, id := range []string{"u1", "u2"} {
+		_, err = other.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, store.UserLockKey(id))
+		require.NoError(t, err)
+	}
+
+	ingestAsync := func(body string) chan error {
+		done := make(chan error, 1)
+		p, err := events.DecodeBatch([]byte(body), now)
+		require.NoError(t, err)
+		go func() {
+			_, err := st.Ingest(ctx, []store.IngestItem{{Source: "s", Messages: p.Messages}})
+			done <- err
+		}()
+		return done
+	}
+
+	// Already linked: proceeds beside it.
+	done := ingestAsync(`{"batch":[{"type":"page","messageId":"p1","anonymousId":"a1","userId":"u1","name":"Pricing"}]}`)
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("a message whose ids are already linked waited for a lookup")
+	}
+	require.Equal(t, 1, one(t, st, `SELECT count(*) FROM identities`), "nothing new to link")
+
+	// A new link still waits for the lookup to finish.
+	linked := ingestAsync(`{"batch":[{"type":"page","messageId":"p2","anonymousId":"a2","userId":"u2","name":"Pricing"}]}`)
+	select {
+	case <-linked:
+		t.Fatal("a new link did not wait for the commit looking the user up")
+	case <-time.After(300 * time.Millisecond):
+	}
+	require.NoError(t, other.Rollback(ctx))
+	require.NoError(t, <-linked)
+	require.Equal(t, 2, one(t, st, `SELECT count(*) FROM identities`))
+}

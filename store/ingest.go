@@ -97,8 +97,14 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem, rules []model.
 	// uncommitted link, and the link's back-fill cannot see the uncommitted
 	// events. Per-id advisory locks (exclusive to link, shared to look up,
 	// taken in key order) make one wait for the other; the persons the ids
-	// resolve to are locked the same way once known.
-	exclusive, shared := ingestplan.IDs(msgs)
+	// resolve to are locked the same way once known. Links committed
+	// before the locks tell which messages can no longer link anything
+	// (ingestplan.IDs): those only look up.
+	committed, err := readPersons(ctx, tx, ingestplan.LinkIDs(msgs))
+	if err != nil {
+		return res, err
+	}
+	exclusive, shared := ingestplan.IDs(msgs, committed)
 	held, err := lockIDs(ctx, tx, exclusive, shared, nil)
 	if err != nil {
 		return res, err
@@ -230,7 +236,38 @@ func personOf(l ingestplan.Links, id string) string {
 // readLinks reads what the planner needs about ids: which person each
 // belongs to, and each person's account.
 func readLinks(ctx context.Context, tx pgx.Tx, ids []string) (ingestplan.Links, error) {
+	l, err := readPersons(ctx, tx, ids)
+	if err != nil {
+		return l, err
+	}
+	persons := make([]string, 0, len(ids))
+	for _, id := range ids {
+		persons = append(persons, personOf(l, id))
+	}
+	slices.Sort(persons)
+	rows, err := tx.Query(ctx, `SELECT user_id, account_id FROM users WHERE user_id = ANY($1) AND account_id IS NOT NULL`, slices.Compact(persons))
+	if err != nil {
+		return l, fmt.Errorf("look up user links: %w", err)
+	}
+	for rows.Next() {
+		var u, a string
+		if err := rows.Scan(&u, &a); err != nil {
+			return l, err
+		}
+		l.Account[u] = a
+	}
+	if err := rows.Err(); err != nil {
+		return l, fmt.Errorf("look up user links: %w", err)
+	}
+	return l, nil
+}
+
+// readPersons reads which person each of ids belongs to.
+func readPersons(ctx context.Context, tx pgx.Tx, ids []string) (ingestplan.Links, error) {
 	l := ingestplan.Links{Person: map[string]string{}, Account: map[string]string{}}
+	if len(ids) == 0 {
+		return l, nil
+	}
 	rows, err := tx.Query(ctx, `SELECT id, person_id FROM identities WHERE id = ANY($1)`, ids)
 	if err != nil {
 		return l, fmt.Errorf("look up identities: %w", err)
@@ -244,25 +281,6 @@ func readLinks(ctx context.Context, tx pgx.Tx, ids []string) (ingestplan.Links, 
 	}
 	if err := rows.Err(); err != nil {
 		return l, fmt.Errorf("look up identities: %w", err)
-	}
-	persons := make([]string, 0, len(ids))
-	for _, id := range ids {
-		persons = append(persons, personOf(l, id))
-	}
-	slices.Sort(persons)
-	rows, err = tx.Query(ctx, `SELECT user_id, account_id FROM users WHERE user_id = ANY($1) AND account_id IS NOT NULL`, slices.Compact(persons))
-	if err != nil {
-		return l, fmt.Errorf("look up user links: %w", err)
-	}
-	for rows.Next() {
-		var u, a string
-		if err := rows.Scan(&u, &a); err != nil {
-			return l, err
-		}
-		l.Account[u] = a
-	}
-	if err := rows.Err(); err != nil {
-		return l, fmt.Errorf("look up user links: %w", err)
 	}
 	return l, nil
 }

@@ -80,22 +80,51 @@ type Plan struct {
 	memberships []Link
 }
 
+// LinkIDs lists the ids of messages that may link ids (a message carrying
+// both anonymousId and userId, an alias): the store reads their committed
+// links before locking, for IDs.
+func LinkIDs(msgs []Msg) []string {
+	ids := map[string]bool{}
+	for _, x := range msgs {
+		m := x.M
+		if m.Type == events.TypeAlias || m.UserID != "" && m.AnonymousID != "" {
+			for _, id := range []string{m.UserID, m.AnonymousID, m.PreviousID} {
+				if id != "" {
+					ids[id] = true
+				}
+			}
+		}
+	}
+	return sortedKeys(ids)
+}
+
 // IDs lists the ids a commit needs links for and must lock: exclusive for
-// ids whose links the commit changes (group calls, merges), shared for ids
-// it only looks up. Both are sorted and disjoint.
-func IDs(msgs []Msg) (exclusive, shared []string) {
+// ids whose links the commit may change (group calls, merges), shared for
+// ids it only looks up. Both are sorted and disjoint.
+//
+// committed holds the links of LinkIDs read before any lock. A link never
+// comes undone (merging persons moves all their ids together), so a
+// message that can no longer link anything only looks up: an anonymousId
+// that already belongs to a person (Build never moves it), an alias whose
+// ids are already one person. That is every call analytics.js makes after
+// identify: without this each would take exclusive locks and serialise
+// concurrent commits of the same user for nothing.
+func IDs(msgs []Msg, committed Links) (exclusive, shared []string) {
+	person := func(id string) string { return cmp.Or(committed.Person[id], id) }
 	ex, sh := map[string]bool{}, map[string]bool{}
 	for _, x := range msgs {
 		m := x.M
-		switch {
-		case m.Type == events.TypeGroup, m.Type == events.TypeAlias, m.UserID != "" && m.AnonymousID != "":
-			for _, id := range []string{m.UserID, m.AnonymousID, m.PreviousID} {
-				if id != "" {
-					ex[id] = true
-				}
+		links := m.Type == events.TypeGroup ||
+			m.Type == events.TypeAlias && person(m.PreviousID) != person(m.UserKey()) ||
+			m.UserID != "" && m.AnonymousID != "" && person(m.AnonymousID) == m.AnonymousID
+		for _, id := range []string{m.UserID, m.AnonymousID, m.PreviousID} {
+			switch {
+			case id == "":
+			case links:
+				ex[id] = true
+			default:
+				sh[id] = true
 			}
-		default:
-			sh[m.UserKey()] = true
 		}
 	}
 	for id := range ex {

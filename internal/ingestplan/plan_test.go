@@ -215,14 +215,27 @@ func TestRowsAreDeduplicatedAndOrdered(t *testing.T) {
 }
 
 func TestIDs(t *testing.T) {
-	ex, sh := IDs(decode(t, `{"batch":[
+	msgs := decode(t, `{"batch":[
 		{"type":"track","messageId":"1","userId":"u1","event":"E"},
 		{"type":"track","messageId":"2","anonymousId":"a9","event":"E"},
 		{"type":"group","messageId":"3","userId":"u2","groupId":"g"},
 		{"type":"alias","messageId":"4","userId":"u3","previousId":"p3"},
-		{"type":"page","messageId":"5","userId":"u4","anonymousId":"a4"}]}`))
-	require.Equal(t, []string{"a4", "p3", "u2", "u3", "u4"}, ex)
+		{"type":"page","messageId":"5","userId":"u4","anonymousId":"a4"},
+		{"type":"page","messageId":"6","userId":"u5","anonymousId":"a5"},
+		{"type":"page","messageId":"7","userId":"u6","anonymousId":"a6"},
+		{"type":"alias","messageId":"8","userId":"u7","previousId":"p7"}]}`)
+	require.Equal(t, []string{"a4", "a5", "a6", "p3", "p7", "u3", "u4", "u5", "u6", "u7"}, LinkIDs(msgs))
+
+	ex, sh := IDs(msgs, Links{})
+	require.Equal(t, []string{"a4", "a5", "a6", "p3", "p7", "u2", "u3", "u4", "u5", "u6", "u7"}, ex)
 	require.Equal(t, []string{"a9", "u1"}, sh)
+
+	// Committed links: a5 is u5's already, a6 another user's (a shared
+	// device: never moved), p7 already merged into u7. Those messages can
+	// link nothing and only look up.
+	ex, sh = IDs(msgs, Links{Person: map[string]string{"a5": "u5", "a6": "u1", "p7": "u7"}})
+	require.Equal(t, []string{"a4", "p3", "u2", "u3", "u4"}, ex)
+	require.Equal(t, []string{"a5", "a6", "a9", "p7", "u1", "u5", "u6", "u7"}, sh)
 }
 
 func TestRollup(t *testing.T) {
