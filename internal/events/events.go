@@ -175,7 +175,7 @@ type rawMessage struct {
 
 	propsUnsafe, traitsUnsafe string
 	sums                      map[string]float64
-	sumsOutOfRange            string // the first top-level property that is
+	sumsOutOfRange            string // the first top-level number no float64 holds
 	pageName                  string // properties.name
 	traitValues               map[string]any
 	traitsOutOfRange          bool
@@ -237,9 +237,9 @@ func (s *scanner) message(r *rawMessage) bool {
 		case "traits":
 			return s.traits(r)
 		case "context":
-			return s.object2(&r.Context, true, false)
+			return s.keyedObject(&r.Context, true, false)
 		case "integrations":
-			return s.object2(&r.Integrations, false, false)
+			return s.keyedObject(&r.Integrations, false, false)
 		default:
 			return s.value()
 		}
@@ -324,10 +324,10 @@ func (s *scanner) traits(r *rawMessage) bool {
 	return ok
 }
 
-// object2 walks a context or integrations object, noting its top-level
+// keyedObject walks a context or integrations object, noting its top-level
 // keys (and, for a batch's, each pair's span) so the merge never decodes
 // it again, and context.groupId.
-func (s *scanner) object2(o *object, groupID, pairs bool) bool {
+func (s *scanner) keyedObject(o *object, groupID, pairs bool) bool {
 	start := s.i
 	s.unsafe = ""
 	*o = object{}
@@ -415,9 +415,9 @@ func DecodeBatch(body []byte, receivedAt time.Time) (*Payload, error) {
 				env.writeKey = s.b[start:s.i]
 				return ok
 			case foldEq(key, "context"):
-				return s.object2(&env.context, true, true)
+				return s.keyedObject(&env.context, true, true)
 			case foldEq(key, "integrations"):
-				return s.object2(&env.integrations, false, true)
+				return s.keyedObject(&env.integrations, false, true)
 			}
 			return s.value()
 		})
