@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"compress/zlib"
 	"encoding/json"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -315,5 +316,32 @@ func checkPayload(t *testing.T, p *Payload) {
 		if r.Err == nil || r.Err.Reason == "" || r.Err.Field == "" || r.Raw == nil {
 			t.Fatalf("reject without reason, field or raw message: %+v", r)
 		}
+	}
+}
+
+// A large batch keeps its order and each set-aside message its index,
+// across the chunks the decoder holds messages in.
+func TestLargeBatchKeepsOrderAndIndexes(t *testing.T) {
+	var sb strings.Builder
+	sb.WriteString(`{"batch":[`)
+	for i := range 1500 {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		if i == 17 || i == 1100 {
+			sb.WriteString(`{"type":"track","event":"no-user"}`)
+			continue
+		}
+		fmt.Fprintf(&sb, `{"type":"track","userId":"u","event":"e%d"}`, i)
+	}
+	sb.WriteString(`]}`)
+	p, err := DecodeBatch([]byte(sb.String()), recv)
+	require.NoError(t, err)
+	require.Len(t, p.Messages, 1498)
+	require.Equal(t, []int{17, 1100}, []int{p.Rejects[0].Index, p.Rejects[1].Index})
+	require.Equal(t, `{"type":"track","event":"no-user"}`, string(p.Rejects[1].Raw))
+	for k, m := range p.Messages {
+		i := k + map[bool]int{true: 1}[k >= 17] + map[bool]int{true: 1}[k >= 1099]
+		require.Equal(t, fmt.Sprintf("e%d", i), m.Name)
 	}
 }

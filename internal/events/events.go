@@ -356,7 +356,7 @@ func (s *scanner) keyedObject(o *object, groupID, pairs bool) bool {
 
 // envelope is a batch's own fields.
 type envelope struct {
-	batch                 []element
+	batch                 elements
 	batchSeen, batchArray bool
 	sentAt, writeKey      []byte
 	context, integrations object
@@ -367,6 +367,24 @@ type element struct {
 	raw    []byte
 	object bool
 	r      rawMessage
+}
+
+// elements holds a batch's messages in chunks that double in size (16 up
+// to 1,024 elements) and are never copied: an element is large, and a
+// slice's growth would copy each one several times.
+type elements struct {
+	chunks [][]element
+	n      int
+}
+
+func (e *elements) add() *element {
+	if len(e.chunks) == 0 || len(e.chunks[len(e.chunks)-1]) == cap(e.chunks[len(e.chunks)-1]) {
+		e.chunks = append(e.chunks, make([]element, 0, 16<<min(len(e.chunks), 6)))
+	}
+	c := &e.chunks[len(e.chunks)-1]
+	*c = append(*c, element{})
+	e.n++
+	return &(*c)[len(*c)-1]
 }
 
 // DecodeBatch decodes a /v1/batch body. The envelope must be right or the
@@ -385,7 +403,7 @@ func DecodeBatch(body []byte, receivedAt time.Time) (*Payload, error) {
 			start := s.i
 			switch {
 			case foldEq(key, "batch"):
-				env.batchSeen, env.batchArray, env.batch = true, false, env.batch[:0]
+				env.batchSeen, env.batchArray, env.batch = true, false, elements{}
 				switch s.peek() {
 				case '[':
 					env.batchArray = true
@@ -393,11 +411,11 @@ func DecodeBatch(body []byte, receivedAt time.Time) (*Payload, error) {
 						start := s.i
 						if s.peek() != '{' {
 							ok := s.value()
-							env.batch = append(env.batch, element{raw: s.b[start:s.i]})
+							env.batch.add().raw = s.b[start:s.i]
 							return ok
 						}
-						env.batch = append(env.batch, element{object: true})
-						e := &env.batch[len(env.batch)-1]
+						e := env.batch.add()
+						e.object = true
 						ok := s.message(&e.r)
 						e.raw = s.b[start:s.i]
 						return ok
@@ -431,7 +449,7 @@ func DecodeBatch(body []byte, receivedAt time.Time) (*Payload, error) {
 	if !env.batchArray {
 		return nil, &Error{Status: 400, Reason: ReasonMalformed, Field: "batch", Msg: "body: malformed JSON: batch: must be an array of messages"}
 	}
-	if len(env.batch) == 0 {
+	if env.batch.n == 0 {
 		return nil, bad(ReasonInvalid, "batch", "must hold at least one message")
 	}
 	wk, err2 := optString(env.writeKey, "writeKey")
@@ -453,29 +471,37 @@ func DecodeBatch(body []byte, receivedAt time.Time) (*Payload, error) {
 		return nil, err2
 	}
 	batch.sentAt = sentAt
-	p := &Payload{WriteKey: wk, Messages: make([]Message, 0, len(env.batch))}
-	for i := range env.batch {
-		e := &env.batch[i]
-		if len(e.raw) > MaxMessageBytes {
-			p.Rejects = append(p.Rejects, Reject{Index: i, Raw: e.raw, Err: &Error{Status: 413, Reason: ReasonTooLarge, Field: "message",
-				Msg: fmt.Sprintf("batch[%d]: %d bytes is over the 32 KB message limit", i, len(e.raw))}})
-			continue
-		}
-		if !e.object {
-			p.Rejects = append(p.Rejects, Reject{Index: i, Raw: e.raw, Err: &Error{Status: 400, Reason: ReasonMalformed, Field: "message",
-				Msg: fmt.Sprintf("batch[%d].message: must be a JSON object", i)}})
-			continue
-		}
-		p.Messages = append(p.Messages, Message{})
-		m := &p.Messages[len(p.Messages)-1]
-		if _, err := decodeRaw(m, &e.r, e.raw, "", &batch, s.b, receivedAt); err != nil {
-			p.Messages = p.Messages[:len(p.Messages)-1]
-			e := *err
-			e.Msg = fmt.Sprintf("batch[%d].%s", i, e.Msg)
-			p.Rejects = append(p.Rejects, Reject{Index: i, Raw: env.batch[i].raw, Err: &e})
+	p := &Payload{WriteKey: wk, Messages: make([]Message, 0, env.batch.n)}
+	i := -1
+	for _, chunk := range env.batch.chunks {
+		for k := range chunk {
+			i++
+			p.finish(i, &chunk[k], &batch, s.b, receivedAt)
 		}
 	}
 	return p, nil
+}
+
+// finish adds batch message i to p: decoded, or set aside with why.
+func (p *Payload) finish(i int, e *element, batch *batchFields, body []byte, receivedAt time.Time) {
+	reject := func(err *Error) {
+		p.Rejects = append(p.Rejects, Reject{Index: i, Raw: e.raw, Err: err})
+	}
+	switch {
+	case len(e.raw) > MaxMessageBytes:
+		reject(&Error{Status: 413, Reason: ReasonTooLarge, Field: "message",
+			Msg: fmt.Sprintf("batch[%d]: %d bytes is over the 32 KB message limit", i, len(e.raw))})
+	case !e.object:
+		reject(&Error{Status: 400, Reason: ReasonMalformed, Field: "message",
+			Msg: fmt.Sprintf("batch[%d].message: must be a JSON object", i)})
+	default:
+		p.Messages = append(p.Messages, Message{})
+		if _, err := decodeRaw(&p.Messages[len(p.Messages)-1], &e.r, e.raw, "", batch, body, receivedAt); err != nil {
+			p.Messages = p.Messages[:len(p.Messages)-1]
+			err.Msg = fmt.Sprintf("batch[%d].%s", i, err.Msg)
+			reject(err)
+		}
+	}
 }
 
 // batchFields are what a batch gives each of its messages.
