@@ -211,14 +211,17 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem, rules []model.
 		for i, id := range queue {
 			flags[i] = hurry[id]
 		}
-		// DO UPDATE (not DO NOTHING) locks an existing row: a scorer that
-		// took it with SKIP LOCKED before these events were visible makes
-		// this wait and queue the account again, and a scorer that comes
-		// later skips it until these events are committed. An urgent
-		// entry stays urgent until scored.
+		// DO UPDATE (not DO NOTHING) locks an existing row until this
+		// commit, so a scorer claiming with SKIP LOCKED skips it until
+		// these events are visible. A row a scorer claimed earlier gets a
+		// new version, which keeps it queued after that scorer's batch
+		// (whose facts may predate these events); an unclaimed row is
+		// left as it is unless this makes it urgent. Nothing here waits
+		// for a re-score batch.
 		if _, err := tx.Exec(ctx, `
-			INSERT INTO rescore_queue (account_id, urgent) SELECT * FROM unnest($1::text[], $2::bool[])
-			ON CONFLICT (account_id) DO UPDATE SET urgent = rescore_queue.urgent OR EXCLUDED.urgent`, queue, flags); err != nil {
+			INSERT INTO rescore_queue AS q (account_id, urgent) SELECT * FROM unnest($1::text[], $2::bool[])
+			ON CONFLICT (account_id) DO UPDATE SET urgent = q.urgent OR EXCLUDED.urgent, version = q.version + 1
+			WHERE q.claim IS NOT NULL OR (EXCLUDED.urgent AND NOT q.urgent)`, queue, flags); err != nil {
 			return res, fmt.Errorf("queue re-score: %w", err)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pqlbot/pqlbot/internal/model"
@@ -16,14 +17,18 @@ import (
 	"github.com/pqlbot/pqlbot/internal/scoring"
 )
 
+// requeueOnConflict ends every INSERT INTO rescore_queue: an account
+// already queued and unclaimed needs nothing more, but one a re-score batch
+// has claimed must stay queued after that batch, which its version bump
+// tells the batch (see ScoreQueued). It never waits for the batch.
+const requeueOnConflict = `ON CONFLICT (account_id) DO UPDATE SET version = rescore_queue.version + 1 WHERE rescore_queue.claim IS NOT NULL`
+
 // ErrNotFound is returned when a looked-up account or score does not exist.
 var ErrNotFound = errors.New("not found")
 
 // ScoreQueued takes up to take.Limit accounts from the re-score queue that
 // no other worker holds, loads their facts, scores them with score, saves
-// the results that changed (see saveScores) and deletes the queue rows, all
-// in one transaction: a crash or a cancelled ctx rolls everything back and
-// the accounts stay queued.
+// the results that changed (see saveScores) and removes the queue rows.
 //
 // An account scored less than take.Debounce before now stays queued until
 // then, unless its queue row is urgent (a hand-raise): a busy account's
@@ -31,32 +36,55 @@ var ErrNotFound = errors.New("not found")
 // that was quiet is scored at once. Urgent rows go first, then the
 // accounts scored longest ago, so news is not stuck behind busy accounts.
 //
-// The queue rows are deleted first, so an ingest commit that queues one of
-// these accounts again while the batch runs waits for the batch to commit
-// and then re-inserts its row: events that arrive during scoring are always
-// scored by a later batch. Keep batches small, since such a commit waits.
+// The rows are claimed in one short statement of their own (claim token,
+// claimed_until = now + take.Lease) and the scores saved in a second
+// transaction, which deletes each row only if its version is still the
+// one claimed. So an ingest commit that queues a claimed account never
+// waits for scoring: it bumps the version and the row stays for a later
+// batch, and events committed after the facts were read are always scored
+// again. A failed batch hands its claims back at once; a worker that dies
+// leaves them to be taken again when claimed_until passes.
 func (s *Store) ScoreQueued(ctx context.Context, take rescore.Take, spec model.FactsSpec, now time.Time, score func(*scoring.Facts) scoring.Result) ([]rescore.Scored, error) {
+	lease := take.Lease
+	if lease <= 0 {
+		lease = 10 * time.Second
+	}
+	token := uuid.New()
+	rows, err := s.pool.Query(ctx, `
+		WITH taken AS MATERIALIZED (
+			SELECT q.account_id AS taken_id FROM rescore_queue q LEFT JOIN rescore_last l USING (account_id)
+			WHERE (q.claimed_until IS NULL OR q.claimed_until <= $3)
+			  AND (q.urgent OR l.scored_at IS NULL OR l.scored_at <= $2)
+			ORDER BY q.urgent DESC, l.scored_at NULLS FIRST, q.enqueued_at
+			LIMIT $1 FOR UPDATE OF q SKIP LOCKED)
+		UPDATE rescore_queue SET claim = $4, claimed_until = $5, urgent = false
+		FROM taken WHERE account_id = taken_id
+		RETURNING account_id, version`, take.Limit, now.Add(-take.Debounce), now, token, now.Add(lease))
+	if err != nil {
+		return nil, fmt.Errorf("score queued accounts: claim: %w", err)
+	}
+	versions := map[string]int64{}
+	var ids []string
+	var id string
+	var version int64
+	if _, err := pgx.ForEachRow(rows, []any{&id, &version}, func() error {
+		versions[id] = version
+		ids = append(ids, id)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("score queued accounts: claim: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	sort.Strings(ids) // a stable lock order for the score upserts
+	vs := make([]int64, len(ids))
+	for i, id := range ids {
+		vs[i] = versions[id]
+	}
+
 	var out []rescore.Scored
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `
-			WITH taken AS MATERIALIZED (
-				SELECT q.account_id AS taken_id FROM rescore_queue q LEFT JOIN rescore_last l USING (account_id)
-				WHERE q.urgent OR l.scored_at IS NULL OR l.scored_at <= $2
-				ORDER BY q.urgent DESC, l.scored_at NULLS FIRST, q.enqueued_at
-				LIMIT $1 FOR UPDATE OF q SKIP LOCKED)
-			DELETE FROM rescore_queue USING taken WHERE account_id = taken_id
-			RETURNING account_id`, take.Limit, now.Add(-take.Debounce))
-		if err != nil {
-			return fmt.Errorf("claim queued accounts: %w", err)
-		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return fmt.Errorf("claim queued accounts: %w", err)
-		}
-		if len(ids) == 0 {
-			return nil
-		}
-		sort.Strings(ids) // a stable lock order for the score upserts
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO rescore_last (account_id, scored_at) SELECT unnest($1::text[]), $2
 			ON CONFLICT (account_id) DO UPDATE SET scored_at = EXCLUDED.scored_at`, ids, now); err != nil {
@@ -72,10 +100,27 @@ func (s *Store) ScoreQueued(ctx context.Context, take rescore.Take, spec model.F
 				results = append(results, score(f))
 			}
 		}
-		out, err = saveScores(ctx, tx, results, take.Refresh)
-		return err
+		if out, err = saveScores(ctx, tx, results, take.Refresh); err != nil {
+			return err
+		}
+		// Last, so the row locks these take are held only for the commit.
+		if _, err := tx.Exec(ctx, `
+			DELETE FROM rescore_queue q USING unnest($1::text[], $2::bigint[]) AS c(id, v)
+			WHERE q.account_id = c.id AND q.claim = $3 AND q.version = c.v`, ids, vs, token); err != nil {
+			return fmt.Errorf("remove scored accounts from the queue: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE rescore_queue SET claim = NULL, claimed_until = NULL WHERE account_id = ANY($1) AND claim = $2`, ids, token); err != nil {
+			return fmt.Errorf("release re-queued accounts: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
+		// Hand the claims back so the accounts are not stuck for a lease;
+		// if this fails too, the lease running out does it.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_, _ = s.pool.Exec(rctx, `UPDATE rescore_queue SET claim = NULL, claimed_until = NULL WHERE account_id = ANY($1) AND claim = $2`, ids, token)
 		return nil, fmt.Errorf("score queued accounts: %w", err)
 	}
 	return out, nil
@@ -243,7 +288,7 @@ func (s *Store) RenewHooks(ctx context.Context, accountIDs []string, at, until t
 func (s *Store) Requeue(ctx context.Context, accountIDs []string) error {
 	if _, err := s.pool.Exec(ctx, `
 		INSERT INTO rescore_queue (account_id) SELECT unnest($1::text[])
-		ON CONFLICT (account_id) DO NOTHING`, accountIDs); err != nil {
+		`+requeueOnConflict, accountIDs); err != nil {
 		return fmt.Errorf("queue accounts again: %w", err)
 	}
 	return nil
@@ -263,7 +308,7 @@ func (s *Store) RequeueUndecided(ctx context.Context, now time.Time, lease time.
 			RETURNING account_id)
 		INSERT INTO rescore_queue (account_id)
 		SELECT account_id FROM orphan ORDER BY account_id
-		ON CONFLICT DO NOTHING`, now, lease)
+		`+requeueOnConflict, now, lease)
 	if err != nil {
 		return 0, fmt.Errorf("queue undecided scores: %w", err)
 	}
@@ -373,7 +418,7 @@ func (s *Store) EnqueueStale(ctx context.Context, now time.Time, m *model.Model)
 		   OR (a.last_event_at >= $2 AND s.scored_at < $3)
 		   OR (a.disqualified_until <= $4 AND s.scored_at < a.disqualified_until)
 		ORDER BY a.account_id
-		ON CONFLICT DO NOTHING`, m.Hash, cutoff, today, now)
+		`+requeueOnConflict, m.Hash, cutoff, today, now)
 	if err != nil {
 		return 0, fmt.Errorf("queue stale accounts: %w", err)
 	}

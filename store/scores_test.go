@@ -179,6 +179,31 @@ func TestScoreQueuedRollsBackOnFailure(t *testing.T) {
 	require.Error(t, err)
 	require.Len(t, queued(t, st), 5, "the taken accounts are back in the queue")
 	require.Equal(t, 0, countRows(t, st, `SELECT count(*) FROM account_scores`))
+	scored, err := st.ScoreQueued(context.Background(), rescore.Take{Limit: 10}, m.FactsSpec(), scoreNow, evaluator(m, scoreNow))
+	require.NoError(t, err)
+	require.Len(t, scored, 5, "the failed batch handed its claims back at once")
+}
+
+// TestClaimOfADeadWorkerRunsOut: a worker that claimed accounts and died
+// before its scores committed holds them only until its lease ends.
+func TestClaimOfADeadWorkerRunsOut(t *testing.T) {
+	st := storetest.New(t)
+	m := model.Default()
+	ctx := context.Background()
+	ingestDirect(t, st, []segMsg{track("t1", "u1", "acme", "Logged In", scoreNow.Add(-time.Hour))})
+	_, err := st.Pool().Exec(ctx, `UPDATE rescore_queue SET claim = gen_random_uuid(), claimed_until = $1`, scoreNow.Add(10*time.Second))
+	require.NoError(t, err)
+	take := rescore.Take{Limit: 10, Lease: 10 * time.Second}
+	scored, err := st.ScoreQueued(ctx, take, m.FactsSpec(), scoreNow.Add(5*time.Second), evaluator(m, scoreNow))
+	require.NoError(t, err)
+	require.Empty(t, scored, "claimed by a worker whose lease runs")
+	// An ingest meanwhile neither waits nor loses the account.
+	ingestDirect(t, st, []segMsg{track("t2", "u1", "acme", "Logged In", scoreNow.Add(-time.Hour))})
+	later := scoreNow.Add(11 * time.Second)
+	scored, err = st.ScoreQueued(ctx, take, m.FactsSpec(), later, evaluator(m, later))
+	require.NoError(t, err)
+	require.Len(t, scored, 1, "taken again once the lease ran out")
+	require.Empty(t, queued(t, st))
 }
 
 func TestScoreQueuedConcurrentWorkersScoreEachAccountOnce(t *testing.T) {
@@ -219,15 +244,17 @@ func TestScoreQueuedConcurrentWorkersScoreEachAccountOnce(t *testing.T) {
 	require.Equal(t, accounts, countRows(t, st, `SELECT count(*) FROM account_scores`))
 }
 
-// TestEventsArrivingDuringABatchAreScoredLater is the race the
-// delete-first claim exists for: an ingest commit for an account that a
-// batch is scoring must leave the account queued for the next batch.
+// TestEventsArrivingDuringABatchAreScoredLater is the race the claim's
+// version exists for: an ingest commit for an account that a batch is
+// scoring must not wait for the batch, and must leave the account queued
+// for the next one.
 func TestEventsArrivingDuringABatchAreScoredLater(t *testing.T) {
 	st := storetest.New(t)
 	m := model.Default()
 	ingestDirect(t, st, []segMsg{track("t1", "u1", "acme", "Workflow Completed", scoreNow.Add(-time.Hour))})
 	ctx := context.Background()
 	ingested := make(chan struct{})
+	waited := false
 	_, err := st.ScoreQueued(ctx, rescore.Take{Limit: 10}, m.FactsSpec(), scoreNow, func(f *scoring.Facts) scoring.Result {
 		go func() {
 			defer close(ingested)
@@ -236,12 +263,17 @@ func TestEventsArrivingDuringABatchAreScoredLater(t *testing.T) {
 				track("t3", "u1", "acme", "Workflow Completed", scoreNow.Add(-time.Hour)),
 			})
 		}()
-		// Give the ingest time to insert its events and reach the queue.
-		time.Sleep(200 * time.Millisecond)
+		// The batch's transaction is open here: the ingest commits anyway.
+		select {
+		case <-ingested:
+		case <-time.After(5 * time.Second):
+			waited = true
+		}
 		return scoring.Evaluate(m, f, scoreNow)
 	})
 	require.NoError(t, err)
 	<-ingested
+	require.False(t, waited, "ingest waited for the re-score batch")
 	require.Equal(t, []string{"acme"}, queued(t, st), "the new events queued the account again")
 	scored, err := st.ScoreQueued(ctx, rescore.Take{Limit: 10}, m.FactsSpec(), scoreNow, evaluator(m, scoreNow))
 	require.NoError(t, err)
