@@ -105,12 +105,12 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem, rules []model.
 		return res, err
 	}
 	exclusive, shared := ingestplan.IDs(msgs, committed)
-	held, err := lockIDs(ctx, tx, exclusive, shared, nil)
-	if err != nil {
-		return res, err
-	}
-	known, err := readLinks(ctx, tx, append(exclusive, shared...))
-	if err != nil {
+	// The locks and the lookup go in one round trip: the lookup runs
+	// after the locks are granted.
+	b := &pgx.Batch{}
+	held := queueLockIDs(b, exclusive, shared, nil)
+	known := queueReadLinks(b, append(exclusive, shared...))
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return res, err
 	}
 	var exP, shP []string
@@ -120,8 +120,10 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem, rules []model.
 	for _, id := range shared {
 		shP = append(shP, personOf(known, id))
 	}
-	if _, err := lockIDs(ctx, tx, exP, shP, held); err != nil {
-		return res, err
+	if b = (&pgx.Batch{}); queueLockIDs(b, exP, shP, held) != nil && b.Len() > 0 {
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return res, err
+		}
 	}
 
 	p := ingestplan.Build(msgs, known)
@@ -142,27 +144,6 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem, rules []model.
 	}
 	d := p.Rollup(func(source, id string) bool { return inserted[[2]string{source, id}] }, backfilled, touched)
 
-	if err := upsertUsers(ctx, tx, d.Users); err != nil {
-		return res, err
-	}
-	if len(d.Memberships) > 0 {
-		la, lu := make([]string, len(d.Memberships)), make([]string, len(d.Memberships))
-		for i, l := range d.Memberships {
-			la[i], lu[i] = l.Account, l.Person
-		}
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO account_users (account_id, user_id)
-			SELECT a, u FROM unnest($1::text[], $2::text[]) AS x(a, u)
-			ON CONFLICT DO NOTHING`, la, lu); err != nil {
-			return res, fmt.Errorf("link users: %w", err)
-		}
-	}
-	if err := upsertAccounts(ctx, tx, d.Accounts); err != nil {
-		return res, err
-	}
-	if err := upsertDaily(ctx, tx, d.Daily, d.DailyUsers); err != nil {
-		return res, err
-	}
 	// Outcomes: tracks a rule names (new or just attributed) and group
 	// traits a rule watches, per account.
 	scope := newOutcomeScope(rules)
@@ -179,53 +160,37 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem, rules []model.
 		}
 	}
 	slices.Sort(changed)
-	if err := recordOutcomes(ctx, tx, rules, scope, changed); err != nil {
-		return res, err
-	}
-	queue := d.Rescore
-	// A person's email feeds the derived email_domain trait of the
-	// accounts the person belongs to: an identify changes their scores too.
-	if len(d.Identified) > 0 {
-		rows, err := tx.Query(ctx, `SELECT DISTINCT account_id FROM account_users WHERE user_id = ANY($1)`, d.Identified)
-		if err != nil {
-			return res, fmt.Errorf("accounts of identified users: %w", err)
-		}
-		linked, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return res, fmt.Errorf("accounts of identified users: %w", err)
-		}
-		queue = append(queue, linked...)
-		slices.Sort(queue)
-		queue = slices.Compact(queue)
-	}
-	if len(queue) > 0 {
-		hurry := make(map[string]bool)
-		if urgent != nil {
-			for _, r := range p.Rows {
-				if r.Account != "" && inserted[[2]string{r.Source, r.M.MessageID}] && urgent(r.M) {
-					hurry[r.Account] = true
-				}
+	hurry := make(map[string]bool)
+	if urgent != nil {
+		for _, r := range p.Rows {
+			if r.Account != "" && inserted[[2]string{r.Source, r.M.MessageID}] && urgent(r.M) {
+				hurry[r.Account] = true
 			}
 		}
-		flags := make([]bool, len(queue))
-		for i, id := range queue {
-			flags[i] = hurry[id]
-		}
-		// DO UPDATE (not DO NOTHING) locks an existing row until this
-		// commit, so a scorer claiming with SKIP LOCKED skips it until
-		// these events are visible. A row a scorer claimed earlier gets a
-		// new version, which keeps it queued after that scorer's batch
-		// (whose facts may predate these events); an unclaimed row is
-		// left as it is unless this makes it urgent. Nothing here waits
-		// for a re-score batch.
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO rescore_queue AS q (account_id, urgent) SELECT * FROM unnest($1::text[], $2::bool[])
-			ON CONFLICT (account_id) DO UPDATE SET urgent = q.urgent OR EXCLUDED.urgent, version = q.version + 1
-			WHERE q.claim IS NOT NULL OR (EXCLUDED.urgent AND NOT q.urgent)`, queue, flags); err != nil {
-			return res, fmt.Errorf("queue re-score: %w", err)
+	}
+
+	// The roll-ups lock rows other commits touch too (a busy account's
+	// accounts, account_daily and rescore_queue rows), so they go last and
+	// in one round trip: each row lock is held for the time the statements
+	// run and the commit, not for round trips through a busy client.
+	// Every statement takes its rows in key order, and every commit runs
+	// them in the same order, so commits queue behind each other instead
+	// of deadlocking.
+	b = &pgx.Batch{}
+	queueUsers(b, d.Users)
+	queueMemberships(b, d.Memberships)
+	queueAccounts(b, d.Accounts)
+	queueDaily(b, d.Daily, d.DailyUsers)
+	queueMatchOutcomes(b, changed)
+	queueRescore(b, d.Rescore, hurry, d.Identified, &res.Accounts)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return res, err
+	}
+	if accts := scope.accounts(); len(accts) > 0 {
+		if _, err := deriveOutcomes(ctx, tx, rules, accts, false); err != nil {
+			return res, err
 		}
 	}
-	res.Accounts = queue
 	return res, nil
 }
 
@@ -236,33 +201,37 @@ func personOf(l ingestplan.Links, id string) string {
 	return id
 }
 
-// readLinks reads what the planner needs about ids: which person each
-// belongs to, and each person's account.
-func readLinks(ctx context.Context, tx pgx.Tx, ids []string) (ingestplan.Links, error) {
-	l, err := readPersons(ctx, tx, ids)
-	if err != nil {
-		return l, err
-	}
-	persons := make([]string, 0, len(ids))
-	for _, id := range ids {
-		persons = append(persons, personOf(l, id))
-	}
-	slices.Sort(persons)
-	rows, err := tx.Query(ctx, `SELECT user_id, account_id FROM users WHERE user_id = ANY($1) AND account_id IS NOT NULL`, slices.Compact(persons))
-	if err != nil {
-		return l, fmt.Errorf("look up user links: %w", err)
-	}
-	for rows.Next() {
-		var u, a string
-		if err := rows.Scan(&u, &a); err != nil {
-			return l, err
+// queueReadLinks queues the read of what the planner needs about ids:
+// which person each belongs to, and each person's account. The returned
+// Links are filled when the batch runs.
+func queueReadLinks(b *pgx.Batch, ids []string) ingestplan.Links {
+	l := ingestplan.Links{Person: map[string]string{}, Account: map[string]string{}}
+	b.Queue(`
+		SELECT x.id, i.person_id, u.user_id, u.account_id
+		FROM unnest($1::text[]) AS x(id)
+		LEFT JOIN identities i ON i.id = x.id
+		LEFT JOIN users u ON u.user_id = coalesce(i.person_id, x.id) AND u.account_id IS NOT NULL`, ids).Fn = func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return fmt.Errorf("look up identities: %w", err)
 		}
-		l.Account[u] = a
+		var id string
+		var person, user, account *string
+		_, err = pgx.ForEachRow(rows, []any{&id, &person, &user, &account}, func() error {
+			if person != nil {
+				l.Person[id] = *person
+			}
+			if user != nil && account != nil {
+				l.Account[*user] = *account
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("look up identities: %w", err)
+		}
+		return nil
 	}
-	if err := rows.Err(); err != nil {
-		return l, fmt.Errorf("look up user links: %w", err)
-	}
-	return l, nil
+	return l
 }
 
 // readPersons reads which person each of ids belongs to.
@@ -421,9 +390,9 @@ func userLockKey(user string) int64 {
 	return int64(h.Sum64())
 }
 
-// lockIDs takes per-id advisory locks in key order, skipping keys already
-// held; it returns the keys held afterwards.
-func lockIDs(ctx context.Context, tx pgx.Tx, exclusive, shared []string, held map[int64]bool) (map[int64]bool, error) {
+// queueLockIDs queues per-id advisory locks in key order, skipping keys
+// already held; it returns the keys held once the batch has run.
+func queueLockIDs(b *pgx.Batch, exclusive, shared []string, held map[int64]bool) map[int64]bool {
 	mode := make(map[int64]bool) // key -> exclusive
 	for _, u := range exclusive {
 		mode[userLockKey(u)] = true
@@ -446,7 +415,7 @@ func lockIDs(ctx context.Context, tx pgx.Tx, exclusive, shared []string, held ma
 		keys = append(keys, k)
 	}
 	if len(keys) == 0 {
-		return out, nil
+		return out
 	}
 	slices.Sort(keys)
 	excl := make([]bool, len(keys))
@@ -454,18 +423,15 @@ func lockIDs(ctx context.Context, tx pgx.Tx, exclusive, shared []string, held ma
 		excl[i] = mode[k]
 		out[k] = mode[k] || out[k]
 	}
-	_, err := tx.Exec(ctx, `
+	queueExec(b, "lock users", `
 		SELECT CASE WHEN x THEN pg_advisory_xact_lock(k)::text ELSE pg_advisory_xact_lock_shared(k)::text END
 		FROM unnest($1::bigint[], $2::bool[]) WITH ORDINALITY AS l(k, x, o) ORDER BY o`, keys, excl)
-	if err != nil {
-		return nil, fmt.Errorf("lock users: %w", err)
-	}
-	return out, nil
+	return out
 }
 
-func upsertUsers(ctx context.Context, tx pgx.Tx, users map[string]*ingestplan.UserDelta) error {
+func queueUsers(b *pgx.Batch, users map[string]*ingestplan.UserDelta) {
 	if len(users) == 0 {
-		return nil
+		return
 	}
 	ids := make([]string, 0, len(users))
 	for id := range users {
@@ -478,7 +444,7 @@ func upsertUsers(ctx context.Context, tx pgx.Tx, users map[string]*ingestplan.Us
 		emails[i], accts[i] = nullable(u.Email), nullable(u.Account)
 		traits[i] = traitsJSON(u.TraitsJSON, u.Traits)
 	}
-	_, err := tx.Exec(ctx, `
+	queueExec(b, "upsert users", `
 		INSERT INTO users (user_id, email, traits, account_id)
 		SELECT u, e, t::jsonb, a FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS x(u, e, t, a)
 		ON CONFLICT (user_id) DO UPDATE SET
@@ -486,15 +452,11 @@ func upsertUsers(ctx context.Context, tx pgx.Tx, users map[string]*ingestplan.Us
 			traits = users.traits || EXCLUDED.traits,
 			account_id = coalesce(EXCLUDED.account_id, users.account_id),
 			updated_at = now()`, ids, emails, traits, accts)
-	if err != nil {
-		return fmt.Errorf("upsert users: %w", err)
-	}
-	return nil
 }
 
-func upsertAccounts(ctx context.Context, tx pgx.Tx, accts map[string]*ingestplan.AccountDelta) error {
+func queueAccounts(b *pgx.Batch, accts map[string]*ingestplan.AccountDelta) {
 	if len(accts) == 0 {
-		return nil
+		return
 	}
 	ids := make([]string, 0, len(accts))
 	for id := range accts {
@@ -526,7 +488,7 @@ func upsertAccounts(ctx context.Context, tx pgx.Tx, accts map[string]*ingestplan
 			last[i] = &t
 		}
 	}
-	_, err := tx.Exec(ctx, `
+	queueExec(b, "upsert accounts", `
 		INSERT INTO accounts (account_id, name, domain, traits, first_event_at, last_event_at)
 		SELECT id, n, d, t::jsonb, f, l FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[]) AS x(id, n, d, t, f, l)
 		ON CONFLICT (account_id) DO UPDATE SET
@@ -536,13 +498,9 @@ func upsertAccounts(ctx context.Context, tx pgx.Tx, accts map[string]*ingestplan
 			first_event_at = LEAST(accounts.first_event_at, EXCLUDED.first_event_at),
 			last_event_at = GREATEST(accounts.last_event_at, EXCLUDED.last_event_at),
 			updated_at = now()`, ids, names, domains, traits, first, last)
-	if err != nil {
-		return fmt.Errorf("upsert accounts: %w", err)
-	}
-	return nil
 }
 
-func upsertDaily(ctx context.Context, tx pgx.Tx, daily map[ingestplan.DayKey]*ingestplan.DayAgg, users map[ingestplan.DayUserKey]bool) error {
+func queueDaily(b *pgx.Batch, daily map[ingestplan.DayKey]*ingestplan.DayAgg, users map[ingestplan.DayUserKey]bool) {
 	if len(daily) > 0 {
 		keys := make([]ingestplan.DayKey, 0, len(daily))
 		for k := range daily {
@@ -559,7 +517,7 @@ func upsertDaily(ctx context.Context, tx pgx.Tx, daily map[ingestplan.DayKey]*in
 			ns[i] = daily[k].N
 			sums[i] = mustJSON(daily[k].Sums)
 		}
-		_, err := tx.Exec(ctx, `
+		queueExec(b, "roll up daily counts", `
 			INSERT INTO account_daily AS d (account_id, day, kind, name, n, sums)
 			SELECT a, dy, k, nm, n, s::jsonb FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], $5::bigint[], $6::text[]) AS x(a, dy, k, nm, n, s)
 			ON CONFLICT (account_id, day, kind, name) DO UPDATE SET
@@ -568,9 +526,6 @@ func upsertDaily(ctx context.Context, tx pgx.Tx, daily map[ingestplan.DayKey]*in
 					SELECT jsonb_object_agg(k, coalesce((d.sums->>k)::numeric, 0) + coalesce((EXCLUDED.sums->>k)::numeric, 0))
 					FROM jsonb_object_keys(d.sums || EXCLUDED.sums) AS k) END`,
 			accts, days, kinds, names, ns, sums)
-		if err != nil {
-			return fmt.Errorf("roll up daily counts: %w", err)
-		}
 	}
 	if len(users) > 0 {
 		keys := make([]ingestplan.DayUserKey, 0, len(users))
@@ -585,14 +540,101 @@ func upsertDaily(ctx context.Context, tx pgx.Tx, daily map[ingestplan.DayKey]*in
 		for i, k := range keys {
 			accts[i], us[i], days[i] = k.Account, k.Person, k.Day
 		}
-		if _, err := tx.Exec(ctx, `
+		queueExec(b, "roll up daily users", `
 			INSERT INTO account_daily_users (account_id, day, user_id)
 			SELECT * FROM unnest($1::text[], $2::date[], $3::text[])
-			ON CONFLICT DO NOTHING`, accts, days, us); err != nil {
-			return fmt.Errorf("roll up daily users: %w", err)
-		}
+			ON CONFLICT DO NOTHING`, accts, days, us)
 	}
-	return nil
+}
+
+// queueExec queues a statement whose error names what failed.
+func queueExec(b *pgx.Batch, what, sql string, args ...any) {
+	b.Queue(sql, args...).Fn = func(br pgx.BatchResults) error {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	}
+}
+
+// queueMatchOutcomes gives imported outcomes waiting for an account to the
+// accounts that now exist: by account id first, else by domain (the
+// account first seen wins when several share it). Almost always nothing
+// waits, and the one-time EXISTS filter then spares the join.
+func queueMatchOutcomes(b *pgx.Batch, ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	queueExec(b, "match imported outcomes", `
+		WITH waiting AS (
+			SELECT o.id, o.account_ref, o.ref_domain FROM outcomes o
+			WHERE EXISTS (SELECT 1 FROM outcomes WHERE account_id IS NULL)
+			  AND o.account_id IS NULL AND (o.account_ref = ANY($1)
+			   OR o.ref_domain IN (SELECT domain FROM accounts WHERE account_id = ANY($1)))
+		)
+		UPDATE outcomes o SET account_id = (
+			SELECT a.account_id FROM accounts a
+			WHERE a.account_id = w.account_ref OR a.domain = w.ref_domain
+			ORDER BY (a.account_id = w.account_ref) DESC, a.first_event_at NULLS LAST, a.account_id
+			LIMIT 1)
+		FROM waiting w
+		WHERE o.id = w.id`, ids)
+}
+
+func queueMemberships(b *pgx.Batch, links []ingestplan.Link) {
+	if len(links) == 0 {
+		return
+	}
+	la, lu := make([]string, len(links)), make([]string, len(links))
+	for i, l := range links {
+		la[i], lu[i] = l.Account, l.Person
+	}
+	queueExec(b, "link users", `
+		INSERT INTO account_users (account_id, user_id)
+		SELECT a, u FROM unnest($1::text[], $2::text[]) AS x(a, u)
+		ON CONFLICT DO NOTHING`, la, lu)
+}
+
+// queueRescore queues the accounts this commit touched, hand-raises
+// (hurry) without the re-scorer's debounce, and the accounts of the
+// persons whose traits changed (a person's email feeds the derived
+// email_domain trait of every account they belong to); it sets *queued to
+// the accounts queued.
+func queueRescore(b *pgx.Batch, accts []string, hurry map[string]bool, identified []string, queued *[]string) {
+	if len(accts) == 0 && len(identified) == 0 {
+		return
+	}
+	flags := make([]bool, len(accts))
+	for i, id := range accts {
+		flags[i] = hurry[id]
+	}
+	// DO UPDATE (not DO NOTHING) locks an existing row until this commit,
+	// so a scorer claiming with SKIP LOCKED skips it until these events
+	// are visible. A row a scorer claimed earlier gets a new version,
+	// which keeps it queued after that scorer's batch (whose facts may
+	// predate these events); an unclaimed row is left as it is unless
+	// this makes it urgent. Nothing here waits for a re-score batch.
+	b.Queue(`
+		WITH ids AS (
+			SELECT id, bool_or(u) AS u FROM (
+				SELECT * FROM unnest($1::text[], $2::bool[])
+				UNION ALL
+				SELECT account_id, false FROM account_users WHERE user_id = ANY($3)) AS x(id, u)
+			GROUP BY id),
+		ins AS (
+			INSERT INTO rescore_queue AS q (account_id, urgent) SELECT id, u FROM ids ORDER BY id
+			ON CONFLICT (account_id) DO UPDATE SET urgent = q.urgent OR EXCLUDED.urgent, version = q.version + 1
+			WHERE q.claim IS NOT NULL OR (EXCLUDED.urgent AND NOT q.urgent))
+		SELECT id FROM ids ORDER BY id`, accts, flags, identified).Fn = func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err == nil {
+			*queued, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		}
+		if err != nil {
+			return fmt.Errorf("queue re-score: %w", err)
+		}
+		return nil
+	}
 }
 
 // normalizeDomain turns "https://www.Acme.com/x" into "acme.com".

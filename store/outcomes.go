@@ -135,56 +135,6 @@ func (s *outcomeScope) accounts() []string {
 	return out
 }
 
-// recordOutcomes is the ingest transaction's part: match imported outcomes
-// to the accounts it touched, then derive outcomes for the accounts whose
-// events a rule may have matched.
-func recordOutcomes(ctx context.Context, tx pgx.Tx, rules []model.OutcomeRule, scope *outcomeScope, touched []string) error {
-	if err := matchOutcomes(ctx, tx, touched); err != nil {
-		return err
-	}
-	if accts := scope.accounts(); len(accts) > 0 {
-		if _, err := deriveOutcomes(ctx, tx, rules, accts, false); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// matchOutcomes gives imported outcomes waiting for an account to the
-// accounts that now exist: by account id first, else by domain (the
-// account first seen wins when several share it).
-func matchOutcomes(ctx context.Context, tx pgx.Tx, ids []string) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	// Almost always nothing waits: one probe of a partial index spares
-	// every commit the join below.
-	var waiting bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM outcomes WHERE account_id IS NULL)`).Scan(&waiting); err != nil {
-		return fmt.Errorf("match imported outcomes: %w", err)
-	}
-	if !waiting {
-		return nil
-	}
-	_, err := tx.Exec(ctx, `
-		WITH waiting AS (
-			SELECT o.id, o.account_ref, o.ref_domain FROM outcomes o
-			WHERE o.account_id IS NULL AND (o.account_ref = ANY($1)
-			   OR o.ref_domain IN (SELECT domain FROM accounts WHERE account_id = ANY($1)))
-		)
-		UPDATE outcomes o SET account_id = (
-			SELECT a.account_id FROM accounts a
-			WHERE a.account_id = w.account_ref OR a.domain = w.ref_domain
-			ORDER BY (a.account_id = w.account_ref) DESC, a.first_event_at NULLS LAST, a.account_id
-			LIMIT 1)
-		FROM waiting w
-		WHERE o.id = w.id`, ids)
-	if err != nil {
-		return fmt.Errorf("match imported outcomes: %w", err)
-	}
-	return nil
-}
-
 // DeriveResult says what a re-derivation did.
 type DeriveResult struct {
 	// Skipped is true when the stored outcomes were already derived with
