@@ -120,7 +120,9 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem, rules []model.
 	for _, id := range shared {
 		shP = append(shP, personOf(known, id))
 	}
-	if b = (&pgx.Batch{}); queueLockIDs(b, exP, shP, held) != nil && b.Len() > 0 {
+	b = &pgx.Batch{}
+	queueLockIDs(b, exP, shP, held)
+	if b.Len() > 0 {
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return res, err
 		}
