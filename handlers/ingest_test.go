@@ -75,7 +75,7 @@ func (e *env) count(t *testing.T, q string, args ...any) int {
 // snapshot counts every table ingest writes, to prove a rejection stored nothing.
 func (e *env) snapshot(t *testing.T) map[string]int {
 	out := map[string]int{}
-	for _, tbl := range []string{"events", "accounts", "users", "account_users", "account_daily", "account_daily_users", "rescore_requests"} {
+	for _, tbl := range []string{"events", "accounts", "users", "account_users", "account_daily", "account_daily_users", "rescore_queue"} {
 		out[tbl] = e.count(t, "SELECT count(*) FROM "+tbl)
 	}
 	return out
@@ -113,7 +113,7 @@ func TestSegmentClientEndToEnd(t *testing.T) {
 	require.Equal(t, 1, e.count(t, "SELECT coalesce(sum(n),0) FROM account_daily WHERE account_id = 'acme' AND kind = 'page' AND name = 'Pricing'"))
 	require.Equal(t, 1, e.count(t, "SELECT coalesce(sum(n),0) FROM account_daily WHERE account_id = 'acme' AND name = 'Workflow Completed'"), "the early event is rolled up once it is attributed")
 	require.Equal(t, 2, e.count(t, "SELECT count(DISTINCT user_id) FROM account_daily_users WHERE account_id = 'globex'"))
-	require.Equal(t, 2, e.count(t, "SELECT count(DISTINCT account_id) FROM rescore_requests WHERE account_id IN ('acme','globex')"))
+	require.Equal(t, 2, e.count(t, "SELECT count(*) FROM rescore_queue WHERE account_id IN ('acme','globex')"))
 }
 
 type testLogger struct{ t *testing.T }

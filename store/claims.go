@@ -102,7 +102,7 @@ func (s *Store) CloseNotFit(ctx context.Context, id uuid.UUID, user, reason stri
 				SET disqualified_until = GREATEST(coalesce(accounts.disqualified_until, $2), $2)`, a.AccountID, until); err != nil {
 				return fmt.Errorf("disqualify account %s: %w", a.AccountID, err)
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO rescore_requests (account_id) VALUES ($1)`, a.AccountID); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO rescore_queue (account_id) VALUES ($1) `+requeueOnConflict, a.AccountID); err != nil {
 				return fmt.Errorf("queue rescore of %s: %w", a.AccountID, err)
 			}
 			return auditAt(ctx, tx, a.ID, user, "closed_not_fit", map[string]any{"reason": reason, "disqualified_until": until}, now)

@@ -218,7 +218,7 @@ func TestCloseNotFit(t *testing.T) {
 
 	t.Run("open alert closes and disqualifies", func(t *testing.T) {
 		a := storetest.PostedAlert(t, st, "acme", csT0, 24*time.Hour)
-		_, err := st.Pool().Exec(ctx, `DELETE FROM rescore_requests`)
+		_, err := st.Pool().Exec(ctx, `DELETE FROM rescore_queue`)
 		require.NoError(t, err)
 		got, out, err := st.CloseNotFit(ctx, a.ID, "U0ANNA", "too_small", at, ninety)
 		require.NoError(t, err)
@@ -228,7 +228,7 @@ func TestCloseNotFit(t *testing.T) {
 		require.Equal(t, at, got.ClosedAt)
 		require.Equal(t, "too_small", got.CloseReason)
 		require.Equal(t, at.Add(ninety), disq("acme"))
-		require.Equal(t, 1, csCount(t, st, `SELECT count(DISTINCT account_id) FROM rescore_requests WHERE account_id = 'acme'`))
+		require.Equal(t, 1, csCount(t, st, `SELECT count(*) FROM rescore_queue WHERE account_id = 'acme'`))
 		require.Equal(t, 1, csCount(t, st, `SELECT count(*) FROM alert_audit WHERE alert_id = $1 AND action = 'closed_not_fit' AND actor = 'U0ANNA'`, a.ID))
 
 		_, out, err = st.CloseNotFit(ctx, a.ID, "U0ANNA", "too_small", at.Add(time.Minute), ninety)

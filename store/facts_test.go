@@ -385,7 +385,7 @@ func TestScoreThroughIngestHTTP(t *testing.T) {
 	// A replayed request is accepted and stores nothing new: re-scoring
 	// every account gives the same results and writes no history.
 	post(batchBody(t, msgs[:40]))
-	_, err := st.Pool().Exec(ctx, `INSERT INTO rescore_requests (account_id) SELECT account_id FROM accounts`)
+	_, err := st.Pool().Exec(ctx, `INSERT INTO rescore_queue (account_id) SELECT account_id FROM accounts ON CONFLICT DO NOTHING`)
 	require.NoError(t, err)
 	require.Equal(t, first, score())
 	var history int

@@ -46,7 +46,7 @@ func TestAnonymousHistoryJoinsThePersonAcrossCommits(t *testing.T) {
 	// 2. Signup: identify carries both ids.
 	ingestJSON(t, st, `{"batch":[{"type":"identify","messageId":"i1","anonymousId":"a1","userId":"u1","traits":{"email":"ada@acme.io"},"timestamp":"`+ts(2*time.Hour)+`"}]}`, now)
 	// 3. The user joins acme, and u1 is active there the same day.
-	_, err := st.Pool().Exec(context.Background(), `DELETE FROM rescore_requests`)
+	_, err := st.Pool().Exec(context.Background(), `DELETE FROM rescore_queue`)
 	require.NoError(t, err)
 	res := ingestJSON(t, st, `{"batch":[
 		{"type":"group","messageId":"g1","userId":"u1","groupId":"acme","timestamp":"`+ts(time.Hour)+`"},
@@ -91,7 +91,7 @@ func TestAliasMergesPeople(t *testing.T) {
 		{"type":"identify","messageId":"i1","anonymousId":"anon","userId":"old-id","timestamp":"`+ts+`"}]}`, now)
 	require.Equal(t, []string{"new-id", "old-id"}, activeUsers(t, st, "acme"))
 	require.Equal(t, 1, one(t, st, `SELECT count(*) FROM events WHERE account_id IS NULL AND type = 'track'`), "anon's event waits: old-id has no account")
-	_, err := st.Pool().Exec(context.Background(), `DELETE FROM rescore_requests`)
+	_, err := st.Pool().Exec(context.Background(), `DELETE FROM rescore_queue`)
 	require.NoError(t, err)
 
 	res := ingestJSON(t, st, `{"batch":[{"type":"alias","messageId":"x1","previousId":"old-id","userId":"new-id"}]}`, now)

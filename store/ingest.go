@@ -172,7 +172,7 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem, rules []model.
 	}
 
 	// The roll-ups lock rows other commits touch too (a busy account's
-	// accounts and account_daily rows), so they go last and
+	// accounts, account_daily and rescore_queue rows), so they go last and
 	// in one round trip: each row lock is held for the time the statements
 	// run and the commit, not for round trips through a busy client.
 	// Every statement takes its rows in key order, and every commit runs
@@ -610,8 +610,12 @@ func queueRescore(b *pgx.Batch, accts []string, hurry map[string]bool, identifie
 	for i, id := range accts {
 		flags[i] = hurry[id]
 	}
-	// Only inserts: nothing here waits for a re-score batch or for another
-	// commit (see ScoreQueued). One request per account per commit.
+	// DO UPDATE (not DO NOTHING) locks an existing row until this commit,
+	// so a scorer claiming with SKIP LOCKED skips it until these events
+	// are visible. A row a scorer claimed earlier gets a new version,
+	// which keeps it queued after that scorer's batch (whose facts may
+	// predate these events); an unclaimed row is left as it is unless
+	// this makes it urgent. Nothing here waits for a re-score batch.
 	b.Queue(`
 		WITH ids AS (
 			SELECT id, bool_or(u) AS u FROM (
@@ -619,7 +623,10 @@ func queueRescore(b *pgx.Batch, accts []string, hurry map[string]bool, identifie
 				UNION ALL
 				SELECT account_id, false FROM account_users WHERE user_id = ANY($3)) AS x(id, u)
 			GROUP BY id),
-		ins AS (INSERT INTO rescore_requests (account_id, urgent) SELECT id, u FROM ids)
+		ins AS (
+			INSERT INTO rescore_queue AS q (account_id, urgent) SELECT id, u FROM ids ORDER BY id
+			ON CONFLICT (account_id) DO UPDATE SET urgent = q.urgent OR EXCLUDED.urgent, version = q.version + 1
+			WHERE q.claim IS NOT NULL OR (EXCLUDED.urgent AND NOT q.urgent))
 		SELECT id FROM ids ORDER BY id`, accts, flags, identified).Fn = func(br pgx.BatchResults) error {
 		rows, err := br.Query()
 		if err == nil {

@@ -23,8 +23,39 @@ func trackMsg(id, user, group string, at time.Time) events.Message {
 func isQueued(t *testing.T, st *store.Store, account string) bool {
 	t.Helper()
 	var n int
-	require.NoError(t, st.Pool().QueryRow(context.Background(), `SELECT count(*) FROM rescore_requests WHERE account_id = $1`, account).Scan(&n))
-	return n > 0
+	require.NoError(t, st.Pool().QueryRow(context.Background(), `SELECT count(*) FROM rescore_queue WHERE account_id = $1`, account).Scan(&n))
+	return n == 1
+}
+
+// A scorer that took the queue row before new events were committed must
+// not leave them unscored: the ingest waits for it and queues the account
+// again.
+func TestIngestRequeuesAccountBeingScored(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	_, err := st.Ingest(ctx, []store.IngestItem{{Source: "s", Messages: []events.Message{trackMsg("m1", "u1", "acme", now)}}})
+	require.NoError(t, err)
+	require.True(t, isQueued(t, st, "acme"))
+
+	scorer, err := st.Pool().Begin(ctx)
+	require.NoError(t, err)
+	_, err = scorer.Exec(ctx, `DELETE FROM rescore_queue WHERE account_id = 'acme'`)
+	require.NoError(t, err)
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := st.Ingest(ctx, []store.IngestItem{{Source: "s", Messages: []events.Message{trackMsg("m2", "u1", "acme", now)}}})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("ingest did not wait for the scorer holding the queue row: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	require.NoError(t, scorer.Commit(ctx))
+	require.NoError(t, <-done)
+	require.True(t, isQueued(t, st, "acme"), "the account is queued again for the events the scorer could not see")
 }
 
 // An identify changes the derived email_domain of the user's accounts, so
@@ -37,7 +68,7 @@ func TestIdentifyQueuesLinkedAccounts(t *testing.T) {
 		{Type: events.TypeGroup, MessageID: "g1", UserID: "u1", GroupID: "acme", Timestamp: now, ReceivedAt: now},
 	}}})
 	require.NoError(t, err)
-	_, err = st.Pool().Exec(ctx, `DELETE FROM rescore_requests`)
+	_, err = st.Pool().Exec(ctx, `DELETE FROM rescore_queue`)
 	require.NoError(t, err)
 	res, err := st.Ingest(ctx, []store.IngestItem{{Source: "s", Messages: []events.Message{
 		{Type: events.TypeIdentify, MessageID: "i1", UserID: "u1", Traits: []byte(`{"email":"ada@acme.io"}`), Timestamp: now, ReceivedAt: now},
@@ -47,10 +78,10 @@ func TestIdentifyQueuesLinkedAccounts(t *testing.T) {
 	require.True(t, isQueued(t, st, "acme"))
 }
 
-// The other order: an ingest whose request is not committed yet is not
-// seen by a batch that scores the account meanwhile, so its request stays
-// and the account is scored again with its events.
-func TestUncommittedIngestIsScoredAfterItCommits(t *testing.T) {
+// The other order: an ingest that has queued the account (and not yet
+// committed) holds the queue row, so a scorer skips the account until the
+// events are visible instead of scoring without them and emptying the queue.
+func TestScorerSkipsAccountWithUncommittedIngest(t *testing.T) {
 	st := storetest.New(t)
 	ctx := context.Background()
 	now := time.Now().UTC()
@@ -61,17 +92,16 @@ func TestUncommittedIngestIsScoredAfterItCommits(t *testing.T) {
 	ingest, err := st.Pool().Begin(ctx)
 	require.NoError(t, err)
 	defer ingest.Rollback(ctx) //nolint:errcheck
-	_, err = ingest.Exec(ctx, `INSERT INTO rescore_requests (account_id) VALUES ('acme')`)
+	_, err = ingest.Exec(ctx, `INSERT INTO rescore_queue (account_id) SELECT unnest($1::text[])
+		ON CONFLICT (account_id) DO UPDATE SET enqueued_at = rescore_queue.enqueued_at`, []string{"acme"})
 	require.NoError(t, err)
 
 	m := model.Default()
 	score := func(f *scoring.Facts) scoring.Result { return scoring.Evaluate(m, f, now) }
 	got, err := st.ScoreQueued(ctx, rescore.Take{Limit: 10}, m.FactsSpec(), now, score)
 	require.NoError(t, err)
-	require.Len(t, got, 1, "the committed request is scored")
-	require.False(t, isQueued(t, st, "acme"))
+	require.Empty(t, got, "the account is skipped while an ingest holds it")
 	require.NoError(t, ingest.Commit(ctx))
-	require.True(t, isQueued(t, st, "acme"), "the request committed after the batch read stays")
 	got, err = st.ScoreQueued(ctx, rescore.Take{Limit: 10}, m.FactsSpec(), now, score)
 	require.NoError(t, err)
 	require.Len(t, got, 1)

@@ -49,7 +49,7 @@ func BenchmarkRescoreAll(b *testing.B) {
 	resetPeakRSS(b)
 	var total time.Duration
 	for b.Loop() {
-		_, err := pool.Exec(ctx, `INSERT INTO rescore_requests (account_id) SELECT account_id FROM accounts`)
+		_, err := pool.Exec(ctx, `INSERT INTO rescore_queue (account_id) SELECT account_id FROM accounts ON CONFLICT DO NOTHING`)
 		require.NoError(b, err)
 		start := time.Now()
 		var wg sync.WaitGroup
@@ -165,7 +165,7 @@ func benchDatabaseNamed(b *testing.B, name string, accounts int) *pgxpool.Pool {
 		b.Logf("reusing %s: %d accounts, %d events", name, have, events)
 		return pool
 	}
-	for _, t := range []string{"events", "accounts", "users", "account_users", "account_daily", "account_daily_users", "rescore_requests", "account_scores", "score_history"} {
+	for _, t := range []string{"events", "accounts", "users", "account_users", "account_daily", "account_daily_users", "rescore_queue", "account_scores", "score_history"} {
 		_, err := pool.Exec(ctx, "TRUNCATE "+t)
 		require.NoError(b, err)
 	}

@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pqlbot/pqlbot/internal/model"
@@ -17,78 +17,74 @@ import (
 	"github.com/pqlbot/pqlbot/internal/scoring"
 )
 
+// requeueOnConflict ends every INSERT INTO rescore_queue: an account
+// already queued and unclaimed needs nothing more, but one a re-score batch
+// has claimed must stay queued after that batch, which its version bump
+// tells the batch (see ScoreQueued). It never waits for the batch.
+const requeueOnConflict = `ON CONFLICT (account_id) DO UPDATE SET version = rescore_queue.version + 1 WHERE rescore_queue.claim IS NOT NULL`
+
 // ErrNotFound is returned when a looked-up account or score does not exist.
 var ErrNotFound = errors.New("not found")
 
-// ScoreQueued takes up to take.Limit accounts with re-score requests that
+// ScoreQueued takes up to take.Limit accounts from the re-score queue that
 // no other worker holds, loads their facts, scores them with score, saves
-// the results that changed (see saveScores) and deletes the requests it
-// read, in one transaction: a crash or a cancelled ctx rolls everything
-// back and the requests stay.
+// the results that changed (see saveScores) and removes the queue rows.
 //
-// An account scored less than take.Debounce before now waits until then,
-// unless one of its requests is urgent (a hand-raise): a busy account's
+// An account scored less than take.Debounce before now stays queued until
+// then, unless its queue row is urgent (a hand-raise): a busy account's
 // events are coalesced into one re-score per interval, while an account
-// that was quiet is scored at once. Urgent accounts go first, then the
+// that was quiet is scored at once. Urgent rows go first, then the
 // accounts scored longest ago, so news is not stuck behind busy accounts.
 //
-// Workers hold the accounts they take under transaction-scoped advisory
-// locks (tried, never waited for), so replicas share the requests and a
-// dead worker's accounts are free at once. Ingest only ever inserts
-// requests, so neither side waits for the other: a request committed
-// after this batch read its requests stays for the next batch, and the
-// facts are read after the requests, so every request deleted here had
-// its events scored.
+// The rows are claimed in one short statement of their own (claim token,
+// claimed_until = now + take.Lease) and the scores saved in a second
+// transaction, which deletes each row only if its version is still the
+// one claimed. So an ingest commit that queues a claimed account never
+// waits for scoring: it bumps the version and the row stays for a later
+// batch, and events committed after the facts were read are always scored
+// again. A failed batch hands its claims back at once; a worker that dies
+// leaves them to be taken again when claimed_until passes.
 func (s *Store) ScoreQueued(ctx context.Context, take rescore.Take, spec model.FactsSpec, now time.Time, score func(*scoring.Facts) scoring.Result) ([]rescore.Scored, error) {
+	lease := take.Lease
+	if lease <= 0 {
+		lease = 10 * time.Second
+	}
+	token := uuid.New()
+	rows, err := s.pool.Query(ctx, `
+		WITH taken AS MATERIALIZED (
+			SELECT q.account_id AS taken_id FROM rescore_queue q LEFT JOIN rescore_last l USING (account_id)
+			WHERE (q.claimed_until IS NULL OR q.claimed_until <= $3)
+			  AND (q.urgent OR l.scored_at IS NULL OR l.scored_at <= $2)
+			ORDER BY q.urgent DESC, l.scored_at NULLS FIRST, q.enqueued_at
+			LIMIT $1 FOR UPDATE OF q SKIP LOCKED)
+		UPDATE rescore_queue SET claim = $4, claimed_until = $5, urgent = false
+		FROM taken WHERE account_id = taken_id
+		RETURNING account_id, version`, take.Limit, now.Add(-take.Debounce), now, token, now.Add(lease))
+	if err != nil {
+		return nil, fmt.Errorf("score queued accounts: claim: %w", err)
+	}
+	versions := map[string]int64{}
+	var ids []string
+	var id string
+	var version int64
+	if _, err := pgx.ForEachRow(rows, []any{&id, &version}, func() error {
+		versions[id] = version
+		ids = append(ids, id)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("score queued accounts: claim: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	sort.Strings(ids) // a stable lock order for the score upserts
+	vs := make([]int64, len(ids))
+	for i, id := range ids {
+		vs[i] = versions[id]
+	}
+
 	var out []rescore.Scored
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		// The candidates are ordered first and locked one by one after,
-		// so the LIMIT stops the locking once enough are held.
-		rows, err := tx.Query(ctx, `
-			WITH candidate AS MATERIALIZED (
-				SELECT p.account_id FROM (
-					SELECT account_id, bool_or(urgent) AS urgent, min(requested_at) AS first
-					FROM rescore_requests GROUP BY account_id) AS p
-				LEFT JOIN rescore_last l USING (account_id)
-				WHERE p.urgent OR l.scored_at IS NULL OR l.scored_at <= $2
-				ORDER BY p.urgent DESC, l.scored_at NULLS FIRST, p.first
-				LIMIT $3)
-			SELECT account_id FROM candidate
-			WHERE pg_try_advisory_xact_lock($4, hashtext(account_id))
-			LIMIT $1`, take.Limit, now.Add(-take.Debounce), 4*take.Limit, rescoreLockClass)
-		if err != nil {
-			return fmt.Errorf("take queued accounts: %w", err)
-		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return fmt.Errorf("take queued accounts: %w", err)
-		}
-		if len(ids) == 0 {
-			return nil
-		}
-		// Read after the locks are held: a batch that held one of these
-		// accounts and committed just before has deleted its requests,
-		// and the account is not scored twice.
-		rows, err = tx.Query(ctx, `SELECT account_id, seq FROM rescore_requests WHERE account_id = ANY($1)`, ids)
-		if err != nil {
-			return fmt.Errorf("read re-score requests: %w", err)
-		}
-		var seqs []int64
-		pending := map[string]bool{}
-		var id string
-		var seq int64
-		if _, err := pgx.ForEachRow(rows, []any{&id, &seq}, func() error {
-			seqs = append(seqs, seq)
-			pending[id] = true
-			return nil
-		}); err != nil {
-			return fmt.Errorf("read re-score requests: %w", err)
-		}
-		ids = slices.DeleteFunc(ids, func(id string) bool { return !pending[id] })
-		if len(ids) == 0 {
-			return nil
-		}
-		sort.Strings(ids) // a stable lock order for the score upserts
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO rescore_last (account_id, scored_at) SELECT unnest($1::text[]), $2
 			ON CONFLICT (account_id) DO UPDATE SET scored_at = EXCLUDED.scored_at`, ids, now); err != nil {
@@ -107,22 +103,28 @@ func (s *Store) ScoreQueued(ctx context.Context, take rescore.Take, spec model.F
 		if out, err = saveScores(ctx, tx, results, take.Refresh); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM rescore_requests WHERE seq = ANY($1)`, seqs); err != nil {
-			return fmt.Errorf("remove scored requests: %w", err)
+		// Last, so the row locks these take are held only for the commit.
+		if _, err := tx.Exec(ctx, `
+			DELETE FROM rescore_queue q USING unnest($1::text[], $2::bigint[]) AS c(id, v)
+			WHERE q.account_id = c.id AND q.claim = $3 AND q.version = c.v`, ids, vs, token); err != nil {
+			return fmt.Errorf("remove scored accounts from the queue: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE rescore_queue SET claim = NULL, claimed_until = NULL WHERE account_id = ANY($1) AND claim = $2`, ids, token); err != nil {
+			return fmt.Errorf("release re-queued accounts: %w", err)
 		}
 		return nil
 	})
 	if err != nil {
+		// Hand the claims back so the accounts are not stuck for a lease;
+		// if this fails too, the lease running out does it.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_, _ = s.pool.Exec(rctx, `UPDATE rescore_queue SET claim = NULL, claimed_until = NULL WHERE account_id = ANY($1) AND claim = $2`, ids, token)
 		return nil, fmt.Errorf("score queued accounts: %w", err)
 	}
 	return out, nil
 }
-
-// rescoreLockClass is the first key of the two-key advisory locks a
-// re-score batch holds on its accounts (the second is hashtext of the
-// account id); the two-key space is apart from every one-key lock. Two
-// accounts whose hashes collide only wait for each other's batch.
-const rescoreLockClass = 0x5051_4c53 // "PQLS"
 
 // SaveScore stores r as the account's current score and appends a history
 // row when score, tier or model version changed; it reports whether one
@@ -285,7 +287,8 @@ func (s *Store) RenewHooks(ctx context.Context, accountIDs []string, at, until t
 // ones whose alert decisions it did not run).
 func (s *Store) Requeue(ctx context.Context, accountIDs []string) error {
 	if _, err := s.pool.Exec(ctx, `
-		INSERT INTO rescore_requests (account_id) SELECT unnest($1::text[])`, accountIDs); err != nil {
+		INSERT INTO rescore_queue (account_id) SELECT unnest($1::text[])
+		`+requeueOnConflict, accountIDs); err != nil {
 		return fmt.Errorf("queue accounts again: %w", err)
 	}
 	return nil
@@ -303,8 +306,9 @@ func (s *Store) RequeueUndecided(ctx context.Context, now time.Time, lease time.
 			UPDATE account_scores SET hook_lease_until = $1::timestamptz + $2::interval
 			WHERE NOT hooked AND GREATEST(hook_lease_until, scored_at + $2::interval) < $1
 			RETURNING account_id)
-		INSERT INTO rescore_requests (account_id)
-		SELECT account_id FROM orphan ORDER BY account_id`, now, lease)
+		INSERT INTO rescore_queue (account_id)
+		SELECT account_id FROM orphan ORDER BY account_id
+		`+requeueOnConflict, now, lease)
 	if err != nil {
 		return 0, fmt.Errorf("queue undecided scores: %w", err)
 	}
@@ -407,14 +411,14 @@ func (s *Store) EnqueueStale(ctx context.Context, now time.Time, m *model.Model)
 	today := utcDay(now)
 	cutoff := today.AddDate(0, 0, -(m.FactsSpec().MaxDays + 1))
 	tag, err := s.pool.Exec(ctx, `
-		INSERT INTO rescore_requests (account_id)
+		INSERT INTO rescore_queue (account_id)
 		SELECT a.account_id FROM accounts a LEFT JOIN account_scores s USING (account_id)
-		WHERE NOT EXISTS (SELECT 1 FROM rescore_requests r WHERE r.account_id = a.account_id)
-		  AND (s.account_id IS NULL
+		WHERE s.account_id IS NULL
 		   OR s.model_hash <> $1
 		   OR (a.last_event_at >= $2 AND s.scored_at < $3)
-		   OR (a.disqualified_until <= $4 AND s.scored_at < a.disqualified_until))
-		ORDER BY a.account_id`, m.Hash, cutoff, today, now)
+		   OR (a.disqualified_until <= $4 AND s.scored_at < a.disqualified_until)
+		ORDER BY a.account_id
+		`+requeueOnConflict, m.Hash, cutoff, today, now)
 	if err != nil {
 		return 0, fmt.Errorf("queue stale accounts: %w", err)
 	}

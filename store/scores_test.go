@@ -29,7 +29,7 @@ func evaluator(m *model.Model, now time.Time) func(*scoring.Facts) scoring.Resul
 
 func queued(t *testing.T, st *store.Store) []string {
 	t.Helper()
-	rows, err := st.Pool().Query(context.Background(), `SELECT DISTINCT account_id FROM rescore_requests ORDER BY account_id`)
+	rows, err := st.Pool().Query(context.Background(), `SELECT account_id FROM rescore_queue ORDER BY account_id`)
 	require.NoError(t, err)
 	var ids []string
 	for rows.Next() {
@@ -88,7 +88,7 @@ func TestScoreQueuedSavesAndKeepsHistoryOfChanges(t *testing.T) {
 
 	// Re-scoring with nothing new, while the stored score's hook has not
 	// run: written again (the hook must still run), no history.
-	_, err = st.Pool().Exec(ctx, `INSERT INTO rescore_requests (account_id) VALUES ('acme')`)
+	_, err = st.Pool().Exec(ctx, `INSERT INTO rescore_queue (account_id) VALUES ('acme')`)
 	require.NoError(t, err)
 	again := scoreNow.Add(2 * time.Minute)
 	scored, err = st.ScoreQueued(ctx, rescore.Take{Limit: 10}, m.FactsSpec(), again, evaluator(m, again))
@@ -105,7 +105,7 @@ func TestScoreQueuedSavesAndKeepsHistoryOfChanges(t *testing.T) {
 	// alone, so a busy account costs no rewrite of its explanation and no
 	// decision.
 	take := rescore.Take{Limit: 10, Refresh: time.Minute}
-	_, err = st.Pool().Exec(ctx, `INSERT INTO rescore_requests (account_id) VALUES ('acme')`)
+	_, err = st.Pool().Exec(ctx, `INSERT INTO rescore_queue (account_id) VALUES ('acme')`)
 	require.NoError(t, err)
 	again2 := again.Add(59 * time.Second)
 	scored, err = st.ScoreQueued(ctx, take, m.FactsSpec(), again2, evaluator(m, again2))
@@ -121,7 +121,7 @@ func TestScoreQueuedSavesAndKeepsHistoryOfChanges(t *testing.T) {
 
 	// Once the stored row is Refresh old, the same score is written again
 	// (un-hooked), so its decision is taken again.
-	_, err = st.Pool().Exec(ctx, `INSERT INTO rescore_requests (account_id) VALUES ('acme')`)
+	_, err = st.Pool().Exec(ctx, `INSERT INTO rescore_queue (account_id) VALUES ('acme')`)
 	require.NoError(t, err)
 	again3 := again.Add(time.Minute)
 	scored, err = st.ScoreQueued(ctx, take, m.FactsSpec(), again3, evaluator(m, again3))
@@ -134,7 +134,7 @@ func TestScoreQueuedSavesAndKeepsHistoryOfChanges(t *testing.T) {
 	// A new model version is a change even at the same score.
 	m2, err := model.Parse([]byte(strings.Replace(string(model.ExampleYAML()), `version: "2026-q4"`, `version: "2027-q1"`, 1)))
 	require.NoError(t, err)
-	_, err = st.Pool().Exec(ctx, `INSERT INTO rescore_requests (account_id) VALUES ('acme')`)
+	_, err = st.Pool().Exec(ctx, `INSERT INTO rescore_queue (account_id) VALUES ('acme')`)
 	require.NoError(t, err)
 	v2 := scoreNow.Add(3 * time.Minute)
 	scored, err = st.ScoreQueued(ctx, rescore.Take{Limit: 10}, m2.FactsSpec(), v2, evaluator(m2, v2))
@@ -184,50 +184,26 @@ func TestScoreQueuedRollsBackOnFailure(t *testing.T) {
 	require.Len(t, scored, 5, "the failed batch handed its claims back at once")
 }
 
-// TestWorkersSkipAccountsAnotherHolds: a batch holds its accounts until it
-// commits; another worker takes the rest meanwhile, and an ingest for a
-// held account neither waits nor is lost.
-func TestWorkersSkipAccountsAnotherHolds(t *testing.T) {
+// TestClaimOfADeadWorkerRunsOut: a worker that claimed accounts and died
+// before its scores committed holds them only until its lease ends.
+func TestClaimOfADeadWorkerRunsOut(t *testing.T) {
 	st := storetest.New(t)
 	m := model.Default()
 	ctx := context.Background()
-	ingestDirect(t, st, []segMsg{
-		track("t1", "u1", "acme", "Logged In", scoreNow.Add(-time.Hour)),
-		track("t2", "u2", "globex", "Logged In", scoreNow.Add(-time.Hour)),
-	})
-	inBatch := make(chan struct{})
-	release := make(chan struct{})
-	first := make(chan []rescore.Scored, 1)
-	go func() {
-		scored, err := st.ScoreQueued(ctx, rescore.Take{Limit: 1}, m.FactsSpec(), scoreNow, func(f *scoring.Facts) scoring.Result {
-			close(inBatch)
-			<-release
-			return scoring.Evaluate(m, f, scoreNow)
-		})
-		assert.NoError(t, err)
-		first <- scored
-	}()
-	<-inBatch
-	scored, err := st.ScoreQueued(ctx, rescore.Take{Limit: 10}, m.FactsSpec(), scoreNow, evaluator(m, scoreNow))
+	ingestDirect(t, st, []segMsg{track("t1", "u1", "acme", "Logged In", scoreNow.Add(-time.Hour))})
+	_, err := st.Pool().Exec(ctx, `UPDATE rescore_queue SET claim = gen_random_uuid(), claimed_until = $1`, scoreNow.Add(10*time.Second))
 	require.NoError(t, err)
-	require.Len(t, scored, 1, "the other worker takes only the account not held")
-	other := scored[0].Result.AccountID
-	held := map[string]string{"acme": "globex", "globex": "acme"}[other]
-	ingested := make(chan struct{})
-	go func() {
-		defer close(ingested)
-		ingestDirect(t, st, []segMsg{track("t3", "u9", held, "Logged In", scoreNow.Add(-time.Hour))})
-	}()
-	select {
-	case <-ingested:
-	case <-time.After(5 * time.Second):
-		t.Fatal("ingest waited for the batch holding its account")
-	}
-	close(release)
-	got := <-first
-	require.Len(t, got, 1)
-	require.Equal(t, held, got[0].Result.AccountID)
-	require.Equal(t, []string{held}, queued(t, st), "the request committed during the batch stays")
+	take := rescore.Take{Limit: 10, Lease: 10 * time.Second}
+	scored, err := st.ScoreQueued(ctx, take, m.FactsSpec(), scoreNow.Add(5*time.Second), evaluator(m, scoreNow))
+	require.NoError(t, err)
+	require.Empty(t, scored, "claimed by a worker whose lease runs")
+	// An ingest meanwhile neither waits nor loses the account.
+	ingestDirect(t, st, []segMsg{track("t2", "u1", "acme", "Logged In", scoreNow.Add(-time.Hour))})
+	later := scoreNow.Add(11 * time.Second)
+	scored, err = st.ScoreQueued(ctx, take, m.FactsSpec(), later, evaluator(m, later))
+	require.NoError(t, err)
+	require.Len(t, scored, 1, "taken again once the lease ran out")
+	require.Empty(t, queued(t, st))
 }
 
 func TestScoreQueuedConcurrentWorkersScoreEachAccountOnce(t *testing.T) {
@@ -353,7 +329,7 @@ func TestEnqueueStale(t *testing.T) {
 		track("t7", "u7", "neverscored", "Logged In", scoreNow.Add(-60*day)),    // no score at all
 		track("t8", "u8", "edge", "Logged In", scoreNow.Add(-32*day)),           // past the longest window (30 days) and its margin
 	})
-	_, err := st.Pool().Exec(ctx, `DELETE FROM rescore_requests`)
+	_, err := st.Pool().Exec(ctx, `DELETE FROM rescore_queue`)
 	require.NoError(t, err)
 	save := func(id string, at time.Time, hash string, hooked bool) {
 		_, err := st.SaveScore(ctx, scoring.Result{AccountID: id, ModelVersion: m.Version, ModelHash: hash, At: at})
@@ -509,7 +485,7 @@ func TestRequeueUndecided(t *testing.T) {
 	require.NoError(t, st.RenewHooks(ctx, []string{"renewed"}, scoreNow.Add(-time.Minute), scoreNow.Add(7*time.Second)))
 	require.NoError(t, st.RenewHooks(ctx, []string{"abandoned"}, scoreNow.Add(-time.Minute), scoreNow.Add(-time.Second)))
 	require.NoError(t, st.RenewHooks(ctx, []string{"newer"}, scoreNow.Add(-2*time.Minute), scoreNow.Add(time.Hour)))
-	_, err := st.Pool().Exec(ctx, `DELETE FROM rescore_requests`)
+	_, err := st.Pool().Exec(ctx, `DELETE FROM rescore_queue`)
 	require.NoError(t, err)
 
 	counts := make(chan int, 8)
@@ -531,7 +507,7 @@ func TestRequeueUndecided(t *testing.T) {
 	require.Equal(t, []string{"abandoned", "never", "newer"}, queued(t, st))
 
 	// Taking over is a lease too: nobody takes them again until it lapses.
-	_, err = st.Pool().Exec(ctx, `DELETE FROM rescore_requests`)
+	_, err = st.Pool().Exec(ctx, `DELETE FROM rescore_queue`)
 	require.NoError(t, err)
 	n, err := st.RequeueUndecided(ctx, scoreNow.Add(time.Second), lease)
 	require.NoError(t, err)
@@ -579,7 +555,7 @@ func TestScoreQueuedDebouncesBusyAccounts(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, g.Submit(ctx, store.SourceOf("k"), p.Messages, p.Rejects))
 	g.Close()
-	require.Equal(t, 1, countRows(t, st, `SELECT count(DISTINCT account_id) FROM rescore_requests WHERE urgent`))
+	require.Equal(t, 1, countRows(t, st, `SELECT count(*) FROM rescore_queue WHERE urgent`))
 
 	soon := scoreNow.Add(10 * time.Second)
 	scored, err = st.ScoreQueued(ctx, rescore.Take{Limit: 10, Debounce: debounce}, m.FactsSpec(), soon, evaluator(m, soon))

@@ -9,10 +9,11 @@
 // when something a decision looks at changed, or at least every Refresh
 // while the account stays busy (see the store's ScoreQueued).
 //
-// Each batch is taken, scored and saved in one database transaction (the
-// store's ScoreQueued), so a crash mid-batch loses nothing: the requests
-// stay. Replicas share them through advisory locks they try and never wait
-// for, and ingest, which only inserts requests, never waits for a batch. After
+// Each batch claims its accounts for a lease and scores and saves them in
+// one database transaction (the store's ScoreQueued), so a crash mid-batch
+// loses nothing: the claims run out and the accounts are taken again.
+// Replicas share the queue through FOR UPDATE SKIP LOCKED, and ingest never
+// waits for a batch (a claimed account queued again stays queued). After
 // the batch commits, OnScored runs for each result (alert decisions). The
 // saved scores stay marked undecided until their hook succeeds, under a
 // short lease the worker renews while the hooks run; every replica looks
@@ -46,6 +47,9 @@ type Take struct {
 	// is this old, so its decision is taken again (a cool-down may have
 	// ended); zero writes every result.
 	Refresh time.Duration
+	// Lease is how long the taken accounts stay claimed if the worker dies
+	// before its scores commit; another worker takes them after that.
+	Lease time.Duration
 }
 
 // Scored is one fresh score.
@@ -239,7 +243,7 @@ func (w *Worker) Batch(ctx context.Context) (int, error) {
 	// PostgreSQL keeps microseconds: truncating here makes the stored
 	// scored_at equal to Result.At, which MarkHooked matches on.
 	now := w.opts.Now().UTC().Truncate(time.Microsecond)
-	take := Take{Limit: w.opts.BatchSize, Debounce: w.opts.Debounce, Refresh: w.opts.Refresh}
+	take := Take{Limit: w.opts.BatchSize, Debounce: w.opts.Debounce, Refresh: w.opts.Refresh, Lease: w.opts.HookLease}
 	scored, err := w.store.ScoreQueued(ctx, take, w.spec, now, func(f *scoring.Facts) scoring.Result {
 		return scoring.Evaluate(w.model, f, now)
 	})

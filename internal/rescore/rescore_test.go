@@ -178,7 +178,7 @@ func TestBatchHooksSavedScoresOnly(t *testing.T) {
 	})
 	_, err := w.Batch(context.Background())
 	require.NoError(t, err)
-	require.Equal(t, Take{Limit: 200, Debounce: 250 * time.Millisecond, Refresh: time.Minute}, st.take)
+	require.Equal(t, Take{Limit: 200, Debounce: 250 * time.Millisecond, Refresh: time.Minute, Lease: 10 * time.Second}, st.take)
 	require.Equal(t, []string{"a", "b"}, hooked)
 
 	st.push("a", "b")
