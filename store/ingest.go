@@ -171,6 +171,24 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem, rules []model.
 		}
 	}
 
+	res.Accounts = d.Rescore
+	if len(d.Identified) > 0 {
+		// A person's email feeds the derived email_domain trait of every
+		// account they belong to: an identify changes their scores too.
+		// (A membership this commit adds comes with its account queued.)
+		rows, err := tx.Query(ctx, `SELECT DISTINCT account_id FROM account_users WHERE user_id = ANY($1)`, d.Identified)
+		if err != nil {
+			return res, fmt.Errorf("accounts of identified users: %w", err)
+		}
+		linked, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return res, fmt.Errorf("accounts of identified users: %w", err)
+		}
+		res.Accounts = append(slices.Clip(res.Accounts), linked...)
+		slices.Sort(res.Accounts)
+		res.Accounts = slices.Compact(res.Accounts)
+	}
+
 	// The roll-ups lock rows other commits touch too (a busy account's
 	// accounts, account_daily and rescore_queue rows), so they go last and
 	// in one round trip: each row lock is held for the time the statements
@@ -184,7 +202,7 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem, rules []model.
 	queueAccounts(b, d.Accounts)
 	queueDaily(b, d.Daily, d.DailyUsers)
 	queueMatchOutcomes(b, changed)
-	queueRescore(b, d.Rescore, hurry, d.Identified, &res.Accounts)
+	queueRescore(b, res.Accounts, hurry)
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return res, err
 	}
@@ -597,46 +615,33 @@ func queueMemberships(b *pgx.Batch, links []ingestplan.Link) {
 		ON CONFLICT DO NOTHING`, la, lu)
 }
 
-// queueRescore queues the accounts this commit touched, hand-raises
-// (hurry) without the re-scorer's debounce, and the accounts of the
-// persons whose traits changed (a person's email feeds the derived
-// email_domain trait of every account they belong to); it sets *queued to
-// the accounts queued.
-func queueRescore(b *pgx.Batch, accts []string, hurry map[string]bool, identified []string, queued *[]string) {
-	if len(accts) == 0 && len(identified) == 0 {
+// queueRescore queues the accounts, hand-raises (hurry) without the
+// re-scorer's debounce.
+//
+// It never waits for a re-score batch and writes nothing for an account
+// already queued and not claimed, the usual case for a busy account. It
+// holds a shared advisory lock on each account until this commit: a batch
+// that claims one of them meanwhile waits for it before reading facts
+// (see ScoreQueued), and a claim made before is seen here and its row's
+// version bumped, which keeps the account queued after that batch.
+func queueRescore(b *pgx.Batch, accts []string, hurry map[string]bool) {
+	if len(accts) == 0 {
 		return
 	}
 	flags := make([]bool, len(accts))
 	for i, id := range accts {
 		flags[i] = hurry[id]
 	}
-	// DO UPDATE (not DO NOTHING) locks an existing row until this commit,
-	// so a scorer claiming with SKIP LOCKED skips it until these events
-	// are visible. A row a scorer claimed earlier gets a new version,
-	// which keeps it queued after that scorer's batch (whose facts may
-	// predate these events); an unclaimed row is left as it is unless
-	// this makes it urgent. Nothing here waits for a re-score batch.
-	b.Queue(`
-		WITH ids AS (
-			SELECT id, bool_or(u) AS u FROM (
-				SELECT * FROM unnest($1::text[], $2::bool[])
-				UNION ALL
-				SELECT account_id, false FROM account_users WHERE user_id = ANY($3)) AS x(id, u)
-			GROUP BY id),
-		ins AS (
-			INSERT INTO rescore_queue AS q (account_id, urgent) SELECT id, u FROM ids ORDER BY id
-			ON CONFLICT (account_id) DO UPDATE SET urgent = q.urgent OR EXCLUDED.urgent, version = q.version + 1
-			WHERE q.claim IS NOT NULL OR (EXCLUDED.urgent AND NOT q.urgent))
-		SELECT id FROM ids ORDER BY id`, accts, flags, identified).Fn = func(br pgx.BatchResults) error {
-		rows, err := br.Query()
-		if err == nil {
-			*queued, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		}
-		if err != nil {
-			return fmt.Errorf("queue re-score: %w", err)
-		}
-		return nil
-	}
+	queueExec(b, "queue re-score: lock accounts", `
+		SELECT pg_advisory_xact_lock_shared($1, k) FROM unnest($2::int[]) WITH ORDINALITY AS x(k, o) ORDER BY o`,
+		rescoreLockClass, rescoreLockKeys(accts))
+	queueExec(b, "queue re-score", `
+		INSERT INTO rescore_queue (account_id, urgent) SELECT * FROM unnest($1::text[], $2::bool[])
+		ON CONFLICT (account_id) DO NOTHING`, accts, flags)
+	queueExec(b, "queue re-score again", `
+		UPDATE rescore_queue q SET version = q.version + (q.claim IS NOT NULL)::int, urgent = q.urgent OR x.u
+		FROM unnest($1::text[], $2::bool[]) AS x(id, u)
+		WHERE q.account_id = x.id AND (q.claim IS NOT NULL OR (x.u AND NOT q.urgent))`, accts, flags)
 }
 
 // normalizeDomain turns "https://www.Acme.com/x" into "acme.com".

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pqlbot/pqlbot/internal/events"
@@ -78,33 +79,48 @@ func TestIdentifyQueuesLinkedAccounts(t *testing.T) {
 	require.True(t, isQueued(t, st, "acme"))
 }
 
-// The other order: an ingest that has queued the account (and not yet
-// committed) holds the queue row, so a scorer skips the account until the
-// events are visible instead of scoring without them and emptying the queue.
-func TestScorerSkipsAccountWithUncommittedIngest(t *testing.T) {
+// The other order: an ingest commit that queued the account before a batch
+// claimed it saw no claim, so it bumps nothing; the batch must wait for
+// that commit before reading facts, or it would score without its events
+// and empty the queue.
+func TestBatchWaitsForIngestThatQueuedBeforeItsClaim(t *testing.T) {
 	st := storetest.New(t)
 	ctx := context.Background()
 	now := time.Now().UTC()
 	_, err := st.Ingest(ctx, []store.IngestItem{{Source: "s", Messages: []events.Message{trackMsg("m1", "u1", "acme", now)}}})
 	require.NoError(t, err)
 
-	// What the ingest transaction does last, before its commit.
+	// What the ingest transaction does last, before its commit: an event
+	// and the queue statements of queueRescore.
 	ingest, err := st.Pool().Begin(ctx)
 	require.NoError(t, err)
 	defer ingest.Rollback(ctx) //nolint:errcheck
-	_, err = ingest.Exec(ctx, `INSERT INTO rescore_queue (account_id) SELECT unnest($1::text[])
-		ON CONFLICT (account_id) DO UPDATE SET enqueued_at = rescore_queue.enqueued_at`, []string{"acme"})
+	_, err = ingest.Exec(ctx, `INSERT INTO events (source, message_id, type, name, user_id, account_id, ts, received_at)
+		VALUES ('s', 'm2', 'track', 'Workflow Completed', 'u1', 'acme', $1, $1)`, now)
+	require.NoError(t, err)
+	_, err = ingest.Exec(ctx, `INSERT INTO account_daily (account_id, day, kind, name, n) VALUES ('acme', $1, 'track', 'Workflow Completed', 1)
+		ON CONFLICT (account_id, day, kind, name) DO UPDATE SET n = account_daily.n + 1`, now.Truncate(24*time.Hour))
+	require.NoError(t, err)
+	_, err = ingest.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1, $2)`, store.RescoreLockClass, store.RescoreLockKeys([]string{"acme"})[0])
 	require.NoError(t, err)
 
 	m := model.Default()
 	score := func(f *scoring.Facts) scoring.Result { return scoring.Evaluate(m, f, now) }
-	got, err := st.ScoreQueued(ctx, rescore.Take{Limit: 10}, m.FactsSpec(), now, score)
-	require.NoError(t, err)
-	require.Empty(t, got, "the account is skipped while an ingest holds it")
+	done := make(chan []rescore.Scored, 1)
+	go func() {
+		got, err := st.ScoreQueued(ctx, rescore.Take{Limit: 10}, m.FactsSpec(), now, score)
+		assert.NoError(t, err)
+		done <- got
+	}()
+	select {
+	case <-done:
+		t.Fatal("the batch read facts while an ingest that queued before its claim was open")
+	case <-time.After(300 * time.Millisecond):
+	}
 	require.NoError(t, ingest.Commit(ctx))
-	got, err = st.ScoreQueued(ctx, rescore.Take{Limit: 10}, m.FactsSpec(), now, score)
-	require.NoError(t, err)
+	got := <-done
 	require.Len(t, got, 1)
+	require.Equal(t, 2, int(got[0].Result.Signals[0].Count), "the batch saw the event committed while it waited")
 }
 
 // Rows the database refuses fail only their own request, as ErrRejected,

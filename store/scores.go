@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -39,11 +41,14 @@ var ErrNotFound = errors.New("not found")
 // The rows are claimed in one short statement of their own (claim token,
 // claimed_until = now + take.Lease) and the scores saved in a second
 // transaction, which deletes each row only if its version is still the
-// one claimed. So an ingest commit that queues a claimed account never
-// waits for scoring: it bumps the version and the row stays for a later
-// batch, and events committed after the facts were read are always scored
-// again. A failed batch hands its claims back at once; a worker that dies
-// leaves them to be taken again when claimed_until passes.
+// one claimed. An ingest commit never waits for scoring: it leaves an
+// unclaimed row alone (no write, no row lock) and bumps a claimed row's
+// version, which keeps it queued for a later batch. Between claim and
+// facts the batch waits, on a per-account advisory lock, for the ingest
+// commits that looked before the claim was visible, so every row deleted
+// had its events scored. A failed batch hands its claims back at once; a
+// worker that dies leaves them to be taken again when claimed_until
+// passes.
 func (s *Store) ScoreQueued(ctx context.Context, take rescore.Take, spec model.FactsSpec, now time.Time, score func(*scoring.Facts) scoring.Result) ([]rescore.Scored, error) {
 	lease := take.Lease
 	if lease <= 0 {
@@ -82,6 +87,18 @@ func (s *Store) ScoreQueued(ctx context.Context, take rescore.Take, spec model.F
 	for i, id := range ids {
 		vs[i] = versions[id]
 	}
+	// Ingest commits that looked at these rows before the claim committed
+	// (and so saw no claim to bump) hold a shared lock on the account until
+	// they commit: wait for them, so the facts read below include their
+	// events. Later commits see the claim and bump the version instead.
+	if err := s.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, k) FROM unnest($2::int[]) WITH ORDINALITY AS x(k, o) ORDER BY o`,
+			rescoreLockClass, rescoreLockKeys(ids))
+		return err
+	}); err != nil {
+		s.releaseClaims(ctx, ids, token)
+		return nil, fmt.Errorf("score queued accounts: wait for ingest: %w", err)
+	}
 
 	var out []rescore.Scored
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
@@ -116,14 +133,37 @@ func (s *Store) ScoreQueued(ctx context.Context, take rescore.Take, spec model.F
 		return nil
 	})
 	if err != nil {
-		// Hand the claims back so the accounts are not stuck for a lease;
-		// if this fails too, the lease running out does it.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_, _ = s.pool.Exec(rctx, `UPDATE rescore_queue SET claim = NULL, claimed_until = NULL WHERE account_id = ANY($1) AND claim = $2`, ids, token)
+		s.releaseClaims(ctx, ids, token)
 		return nil, fmt.Errorf("score queued accounts: %w", err)
 	}
 	return out, nil
+}
+
+// releaseClaims hands claims back so the accounts are not stuck for a
+// lease; if this fails too, the lease running out does it.
+func (s *Store) releaseClaims(ctx context.Context, ids []string, token uuid.UUID) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_, _ = s.pool.Exec(rctx, `UPDATE rescore_queue SET claim = NULL, claimed_until = NULL WHERE account_id = ANY($1) AND claim = $2`, ids, token)
+}
+
+// rescoreLockClass is the first key of the two-key advisory locks by which
+// ingest commits and re-score claims meet on an account (see queueRescore
+// and ScoreQueued); the two-key space is apart from every one-key lock.
+// Accounts whose keys collide only wait for each other a little longer.
+const rescoreLockClass = 0x5051_4c53 // "PQLS"
+
+// rescoreLockKeys are the second keys for accounts, sorted and distinct,
+// so every holder takes them in the same order.
+func rescoreLockKeys(accounts []string) []int32 {
+	keys := make([]int32, 0, len(accounts))
+	for _, a := range accounts {
+		h := fnv.New32a()
+		h.Write([]byte(a))
+		keys = append(keys, int32(h.Sum32()))
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys)
 }
 
 // SaveScore stores r as the account's current score and appends a history
