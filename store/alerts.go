@@ -20,7 +20,7 @@ const alertColumns = `id, account_id, tier, segment, score, channel, coalesce(ch
 	coalesce(claimed_by, ''), claimed_at, coalesce(contacted_by, ''), contacted_at, coalesce(closed_by, ''), closed_at,
 	coalesce(close_reason, ''), nudged_at, breached_at, delivery, coalesce(delivery_error, ''),
 	coalesce(alert_score, score), mention, moved_to, (SELECT m.channel FROM alerts m WHERE m.id = alerts.moved_to), moved_from,
-	coalesce(escalation_channel_id, ''), coalesce(escalation_ts, ''),
+	coalesce(escalation_id, 0),
 	coalesce((SELECT f.channel FROM alerts f WHERE f.id = alerts.moved_from), '')`
 
 func scanAlert(row pgx.Row) (*alerting.Alert, error) {
@@ -36,7 +36,7 @@ func scanAlert(row pgx.Row) (*alerting.Alert, error) {
 		&a.ClaimedBy, &claimed, &a.ContactedBy, &contacted, &a.ClosedBy, &closed,
 		&a.CloseReason, &nudged, &breached, &a.Delivery, &a.DeliveryError,
 		&a.AlertScore, &a.Mention, &movedTo, &movedToChannel, &movedFrom,
-		&a.EscalationChannelID, &a.EscalationTS, &a.MovedFromChannel)
+		&a.EscalationID, &a.MovedFromChannel)
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, alerting.ErrNotFound
@@ -279,26 +279,102 @@ func queueUpdate(ctx context.Context, tx pgx.Tx, alertID uuid.UUID, channel stri
 	return nil
 }
 
-// queueEscalationUpdate asks for the alert's escalation post to be edited
-// to its current state, if it has one (queued or posted); one queued edit
-// is enough.
+// queueEscalationUpdate asks for the escalation listing the alert, if it
+// has one (queued or posted), to be edited to its alerts' current state;
+// one queued edit per escalation is enough.
 func queueEscalationUpdate(ctx context.Context, tx pgx.Tx, alertID uuid.UUID, now time.Time) error {
 	_, err := tx.Exec(ctx, `
-		INSERT INTO slack_outbox (alert_id, kind, channel, not_before)
-		SELECT alert_id, 'escalation_update', channel, LEAST($2::timestamptz, now()) FROM slack_outbox
-		WHERE alert_id = $1 AND kind = 'escalation' AND state <> 'failed'
-		ORDER BY id LIMIT 1
-		ON CONFLICT (alert_id) WHERE kind = 'escalation_update' AND state = 'pending' AND attempts = 0 DO NOTHING`, alertID, now)
+		INSERT INTO slack_outbox (alert_id, kind, channel, escalation_id, not_before)
+		SELECT a.id, 'escalation_update', e.channel, e.id, LEAST($2::timestamptz, now())
+		FROM alerts a JOIN escalations e ON e.id = a.escalation_id WHERE a.id = $1
+		ON CONFLICT (escalation_id) WHERE kind = 'escalation_update' AND state = 'pending' AND attempts = 0 DO NOTHING`, alertID, now)
 	if err != nil {
 		return fmt.Errorf("queue escalation update: %w", err)
 	}
 	return nil
 }
 
-// CompleteEscalation records where an alert's escalation was posted (so
-// later changes edit it) and completes the job, if this holder still has
-// it.
-func (s *Store) CompleteEscalation(ctx context.Context, j alerting.Job, channelID, ts string) error {
+// escalate records a's breach in the escalation for channel and a's due
+// minute, in the breach's transaction. The first breach of a minute creates
+// the escalation and queues its post; a later one (this sweep, another
+// sweeper's, or one after the post went out) joins it and queues an edit.
+// Sweepers of one minute meet on the escalation's unique group key: the
+// second waits for the first's commit and then joins, so the minute is
+// posted once.
+func escalate(ctx context.Context, tx pgx.Tx, a *alerting.Alert, channel string, now time.Time) error {
+	minute := a.DueAt.UTC().Truncate(time.Minute)
+	var id int64
+	var created bool
+	err := tx.QueryRow(ctx, `
+		INSERT INTO escalations (channel, group_key, due_minute) VALUES ($1, $2, $3)
+		ON CONFLICT (group_key) DO UPDATE SET channel = EXCLUDED.channel
+		RETURNING id, xmax = 0`, channel, fmt.Sprintf("%s@%d", channel, minute.Unix()), minute).Scan(&id, &created)
+	if err != nil {
+		return fmt.Errorf("escalation of %s: %w", a.ID, err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE alerts SET escalation_id = $2 WHERE id = $1`, a.ID, id); err != nil {
+		return fmt.Errorf("link escalation of %s: %w", a.ID, err)
+	}
+	if !created {
+		// The post may be out, or being rendered right now without this
+		// alert: an edit, leased only after the post, lists it.
+		return queueEscalationUpdate(ctx, tx, a.ID, now)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO slack_outbox (alert_id, kind, channel, escalation_id, not_before) VALUES ($1, 'escalation', $2, $3, LEAST($4::timestamptz, now()))`,
+		a.ID, channel, id, now); err != nil {
+		return fmt.Errorf("queue escalation: %w", err)
+	}
+	return nil
+}
+
+// Escalation loads the escalation an escalation job posts or edits, with
+// its alerts as they stand. A job queued by a build from before groups
+// (during a rolling upgrade) has none: its alert's breach is adopted as an
+// escalation of its own.
+func (s *Store) Escalation(ctx context.Context, j alerting.Job) (*alerting.Escalation, error) {
+	id := j.EscalationID
+	if id == 0 {
+		err := s.inTx(ctx, func(tx pgx.Tx) error {
+			err := tx.QueryRow(ctx, `
+				INSERT INTO escalations (channel, group_key, due_minute)
+				SELECT $2, 'alert:' || a.id, date_trunc('minute', coalesce(a.due_at, a.created_at)) FROM alerts a WHERE a.id = $1
+				ON CONFLICT (group_key) DO UPDATE SET channel = escalations.channel
+				RETURNING id`, j.AlertID, j.Channel).Scan(&id)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE alerts SET escalation_id = $2 WHERE id = $1 AND escalation_id IS NULL`, j.AlertID, id); err != nil {
+				return err
+			}
+			_, err = tx.Exec(ctx, `UPDATE slack_outbox SET escalation_id = $2 WHERE id = $1`, j.ID, id)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("adopt escalation of %s: %w", j.AlertID, err)
+		}
+	}
+	e := &alerting.Escalation{ID: id}
+	err := s.pool.QueryRow(ctx, `SELECT channel, coalesce(channel_id, ''), coalesce(ts, '') FROM escalations WHERE id = $1`, id).Scan(&e.Channel, &e.ChannelID, &e.TS)
+	if err != nil {
+		return nil, fmt.Errorf("load escalation %d: %w", id, err)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+alertColumns+` FROM alerts WHERE escalation_id = $1 ORDER BY due_at, score DESC, account_id, id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("load escalation %d: %w", id, err)
+	}
+	e.Alerts, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*alerting.Alert, error) { return scanAlert(r) })
+	if err != nil {
+		return nil, fmt.Errorf("load escalation %d: %w", id, err)
+	}
+	if len(e.Alerts) == 0 {
+		return nil, fmt.Errorf("escalation %d lists no alert", id)
+	}
+	return e, nil
+}
+
+// CompleteEscalation records where an escalation was posted (so later
+// changes edit it) and completes the job, if this holder still has it.
+func (s *Store) CompleteEscalation(ctx context.Context, j alerting.Job, escalationID int64, channelID, ts string) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE slack_outbox SET state = 'done', done_at = now(), leased_until = NULL
 			WHERE id = $1 AND attempts = $2 AND state = 'pending'`, j.ID, j.Attempts)
@@ -308,8 +384,8 @@ func (s *Store) CompleteEscalation(ctx context.Context, j alerting.Job, channelI
 		if tag.RowsAffected() == 0 {
 			return nil
 		}
-		if _, err := tx.Exec(ctx, `UPDATE alerts SET escalation_channel_id = $2, escalation_ts = $3 WHERE id = $1`, j.AlertID, channelID, ts); err != nil {
-			return fmt.Errorf("record escalation of %s: %w", j.AlertID, err)
+		if _, err := tx.Exec(ctx, `UPDATE escalations SET channel_id = $2, ts = $3 WHERE id = $1`, escalationID, channelID, ts); err != nil {
+			return fmt.Errorf("record escalation %d: %w", escalationID, err)
 		}
 		return nil
 	})
@@ -340,15 +416,17 @@ func (s *Store) LeaseJobs(ctx context.Context, now time.Time, limit int, lease t
 			  AND (j.kind IN ('escalation', 'escalation_update') OR NOT EXISTS (
 			        SELECT 1 FROM slack_outbox e
 			        WHERE e.alert_id = j.alert_id AND e.state = 'pending' AND e.kind NOT IN ('escalation', 'escalation_update') AND e.id < j.id))
-			  -- The same for the escalation post: its edits wait for it.
+			  -- The same for an escalation post: its edits wait for it.
 			  AND (j.kind <> 'escalation_update' OR NOT EXISTS (
 			        SELECT 1 FROM slack_outbox e
-			        WHERE e.alert_id = j.alert_id AND e.state = 'pending' AND e.kind IN ('escalation', 'escalation_update') AND e.id < j.id))
+			        WHERE e.escalation_id = coalesce(j.escalation_id, a.escalation_id) AND e.state = 'pending'
+			          AND e.kind IN ('escalation', 'escalation_update') AND e.id < j.id))
 			ORDER BY j.id LIMIT $2
 			FOR UPDATE OF j SKIP LOCKED)
 		UPDATE slack_outbox o SET leased_until = $1::timestamptz + $3::interval, attempts = o.attempts + 1
 		FROM due WHERE o.id = due_id
-		RETURNING o.id, o.alert_id, o.kind, o.channel, coalesce(o.body, '{}'), o.attempts, due.taken_over`, now, limit, lease)
+		RETURNING o.id, o.alert_id, o.kind, o.channel, coalesce(o.body, '{}'), o.attempts, due.taken_over,
+			coalesce(o.escalation_id, (SELECT a.escalation_id FROM alerts a WHERE a.id = o.alert_id AND o.kind = 'escalation_update'), 0)`, now, limit, lease)
 	if err != nil {
 		return nil, fmt.Errorf("lease outbox jobs: %w", err)
 	}
@@ -357,7 +435,7 @@ func (s *Store) LeaseJobs(ctx context.Context, now time.Time, limit int, lease t
 	for rows.Next() {
 		var j alerting.Job
 		var body []byte
-		if err := rows.Scan(&j.ID, &j.AlertID, &j.Kind, &j.Channel, &body, &j.Attempts, &j.TakenOver); err != nil {
+		if err := rows.Scan(&j.ID, &j.AlertID, &j.Kind, &j.Channel, &body, &j.Attempts, &j.TakenOver, &j.EscalationID); err != nil {
 			return nil, err
 		}
 		var b jobBody

@@ -1,9 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -55,7 +58,8 @@ func (s *Store) DueNudges(ctx context.Context, now time.Time, limit int, note fu
 // contact) past their deadline at now and not yet recorded as breached,
 // queues a message update (the message shows the breach) and the
 // escalation to escalationChannel (if set), in one transaction; exactly
-// once per alert, like DueNudges.
+// once per alert, like DueNudges. Breaches due in the same minute share
+// one escalation post (escalate).
 func (s *Store) DueBreaches(ctx context.Context, now time.Time, limit int, escalationChannel string) ([]*alerting.Alert, error) {
 	out, err := s.sweep(ctx, `
 		WITH due AS MATERIALIZED (
@@ -72,9 +76,8 @@ func (s *Store) DueBreaches(ctx context.Context, now time.Time, limit int, escal
 			}
 			detail := map[string]any{"due_at": a.DueAt, "state": string(a.State), "claimed_by": a.ClaimedBy}
 			if escalationChannel != "" {
-				if _, err := tx.Exec(ctx, `INSERT INTO slack_outbox (alert_id, kind, channel, not_before) VALUES ($1, 'escalation', $2, LEAST($3::timestamptz, now()))`,
-					a.ID, escalationChannel, now); err != nil {
-					return fmt.Errorf("queue escalation: %w", err)
+				if err := escalate(ctx, tx, a, escalationChannel, now); err != nil {
+					return err
 				}
 				detail["escalation_channel"] = escalationChannel
 			}
@@ -105,6 +108,11 @@ func (s *Store) sweep(ctx context.Context, update string, now time.Time, limit i
 			// The crash test freezes a sweeper here, holding the rows.
 			failpoint.Pause("sla-swept")
 		}
+		// In due order, as every sweeper does: escalations of several
+		// minutes are then locked in one order, never crosswise.
+		slices.SortFunc(taken, func(a, b *alerting.Alert) int {
+			return cmp.Or(a.DueAt.Compare(b.DueAt), strings.Compare(a.ID.String(), b.ID.String()))
+		})
 		for _, a := range taken {
 			if err := each(tx, a); err != nil {
 				return fmt.Errorf("alert %s: %w", a.ID, err)

@@ -79,20 +79,33 @@ func TestDueNudgesAndBreaches(t *testing.T) {
 		as, err = st.DueBreaches(ctx, at.Add(time.Hour), 10, escalate)
 		require.NoError(t, err)
 		require.Empty(t, as, "each breach is recorded once")
-		require.Equal(t, map[uuid.UUID]int{open.ID: 1, claimed.ID: 1}, jobs(alerting.JobEscalation))
 		require.Equal(t, map[uuid.UUID]int{open.ID: 1, claimed.ID: 1}, jobs(alerting.JobUpdate), "the messages show the breach")
+		// Both were due in the same minute: one escalation lists them.
+		escs := jobs(alerting.JobEscalation)
+		require.Len(t, escs, 1)
+		o, err := st.GetAlert(ctx, open.ID)
+		require.NoError(t, err)
+		c, err := st.GetAlert(ctx, claimed.ID)
+		require.NoError(t, err)
+		require.NotZero(t, o.EscalationID)
+		require.Equal(t, o.EscalationID, c.EscalationID)
 
-		// The dispatcher reads back where each escalation goes.
+		// The dispatcher leases the post first; the edit waits for it.
 		leased, err := st.LeaseJobs(ctx, at, 10, time.Minute)
 		require.NoError(t, err)
 		var esc []alerting.Job
 		for _, j := range leased {
-			if j.Kind == alerting.JobEscalation {
+			if j.Kind == alerting.JobEscalation || j.Kind == alerting.JobEscalationUpdate {
 				esc = append(esc, j)
 			}
 		}
-		require.Len(t, esc, 2)
+		require.Len(t, esc, 1)
+		require.Equal(t, alerting.JobEscalation, esc[0].Kind)
 		require.Equal(t, "#sales-managers", esc[0].Channel)
+		require.Equal(t, o.EscalationID, esc[0].EscalationID)
+		e, err := st.Escalation(ctx, esc[0])
+		require.NoError(t, err)
+		require.ElementsMatch(t, []uuid.UUID{open.ID, claimed.ID}, ids(e.Alerts))
 	})
 	t.Run("catch-up takes everything due by now", func(t *testing.T) {
 		at := csT0.Add(2*time.Hour + sla + time.Hour)

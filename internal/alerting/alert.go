@@ -92,10 +92,22 @@ type Alert struct {
 	MovedToChannel   string
 	MovedFrom        uuid.UUID
 	MovedFromChannel string
-	// EscalationChannelID and EscalationTS address the escalation post
-	// once it is out; later changes edit it.
-	EscalationChannelID string
-	EscalationTS        string
+	// EscalationID is the escalation listing the alert's breach, if any;
+	// later changes edit that post.
+	EscalationID int64
+}
+
+// Escalation is one post to the escalation channel: the breaches due in
+// the same minute for that channel, listed together and edited as each
+// resolves, and where the post is once it is out.
+type Escalation struct {
+	ID        int64
+	Channel   string
+	ChannelID string
+	TS        string
+	// Alerts are the escalated alerts as they stand: in due order, the
+	// highest score first.
+	Alerts []*Alert
 }
 
 // Action is what a decision does.

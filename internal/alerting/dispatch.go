@@ -44,6 +44,8 @@ type Job struct {
 	TakenOver bool
 	// Broadcast: a thread reply that shows in the channel too.
 	Broadcast bool
+	// EscalationID is the escalation an escalation job posts or edits.
+	EscalationID int64
 }
 
 // Posted records a successful alert post.
@@ -68,8 +70,11 @@ type Outbox interface {
 	// holder's outcome.
 	CompleteJob(ctx context.Context, j Job) error
 	CompletePost(ctx context.Context, j Job, p Posted) error
+	// Escalation loads the escalation job j posts or edits, with its
+	// alerts as they stand now.
+	Escalation(ctx context.Context, j Job) (*Escalation, error)
 	// CompleteEscalation records where the escalation went.
-	CompleteEscalation(ctx context.Context, j Job, channelID, ts string) error
+	CompleteEscalation(ctx context.Context, j Job, escalationID int64, channelID, ts string) error
 	RetryJob(ctx context.Context, j Job, notBefore time.Time, reason string) error
 	FailJob(ctx context.Context, j Job, reason string) error
 	DeferChannel(ctx context.Context, channel string, until time.Time) error
@@ -292,25 +297,29 @@ func (d *Dispatcher) do(ctx, octx context.Context, j Job, a *Alert, log *slog.Lo
 		}
 		return d.Outbox.CompleteJob(octx, j)
 	case JobEscalation, JobEscalationUpdate:
-		return d.escalation(ctx, octx, j, a)
+		return d.escalation(ctx, octx, j)
 	}
 	log.Error("unknown job kind")
 	return d.Outbox.FailJob(octx, j, "unknown job kind "+j.Kind)
 }
 
-// escalation posts the alert's escalation, or edits it in place
-// (JobEscalationUpdate), rendered from the alert's state now: a claim or
-// contact that came before the post is already in it, and one after it
-// queues an edit.
-func (d *Dispatcher) escalation(ctx, octx context.Context, j Job, a *Alert) error {
-	if j.Kind == JobEscalationUpdate && a.EscalationTS == "" {
-		// Nothing posted (no escalation, or it failed): nothing to edit.
+// escalation posts an escalation, or edits it in place
+// (JobEscalationUpdate), rendered from its alerts' state now: a breach,
+// claim or contact recorded before the post is already in it, and one
+// after it queues an edit.
+func (d *Dispatcher) escalation(ctx, octx context.Context, j Job) error {
+	e, err := d.Outbox.Escalation(octx, j)
+	if err != nil {
+		return err
+	}
+	if j.Kind == JobEscalationUpdate && e.TS == "" {
+		// Nothing posted (the post failed for good): nothing to edit.
 		return d.Outbox.CompleteJob(octx, j)
 	}
-	m := Message{Kind: EscalationMessage, Channel: j.Channel, Escalated: []*Alert{a},
-		Key: fmt.Sprint(j.ID), Retry: j.Attempts > 1, Since: a.CreatedAt, Now: d.Now()}
+	m := Message{Kind: EscalationMessage, Channel: e.Channel, Escalated: e.Alerts,
+		Key: fmt.Sprint(j.ID), Retry: j.Attempts > 1, Since: earliest(e.Alerts), Now: d.Now()}
 	if j.Kind == JobEscalationUpdate {
-		m.Edit = &Receipt{ChannelID: a.EscalationChannelID, TS: a.EscalationTS}
+		m.Edit = &Receipt{ChannelID: e.ChannelID, TS: e.TS}
 		if _, err := d.Notifier.Send(ctx, m); err != nil {
 			return err
 		}
@@ -323,7 +332,19 @@ func (d *Dispatcher) escalation(ctx, octx context.Context, j Job, a *Alert) erro
 	if !r.Found {
 		failpoint.Pause("noted")
 	}
-	return d.Outbox.CompleteEscalation(octx, j, r.ChannelID, r.TS)
+	return d.Outbox.CompleteEscalation(octx, j, e.ID, r.ChannelID, r.TS)
+}
+
+// earliest is when the first of as was created: no message about them
+// can be older.
+func earliest(as []*Alert) time.Time {
+	var t time.Time
+	for _, a := range as {
+		if t.IsZero() || a.CreatedAt.Before(t) {
+			t = a.CreatedAt
+		}
+	}
+	return t
 }
 
 func (d *Dispatcher) post(ctx, octx context.Context, j Job, a *Alert, log *slog.Logger) error {

@@ -318,3 +318,134 @@ func TestSweepDeliveredBySlack(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, [2]int{0, 0}, [2]int{n, b})
 }
+
+// Breaches due in the same minute for the escalation channel are one post
+// listing them, whichever sweeper records each breach and whichever
+// dispatcher posts, even when Slack accepts the post and the answer is
+// lost; the post is edited as each alert is claimed and contacted.
+func TestGroupedEscalationPostedOnceAndEdited(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.New(t)
+	fake := slackfake.New(t)
+	fake.AddChannel(slackfake.Channel{ID: "C0SDRPQL", Name: "sdr-pql"})
+	fake.AddChannel(slackfake.Channel{ID: "C0MANAGERS", Name: "sales-managers"})
+	m := model.Default()
+	c := &swClock{}
+	c.Set(actT0)
+	// Slack's clock is the test's: a retry looks for its post in the
+	// history since the alerts were created.
+	fake.SetClock(c.Now)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dispatcher := func() *alerting.Dispatcher {
+		return &alerting.Dispatcher{Outbox: st, Notifier: slackdelivery.NewSlack(slackapi.New("xoxb-test", fake.APIURL()), &slackdelivery.Renderer{Model: m}, log),
+			Model: m, Log: log, Now: c.Now, Batch: 2}
+	}
+	ds := []*alerting.Dispatcher{dispatcher(), dispatcher()}
+	// drain runs both dispatchers at once until nothing is left, moving
+	// the clock on so retries come due.
+	drain := func() {
+		t.Helper()
+		for range 50 {
+			var wg sync.WaitGroup
+			var leased atomic.Int64
+			for _, d := range ds {
+				wg.Go(func() {
+					for {
+						n, err := d.RunOnce(ctx)
+						require.NoError(t, err)
+						if n == 0 {
+							return
+						}
+						leased.Add(int64(n))
+					}
+				})
+			}
+			wg.Wait()
+			var pending int
+			require.NoError(t, st.Pool().QueryRow(ctx, `SELECT count(*) FROM slack_outbox WHERE state = 'pending'`).Scan(&pending))
+			if pending == 0 {
+				return
+			}
+			c.Add(30 * time.Second)
+		}
+		t.Fatal("outbox never drained")
+	}
+
+	// Four alerts posted together share a deadline; a fifth, two minutes
+	// later, has its own.
+	var same []*alerting.Alert
+	for i := range 4 {
+		same = append(same, createAlert(t, st, m, fmt.Sprintf("acct-%d", i), "high", c.Now()))
+	}
+	drain()
+	c.Add(2 * time.Minute)
+	late := createAlert(t, st, m, "acct-late", "high", c.Now())
+	drain()
+	first, err := st.GetAlert(ctx, same[0].ID)
+	require.NoError(t, err)
+	lateA, err := st.GetAlert(ctx, late.ID)
+	require.NoError(t, err)
+
+	// The nudges go out first, so the only posts left are escalations.
+	c.Set(lateA.WarnAt.Add(time.Minute))
+	_, _, err = newSweeper(st, c, nil, 10).RunOnce(ctx)
+	require.NoError(t, err)
+	drain()
+
+	// Two sweepers record the breaches one alert per transaction; Slack
+	// accepts the first escalation post but the answer is lost.
+	fake.FailNext("chat.postMessage", 1, slackfake.AcceptThenFail())
+	c.Set(lateA.DueAt.Add(time.Minute))
+	var wg sync.WaitGroup
+	var breached atomic.Int64
+	for range 2 {
+		s := newSweeper(st, c, nil, 1)
+		wg.Go(func() {
+			_, b, err := s.RunOnce(ctx)
+			require.NoError(t, err)
+			breached.Add(int64(b))
+		})
+	}
+	wg.Wait()
+	require.EqualValues(t, 5, breached.Load())
+	drain()
+
+	posts := fake.Messages("C0MANAGERS")
+	var texts []string
+	for _, p := range posts {
+		texts = append(texts, p.Text)
+	}
+	require.Len(t, posts, 2, "one post per minute of deadlines, never two: %q", texts)
+	group, single := posts[0], posts[1]
+	if !strings.Contains(group.Text, "4 alerts") {
+		group, single = single, group
+	}
+	require.Equal(t, "SLA breached: 4 alerts — Acct acct-0, Acct acct-1, Acct acct-2, +1 more", group.Text)
+	for i := range 4 {
+		require.Contains(t, string(group.Blocks), fmt.Sprintf("Acct acct-%d", i))
+	}
+	require.Contains(t, string(group.Blocks), "https://", "each alert with its link")
+	require.Equal(t, "SLA breached: Acct acct-late (high, #sdr-pql)", single.Text)
+	require.NotEqual(t, first.DueAt.Truncate(time.Minute), lateA.DueAt.Truncate(time.Minute))
+	require.Equal(t, 5+5+2, len(fake.Calls("chat.postMessage")), "the alerts, their nudges and the two escalations: the lost answer was found in the history, not posted again")
+
+	// A late claim edits the group's post in place.
+	acts := &alerting.Actions{Store: st, Model: m, Log: log, Now: c.Now}
+	_, err = acts.Claim(ctx, same[2].ID, "U0ANNA")
+	require.NoError(t, err)
+	drain()
+	edited, ok := fake.Message("C0MANAGERS", group.TS)
+	require.True(t, ok)
+	require.Positive(t, edited.Updates)
+	require.Contains(t, strings.NewReplacer(`\u003c`, "<", `\u003e`, ">").Replace(string(edited.Blocks)), "claimed by <@U0ANNA>, not contacted yet")
+
+	// Contacted one by one: the last contact resolves the post.
+	for _, a := range same {
+		_, err = acts.Contacted(ctx, a.ID, "U0ANNA")
+		require.NoError(t, err)
+	}
+	drain()
+	edited, _ = fake.Message("C0MANAGERS", group.TS)
+	require.True(t, strings.HasPrefix(edited.Text, "Resolved after an SLA breach: 4 alerts"), edited.Text)
+	require.Len(t, fake.Messages("C0MANAGERS"), 2, "edited, never posted again")
+}

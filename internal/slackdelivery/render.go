@@ -153,8 +153,15 @@ func (r *Renderer) Message(m alerting.Message, link func(*alerting.Alert) string
 		v := r.View(m.Alert, m.People)
 		return slackui.Reply{Text: slackui.AlertText(v, now), Blocks: slackui.AlertBlocks(v, now)}
 	case alerting.EscalationMessage:
-		a := m.Escalated[0]
-		return slackui.EscalationReply(r.View(a, nil), link(a), now)
+		if len(m.Escalated) == 1 {
+			a := m.Escalated[0]
+			return slackui.EscalationReply(r.View(a, nil), link(a), now)
+		}
+		vs, links := make([]slackui.AlertView, len(m.Escalated)), make([]string, len(m.Escalated))
+		for i, a := range m.Escalated {
+			vs[i], links[i] = r.View(a, nil), link(a)
+		}
+		return slackui.EscalationGroupReply(vs, links, now)
 	}
 	n := m.Note
 	switch {

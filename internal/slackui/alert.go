@@ -2,6 +2,7 @@ package slackui
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -556,6 +557,94 @@ func EscalationReply(v AlertView, permalink string, now time.Time) Reply {
 	}
 	text := fmt.Sprintf("%s: %s (%s, %s)", word, escClip(plainAccount(v.AccountName, v.Domain, v.AccountID), maxNameLen), escClip(tierLabel(v.Tier), maxLabelLen), channelRef(v.Channel))
 	return Reply{Text: text, Blocks: blocks}
+}
+
+// maxEscalated is how many alerts a grouped escalation lists at most, one
+// section each, inside Block Kit's 50 blocks; the rest are counted. Long
+// names can stop the list sooner (MaxMessageJSON).
+const maxEscalated = 45
+
+func jsonLen(b slack.Block) int {
+	bs, _ := json.Marshal(b)
+	return len(bs)
+}
+
+// EscalationGroupReply is the one post to the escalation channel for
+// several breaches due in the same minute (with business hours, every
+// overnight alert shares the morning deadline): a headline with how many
+// still wait, then one section per alert — the account, the route and who
+// owns it, where it stands now and a link to its message (links[i], from
+// chat.getPermalink; may be empty) — those still waiting first. It is
+// rendered again, and the post edited in place, as each alert is claimed,
+// contacted or closed; once none waits the headline says all are resolved.
+func EscalationGroupReply(vs []AlertView, links []string, now time.Time) Reply {
+	type item struct {
+		v    AlertView
+		link string
+	}
+	var waiting, resolved []item
+	var due time.Time
+	for i, v := range vs {
+		v = v.normalized()
+		it := item{v: v}
+		if i < len(links) {
+			it.link = links[i]
+		}
+		if due.IsZero() || (!v.DueAt.IsZero() && v.DueAt.Before(due)) {
+			due = v.DueAt
+		}
+		if v.State == StateOpen || v.State == StateClaimed {
+			waiting = append(waiting, it)
+		} else {
+			resolved = append(resolved, it)
+		}
+	}
+	n := len(vs)
+	var head, text string
+	switch {
+	case len(waiting) == 0:
+		head = fmt.Sprintf("✅ *Resolved after an SLA breach:* all %d alerts due %s", n, dueDate(due))
+		text = fmt.Sprintf("Resolved after an SLA breach: %d alerts", n)
+	case len(resolved) == 0:
+		head = fmt.Sprintf("🚨 *SLA breached:* %d alerts due %s, none contacted", n, dueDate(due))
+		text = fmt.Sprintf("SLA breached: %d alerts", n)
+	default:
+		head = fmt.Sprintf("🚨 *SLA breached:* %d alerts due %s · *%d still waiting*, %d resolved", n, dueDate(due), len(waiting), len(resolved))
+		text = fmt.Sprintf("SLA breached: %d alerts, %d still waiting", n, len(waiting))
+	}
+	blocks := []slack.Block{section(head)}
+	// What the list may spend, serialised, leaving room for the headline
+	// and the "+N more" line.
+	budget := MaxMessageJSON - jsonLen(blocks[0]) - 200
+	var names []string
+	shown := 0
+	for _, it := range append(waiting, resolved...) {
+		if len(names) < 3 {
+			names = append(names, escClip(plainAccount(it.v.AccountName, it.v.Domain, it.v.AccountID), maxNameLen))
+		}
+		if shown == maxEscalated || budget <= 0 {
+			continue
+		}
+		v := it.v
+		l := accountTitle(v.AccountName, v.Domain, v.AccountID) + " — " + escClip(tierLabel(v.Tier), maxLabelLen) + fmt.Sprintf(" · %d", v.Score) +
+			" · " + channelRef(v.Channel) + " · owner " + escClip(orDash(v.OwnerRole), maxLabelLen)
+		if safeURL(it.link) {
+			l += " · " + link(it.link, "open ↗")
+		}
+		b := section(l + "\n" + statusLine(v.Status(), now, false))
+		if budget -= jsonLen(b); budget < 0 {
+			continue
+		}
+		blocks = append(blocks, b)
+		shown++
+	}
+	if n > shown {
+		blocks = append(blocks, contextLine(fmt.Sprintf("+%d more alerts due in the same minute", n-shown)))
+	}
+	if more := n - len(names); more > 0 {
+		names = append(names, fmt.Sprintf("+%d more", more))
+	}
+	return Reply{Text: text + " — " + strings.Join(names, ", "), Blocks: blocks}
 }
 
 // AlreadyClaimedText is the ephemeral reply to a Claim click on an alert

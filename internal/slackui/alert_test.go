@@ -312,6 +312,73 @@ func TestEscalationGolden(t *testing.T) {
 	require.Contains(t, EscalationReply(resolved, "", now).Text, "Resolved after an SLA breach: Acme Inc")
 }
 
+// escalationGroup is three overnight breaches sharing the Monday 09:00
+// deadline, as #sales-managers gets them: a hand-raiser nobody claimed, an
+// SDR alert claimed but not contacted, and an enterprise alert.
+func escalationGroup(t *testing.T) ([]AlertView, []string) {
+	due := posted // Monday 09:00 in New York
+	ember := handRaiserAlert(t)
+	ember.PostedAt, ember.DueAt, ember.Breached = due.Add(-4*time.Hour), due, true
+	acme := baseAlert()
+	acme.PostedAt, acme.DueAt, acme.Breached = due.Add(-24*time.Hour), due, true
+	acme.State, acme.ClaimedBy, acme.ClaimedAt = StateClaimed, "U0REP1", due.Add(30*time.Minute)
+	globex := baseAlert()
+	globex.AccountID, globex.AccountName, globex.Domain, globex.AccountURL = "acct_7", "Globex", "globex.com", ""
+	globex.Tier, globex.Score, globex.Segment, globex.OwnerRole, globex.Channel = "high", 91, "enterprise", "AE", "#ae-enterprise"
+	globex.PostedAt, globex.DueAt, globex.Breached = due.Add(-24*time.Hour), due, true
+	links := []string{
+		"https://acme.slack.com/archives/C0AEHAND/p1795352400000100",
+		"https://acme.slack.com/archives/C0SDR/p1795359600000200",
+		"https://acme.slack.com/archives/C0AEENT/p1795359600000300",
+	}
+	return []AlertView{ember, acme, globex}, links
+}
+
+// Breaches due in the same minute are one post, edited as each resolves.
+func TestEscalationGroupGolden(t *testing.T) {
+	vs, links := escalationGroup(t)
+	breached := EscalationGroupReply(vs, links, now)
+	goldenReply(t, "escalation_group_breached", breached)
+	require.Equal(t, "SLA breached: 3 alerts — Ember Motors, Acme Inc, Globex", breached.Text)
+
+	// Acme is contacted late; Ember and Globex still wait, listed first.
+	vs[1].State, vs[1].ContactedBy, vs[1].ContactedAt = StateContacted, "U0REP1", now.Add(-30*time.Minute)
+	partly := EscalationGroupReply(vs, links, now)
+	goldenReply(t, "escalation_group_partly", partly)
+	require.Equal(t, "SLA breached: 3 alerts, 2 still waiting — Ember Motors, Globex, Acme Inc", partly.Text)
+
+	vs[0].State, vs[0].ContactedBy, vs[0].ContactedAt = StateContacted, "U0AE7", now.Add(-10*time.Minute)
+	vs[2].State, vs[2].ClosedBy, vs[2].CloseReason = StateClosedNotFit, "U0AE9", closereason.ExistingCustomer
+	resolved := EscalationGroupReply(vs, links, now)
+	goldenReply(t, "escalation_group_resolved", resolved)
+	require.True(t, strings.HasPrefix(resolved.Text, "Resolved after an SLA breach: 3 alerts"), resolved.Text)
+}
+
+// A flood of breaches in one minute stays one valid message.
+func TestEscalationGroupWithinBlockKitLimits(t *testing.T) {
+	base, _ := escalationGroup(t)
+	for _, n := range []int{2, 44, 45, 46, 200} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			vs := make([]AlertView, n)
+			for i := range vs {
+				vs[i] = base[i%len(base)]
+				vs[i].AccountName = longString("Account", 300)
+			}
+			r := EscalationGroupReply(vs, nil, now)
+			require.NoError(t, ValidateMessage(r.Blocks))
+			if listed := len(r.Blocks) - 1; listed < n {
+				listed-- // the "+N more" line
+				require.Contains(t, sectionOrContext(r.Blocks[len(r.Blocks)-1]), fmt.Sprintf("+%d more", n-listed))
+			}
+		})
+	}
+}
+
+func sectionOrContext(b slack.Block) string {
+	bs, _ := json.Marshal(b)
+	return string(bs)
+}
+
 func TestNotFitReasons(t *testing.T) {
 	blocks := NotFitReasonBlocks("alert-1", "Acme Inc")
 	require.NoError(t, ValidateMessage(blocks))

@@ -56,7 +56,11 @@ func (s Status) Overdue(now time.Time) bool {
 // when, breached how long ago, contacted within or over the SLA, closed and
 // why, moved and where. Relative times are Slack {ago} dates, so they stay
 // true while the message sits unchanged; the fallbacks are as of now.
-func StatusLine(s Status, now time.Time) string {
+func StatusLine(s Status, now time.Time) string { return statusLine(s, now, true) }
+
+// statusLine is StatusLine, leaving out a breach's due time when withDue is
+// false (a grouped escalation says it once for all its alerts).
+func statusLine(s Status, now time.Time, withDue bool) string {
 	switch s.State {
 	case StateContacted:
 		l := "✅ *Contacted* by " + mention(s.ContactedBy)
@@ -74,7 +78,7 @@ func StatusLine(s Status, now time.Time) string {
 		return "🕓 *Queued* for " + channelRef(s.Channel) + ", not posted yet"
 	}
 	due := ""
-	if !s.DueAt.IsZero() {
+	if !s.DueAt.IsZero() && withDue {
 		due = " (due " + dueDate(s.DueAt) + ")"
 	}
 	if s.Overdue(now) {
