@@ -20,7 +20,7 @@ const alertColumns = `id, account_id, tier, segment, score, channel, coalesce(ch
 	coalesce(claimed_by, ''), claimed_at, coalesce(contacted_by, ''), contacted_at, coalesce(closed_by, ''), closed_at,
 	coalesce(close_reason, ''), nudged_at, breached_at, delivery, coalesce(delivery_error, ''),
 	coalesce(alert_score, score), mention, moved_to, (SELECT m.channel FROM alerts m WHERE m.id = alerts.moved_to), moved_from,
-	coalesce(escalation_id, 0),
+	coalesce(escalation_id, 0), clock_from,
 	coalesce((SELECT f.channel FROM alerts f WHERE f.id = alerts.moved_from), '')`
 
 func scanAlert(row pgx.Row) (*alerting.Alert, error) {
@@ -31,12 +31,13 @@ func scanAlert(row pgx.Row) (*alerting.Alert, error) {
 	var posted, due, warn, claimed, contacted, closed, nudged, breached *time.Time
 	var movedTo, movedFrom *uuid.UUID
 	var movedToChannel *string
+	var clockFrom *time.Time
 	err := row.Scan(&a.ID, &a.AccountID, &a.Tier, &a.Segment, &a.Score, &a.Channel, &a.ChannelID, &a.OwnerRole, &slaSec,
 		&a.ModelVersion, &expl, &state, &a.CreatedAt, &posted, &a.MessageTS, &due, &warn,
 		&a.ClaimedBy, &claimed, &a.ContactedBy, &contacted, &a.ClosedBy, &closed,
 		&a.CloseReason, &nudged, &breached, &a.Delivery, &a.DeliveryError,
 		&a.AlertScore, &a.Mention, &movedTo, &movedToChannel, &movedFrom,
-		&a.EscalationID, &a.MovedFromChannel)
+		&a.EscalationID, &clockFrom, &a.MovedFromChannel)
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, alerting.ErrNotFound
@@ -51,6 +52,9 @@ func scanAlert(row pgx.Row) (*alerting.Alert, error) {
 	}
 	if movedFrom != nil {
 		a.MovedFrom = *movedFrom
+	}
+	if clockFrom != nil {
+		a.ClockFrom = clockFrom.UTC()
 	}
 	a.SLA = time.Duration(slaSec) * time.Second
 	a.State = alerting.State(state)
@@ -250,6 +254,16 @@ func moveAlert(ctx context.Context, tx pgx.Tx, d alerting.Decision, now time.Tim
 	}
 	if err := insertAlert(ctx, tx, moved); err != nil {
 		return false, err
+	}
+	if hr := moved.Explanation.HandRaise; hr != nil {
+		// The score knows the hand-raise's day; the event has its time.
+		if _, err := tx.Exec(ctx, `
+			UPDATE alerts SET clock_from = (
+				SELECT max(e.ts) FROM events e
+				WHERE e.account_id = $2 AND e.name = $3 AND e.type = 'track' AND e.ts >= $4 AND e.ts <= $5)
+			WHERE id = $1`, moved.ID, moved.AccountID, hr.Event, hr.Day, now); err != nil {
+			return false, fmt.Errorf("start the moved alert's clock: %w", err)
+		}
 	}
 	if _, err := tx.Exec(ctx, `UPDATE alerts SET moved_to = $2 WHERE id = $1`, old.ID, moved.ID); err != nil {
 		return false, fmt.Errorf("link moved alert: %w", err)

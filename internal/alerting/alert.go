@@ -63,6 +63,9 @@ type Alert struct {
 	State     State
 	CreatedAt time.Time
 	PostedAt  time.Time
+	// ClockFrom, when set, is when the SLA clock started instead of the
+	// post: the hand-raise that moved the alert here.
+	ClockFrom time.Time
 	MessageTS string
 	DueAt     time.Time
 	WarnAt    time.Time
@@ -246,6 +249,16 @@ func newAlert(res *scoring.Result, now time.Time) *Alert {
 		CreatedAt:    now,
 		Delivery:     DeliveryPending,
 	}
+}
+
+// ClockStart is when the alert's SLA clock starts if it is posted at
+// posted: the post, or the hand-raise that moved it here if that came
+// first.
+func (a *Alert) ClockStart(posted time.Time) time.Time {
+	if !a.ClockFrom.IsZero() && a.ClockFrom.Before(posted) {
+		return a.ClockFrom
+	}
+	return posted
 }
 
 // CoolingDownUntil is when an account whose last alert is last may alert

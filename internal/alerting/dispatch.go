@@ -355,10 +355,11 @@ func (d *Dispatcher) post(ctx, octx context.Context, j Job, a *Alert, log *slog.
 	hours := Hours(d.Model)
 	// The message shows the deadline, so the clock is started before it
 	// is rendered; a post found from an earlier attempt restarts it at
-	// that post's time below.
+	// that post's time below. A moved alert's clock runs from the
+	// hand-raise.
 	a.PostedAt = now
-	a.DueAt = sla.Deadline(now, a.SLA, hours)
-	a.WarnAt = sla.WarnAt(now, a.SLA, d.Model.SLAWarnAt, hours)
+	a.DueAt = sla.Deadline(a.ClockStart(now), a.SLA, hours)
+	a.WarnAt = sla.WarnAt(a.ClockStart(now), a.SLA, d.Model.SLAWarnAt, hours)
 	r, err := d.Notifier.Send(ctx, Message{Kind: AlertMessage, Channel: a.Channel, Alert: a, People: d.people(octx, a, now, log),
 		Retry: j.Attempts > 1, Since: a.CreatedAt, Now: now})
 	if err != nil {
@@ -371,8 +372,9 @@ func (d *Dispatcher) post(ctx, octx context.Context, j Job, a *Alert, log *slog.
 	if !r.Found {
 		failpoint.Pause("posted")
 	}
-	p.DueAt = sla.Deadline(p.PostedAt, a.SLA, hours)
-	p.WarnAt = sla.WarnAt(p.PostedAt, a.SLA, d.Model.SLAWarnAt, hours)
+	start := a.ClockStart(p.PostedAt)
+	p.DueAt = sla.Deadline(start, a.SLA, hours)
+	p.WarnAt = sla.WarnAt(start, a.SLA, d.Model.SLAWarnAt, hours)
 	if err := d.Outbox.CompletePost(octx, j, p); err != nil {
 		// Slack has the message; the next attempt reconciles by metadata.
 		log.Error("record post", "err", err)

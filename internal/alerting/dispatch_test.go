@@ -16,6 +16,7 @@ import (
 	"github.com/pqlbot/pqlbot/internal/alerting"
 	"github.com/pqlbot/pqlbot/internal/model"
 	"github.com/pqlbot/pqlbot/internal/scoring"
+	"github.com/pqlbot/pqlbot/internal/sla"
 	"github.com/pqlbot/pqlbot/internal/slackapi"
 	"github.com/pqlbot/pqlbot/internal/slackdelivery"
 	"github.com/pqlbot/pqlbot/internal/slackfake"
@@ -587,4 +588,52 @@ func TestDisqualifiedAccountNeverAlertsEvenOnAStaleScore(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, alerting.None, d.Action)
 	require.Equal(t, scoring.ReasonDisqualified, d.Reason)
+}
+
+// A moved alert's SLA clock starts at the hand-raise, not at its post: the
+// person has been waiting since they asked.
+func TestMovedAlertsClockStartsAtTheHandRaise(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.New(t)
+	m := model.Default()
+	c := &clock{t: time.Date(2026, 11, 23, 16, 0, 0, 0, time.UTC)} // Monday 11:00 in New York
+	a := createAlert(t, st, m, "acme", "high", c.Now())
+	f := newFake()
+	d := newDispatcher(st, f, c)
+	drain(t, d)
+
+	// The hand-raise happened an hour ago; the score that moves the alert
+	// comes now (a slow pipeline, a re-score after downtime).
+	raised := c.Now().Add(-time.Hour)
+	_, err := st.Pool().Exec(ctx, `INSERT INTO events (source, message_id, type, name, user_id, account_id, ts, received_at)
+		VALUES ('test', 'hr-1', 'track', 'Demo Requested', 'hiro', 'acme', $1, $1)`, raised)
+	require.NoError(t, err)
+	res := &scoring.Result{AccountID: "acme", Tier: model.TierHandRaiser, Segment: "smb", Score: 85, Alertable: true, ModelVersion: m.Version,
+		HandRaise: &scoring.HandRaise{Event: "Demo Requested", Day: raised.Truncate(24 * time.Hour)}}
+	rt, _ := m.Route(model.TierHandRaiser, "smb")
+	res.Route = &rt
+	svc := &alerting.Service{Model: m, Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: c.Now}
+	dec, err := svc.Evaluate(ctx, res)
+	require.NoError(t, err)
+	require.Equal(t, alerting.Move, dec.Action)
+	c.Add(5 * time.Minute)
+	drain(t, d)
+
+	moved, err := st.GetAlert(ctx, dec.Alert.ID)
+	require.NoError(t, err)
+	require.Equal(t, a.ID, moved.MovedFrom)
+	require.Equal(t, raised, moved.ClockFrom)
+	hours := alerting.Hours(m)
+	require.Equal(t, sla.Deadline(raised, 4*time.Hour, hours), moved.DueAt, "due 4 business hours after the hand-raise")
+	require.Equal(t, time.Date(2026, 11, 23, 19, 0, 0, 0, time.UTC), moved.DueAt)
+	require.Equal(t, sla.WarnAt(raised, 4*time.Hour, m.SLAWarnAt, hours), moved.WarnAt)
+	require.True(t, moved.PostedAt.After(raised), "posted later, clock from the hand-raise")
+
+	// An alert that was not moved keeps its clock from its post.
+	fresh := createAlert(t, st, m, "beta", "high", c.Now())
+	drain(t, d)
+	got, err := st.GetAlert(ctx, fresh.ID)
+	require.NoError(t, err)
+	require.True(t, got.ClockFrom.IsZero())
+	require.Equal(t, sla.Deadline(got.PostedAt, got.SLA, hours), got.DueAt)
 }
