@@ -82,6 +82,16 @@ func (s *Store) GetAlert(ctx context.Context, id uuid.UUID) (*alerting.Alert, er
 	return a, nil
 }
 
+// HasActiveAlert reports whether the account has an open or claimed alert
+// (alerts_one_active_per_account answers it).
+func (s *Store) HasActiveAlert(ctx context.Context, accountID string) (bool, error) {
+	var ok bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM alerts WHERE account_id = $1 AND state IN ('open', 'claimed'))`, accountID).Scan(&ok); err != nil {
+		return false, fmt.Errorf("active alert of %s: %w", accountID, err)
+	}
+	return ok, nil
+}
+
 // LatestAlerts returns an account's active alert and its most recent alert
 // of any state (either may be nil).
 func (s *Store) LatestAlerts(ctx context.Context, accountID string) (active, last *alerting.Alert, err error) {

@@ -181,13 +181,20 @@ type Decision struct {
 // either may be nil. It is pure: the store calls it under the account's lock.
 //
 //   - An account that is not alertable (gates, threshold, recency,
-//     suppression, disqualification) never alerts.
-//   - With an active alert, only a move to a higher tier is news: an
-//     Upgrade. The alert keeps its channel and SLA clock.
+//     suppression, disqualification) or whose tier does not notify never
+//     raises an alert; an active alert it already has still follows its
+//     score (a Rescore), so the message never shows a score the account
+//     has left behind.
+//   - With an active alert, a hand-raise on an open lower-tier alert is a
+//     Move, a higher tier an Upgrade (the alert keeps its channel and SLA
+//     clock), a lower tier or ±MaterialChange points a Rescore.
 //   - Otherwise it alerts, unless its last alert is younger than
 //     realert_after and the new tier is not higher than that alert's.
 func Decide(m *model.Model, res *scoring.Result, active, last *Alert, now time.Time) Decision {
-	if !res.Alertable || res.Route == nil || !res.Route.Notify {
+	if !Notifies(res) {
+		if d, ok := rescore(res, active); ok {
+			return d
+		}
 		reason := scoring.ReasonBelowThreshold
 		if len(res.Reasons) > 0 {
 			reason = res.Reasons[0].Code
@@ -195,11 +202,6 @@ func Decide(m *model.Model, res *scoring.Result, active, last *Alert, now time.T
 		return Decision{Reason: reason}
 	}
 	if active != nil {
-		up := *active
-		up.Tier, up.Score, up.Segment = res.Tier, res.Score, res.Segment
-		up.Explanation = *res
-		up.ModelVersion = res.ModelVersion
-		from := Decision{Alert: &up, FromTier: active.Tier, FromScore: active.Score}
 		switch {
 		case res.Tier == model.TierHandRaiser && active.Tier != model.TierHandRaiser && active.State == StateOpen:
 			// Nobody works the alert yet: it goes where hand-raisers go,
@@ -208,11 +210,12 @@ func Decide(m *model.Model, res *scoring.Result, active, last *Alert, now time.T
 			moved.MovedFrom = active.ID
 			return Decision{Action: Move, Alert: moved, From: active, FromTier: active.Tier, FromScore: active.Score}
 		case m.TierRank(res.Tier) < m.TierRank(active.Tier):
-			from.Action = Upgrade
-			return from
-		case res.Tier != active.Tier || abs(res.Score-active.Score) >= MaterialChange:
-			from.Action = Rescore
-			return from
+			d := following(res, active)
+			d.Action = Upgrade
+			return d
+		}
+		if d, ok := rescore(res, active); ok {
+			return d
 		}
 		return Decision{Reason: ReasonActiveAlert}
 	}
@@ -220,6 +223,42 @@ func Decide(m *model.Model, res *scoring.Result, active, last *Alert, now time.T
 		return Decision{Reason: ReasonCoolingDown}
 	}
 	return Decision{Action: Create, Alert: newAlert(res, now)}
+}
+
+// Notifies reports whether res can raise an alert: alertable, on a route
+// that notifies.
+func Notifies(res *scoring.Result) bool {
+	return res.Alertable && res.Route != nil && res.Route.Notify
+}
+
+// rescore is the Rescore of active (nil: none) when res moved materially
+// from it: another tier, or MaterialChange points.
+func rescore(res *scoring.Result, active *Alert) (Decision, bool) {
+	if active == nil {
+		return Decision{}, false
+	}
+	tier := res.Tier
+	if tier == "" {
+		// Below every tier: the alert keeps its tier's name and shows the
+		// score the account has now.
+		tier = active.Tier
+	}
+	if tier == active.Tier && abs(res.Score-active.Score) < MaterialChange {
+		return Decision{}, false
+	}
+	d := following(res, active)
+	d.Alert.Tier, d.Action = tier, Rescore
+	return d, true
+}
+
+// following is active brought to res: its tier, score and explanation,
+// same channel and clock.
+func following(res *scoring.Result, active *Alert) Decision {
+	up := *active
+	up.Tier, up.Score, up.Segment = res.Tier, res.Score, res.Segment
+	up.Explanation = *res
+	up.ModelVersion = res.ModelVersion
+	return Decision{Alert: &up, FromTier: active.Tier, FromScore: active.Score}
 }
 
 func abs(n int) int {

@@ -48,6 +48,9 @@ func TestDecide(t *testing.T) {
 		{"hand-raise on an open hand-raiser alert is not news", result(m, model.TierHandRaiser, "smb", 80, true), alert(model.TierHandRaiser, StateOpen, time.Hour), nil, None, ReasonActiveAlert, ""},
 		{"score up 10 on an open alert re-renders it", result(m, "high", "smb", 82, true), alert("high", StateOpen, time.Hour), nil, Rescore, "", "#sdr-pql"},
 		{"score down 10 on a claimed alert re-renders it", result(m, "high", "smb", 62, true), alert("high", StateClaimed, time.Hour), nil, Rescore, "", "#sdr-pql"},
+		{"dropping to a tier that does not notify re-renders the open alert", result(m, "mid", "smb", 55, false, scoring.ReasonBelowThreshold), alert("high", StateOpen, time.Hour), nil, Rescore, "", "#sdr-pql"},
+		{"a suppressed account's alert follows its score", result(m, "high", "smb", 40, false, scoring.ReasonSuppressed), alert("high", StateClaimed, time.Hour), nil, Rescore, "", "#sdr-pql"},
+		{"a score that cannot alert and barely moved is not news", result(m, "high", "smb", 75, false, scoring.ReasonNotRecent), alert("high", StateOpen, time.Hour), nil, None, scoring.ReasonNotRecent, ""},
 		{"score up 9 is not material", result(m, "high", "smb", 81, true), alert("high", StateOpen, time.Hour), nil, None, ReasonActiveAlert, ""},
 		{"cooling down after a contacted alert", result(m, "high", "smb", 80, true), nil, alert("high", StateContacted, 13*24*time.Hour), None, ReasonCoolingDown, ""},
 		{"realerts after realert_after", result(m, "high", "smb", 80, true), nil, alert("high", StateContacted, 14*24*time.Hour), Create, "", "#sdr-pql"},
@@ -84,6 +87,21 @@ func TestDecide(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Below every tier the alert keeps its tier's name and shows the score.
+func TestDecideBelowEveryTier(t *testing.T) {
+	m := model.Default()
+	now := time.Date(2026, 11, 22, 15, 0, 0, 0, time.UTC)
+	active := &Alert{ID: uuid.New(), Tier: "high", Score: 75, AlertScore: 75, State: StateOpen, Channel: "#sdr-pql"}
+	res := result(m, "", "smb", 20, false, scoring.ReasonBelowThreshold)
+	d := Decide(m, res, active, active, now)
+	require.Equal(t, Rescore, d.Action)
+	require.Equal(t, "high", d.Alert.Tier)
+	require.Equal(t, 20, d.Alert.Score)
+	require.Equal(t, 75, d.Alert.AlertScore)
+	require.Equal(t, 75, d.FromScore)
+	require.Equal(t, active.ID, d.Alert.ID)
 }
 
 func TestChangeNoteNamesTheClaimer(t *testing.T) {

@@ -637,3 +637,58 @@ func TestMovedAlertsClockStartsAtTheHandRaise(t *testing.T) {
 	require.True(t, got.ClockFrom.IsZero())
 	require.Equal(t, sla.Deadline(got.PostedAt, got.SLA, hours), got.DueAt)
 }
+
+// An account that falls below every notifying tier raises nothing, but its
+// active alert still shows the score it has now: the message is edited and
+// the thread notes the drop.
+func TestDropBelowNotifyingTiersStillRerenders(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.New(t)
+	m := model.Default()
+	c := &clock{t: time.Date(2026, 11, 23, 16, 0, 0, 0, time.UTC)}
+	fake := slackfake.New(t)
+	fake.AddChannel(slackfake.Channel{ID: "C0SDRPQL", Name: "sdr-pql"})
+	d := newDispatcher(st, slackapi.New("xoxb-test", fake.APIURL()), c)
+	a := createAlert(t, st, m, "acme", "high", c.Now())
+	drain(t, d)
+	posted, err := st.GetAlert(ctx, a.ID)
+	require.NoError(t, err)
+
+	svc := &alerting.Service{Model: m, Store: st, Log: slog.New(slog.DiscardHandler), Now: c.Now}
+	for _, tc := range []struct {
+		tier  string
+		score int
+		shows string
+	}{
+		{"mid", 55, "score 55 · was 75 at alert"}, // mid does not notify
+		{"", 20, "score 20 · was 75 at alert"},    // below every tier
+	} {
+		res := &scoring.Result{AccountID: "acme", Name: "Acct acme", Tier: tc.tier, Segment: "smb", Score: tc.score, ModelVersion: m.Version,
+			Reasons: []scoring.Reason{{Code: scoring.ReasonBelowThreshold}}}
+		if rt, ok := m.Route(tc.tier, "smb"); ok {
+			res.Route = &rt
+		}
+		dec, err := svc.Evaluate(ctx, res)
+		require.NoError(t, err)
+		require.Equal(t, alerting.Rescore, dec.Action, tc.tier)
+		drain(t, d)
+		msg, ok := fake.Message("C0SDRPQL", posted.MessageTS)
+		require.True(t, ok)
+		require.Contains(t, msg.Text, tc.shows)
+	}
+	var notes []string
+	for _, msg := range fake.Messages("C0SDRPQL") {
+		if msg.ThreadTS == posted.MessageTS {
+			notes = append(notes, msg.Text)
+		}
+	}
+	require.Equal(t, []string{"↘️ Now *mid*: score 55 (was 75)", "📉 Score down to *20* (was 55, 75 at alert)"}, notes)
+
+	// A score that cannot alert, on an account without an alert, costs no
+	// decision at all.
+	res := &scoring.Result{AccountID: "nobody", Tier: "mid", Segment: "smb", Score: 55, Reasons: []scoring.Reason{{Code: scoring.ReasonBelowThreshold}}}
+	dec, err := svc.Evaluate(ctx, res)
+	require.NoError(t, err)
+	require.Equal(t, alerting.None, dec.Action)
+	require.Equal(t, scoring.ReasonBelowThreshold, dec.Reason)
+}

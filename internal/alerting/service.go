@@ -11,6 +11,9 @@ import (
 
 // DecisionStore applies a decision atomically with the account's alerts.
 type DecisionStore interface {
+	// HasActiveAlert reports whether the account has an open or claimed
+	// alert: a score that cannot alert matters only then.
+	HasActiveAlert(ctx context.Context, accountID string) (bool, error)
 	// The thread note of an Upgrade or Rescore is ChangeNote(decision, now).
 	DecideAlert(ctx context.Context, accountID string, now time.Time, decide func(active, last *Alert) Decision) (Decision, error)
 }
@@ -39,10 +42,17 @@ func (s *Service) Evaluate(ctx context.Context, res *scoring.Result) (Decision, 
 	if s.Now != nil {
 		now = s.Now()
 	}
-	if !res.Alertable || res.Route == nil || !res.Route.Notify {
-		// Nothing can come of it, whatever the account's alerts: skip the
-		// transaction (the periodic sweep re-scores every active account).
-		return Decide(s.Model, res, nil, nil, now), nil
+	if !Notifies(res) {
+		// No alert can come of it; an active alert still follows the
+		// score. Most accounts have none, and one indexed read spares
+		// them the account's transaction.
+		active, err := s.Store.HasActiveAlert(ctx, res.AccountID)
+		if err != nil {
+			return Decision{}, err
+		}
+		if !active {
+			return Decide(s.Model, res, nil, nil, now), nil
+		}
 	}
 	d, err := s.Store.DecideAlert(ctx, res.AccountID, now, func(active, last *Alert) Decision {
 		return Decide(s.Model, res, active, last, now)
