@@ -40,6 +40,7 @@ func (r *Renderer) View(a *alerting.Alert, ps []people.Person) slackui.AlertView
 		Channel:         a.Channel,
 		SLA:             a.SLA,
 		PostedAt:        a.PostedAt,
+		ClockFrom:       a.ClockFrom,
 		DueAt:           a.DueAt,
 		Hours:           alerting.Hours(r.Model),
 		ModelVersion:    a.ModelVersion,

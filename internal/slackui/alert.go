@@ -93,6 +93,9 @@ type AlertView struct {
 	// closereason.DeliveryFailed.
 	CloseReason closereason.Reason
 	// MovedTo and MovedLink say where a moved alert went (closereason.Moved);
+	// ClockFrom, when set, is when the SLA clock started instead of the
+	// post: the hand-raise that moved the alert here.
+	ClockFrom time.Time
 	// MovedFrom is the channel of the alert a hand-raise moved here.
 	MovedTo   string
 	MovedLink string
@@ -283,6 +286,9 @@ func alertContext(v AlertView) *slack.ContextBlock {
 		s := "SLA " + sla.FormatDuration(v.SLA)
 		if v.Hours != nil {
 			s += " (business hours)"
+		}
+		if !v.ClockFrom.IsZero() {
+			s += " from the hand-raise"
 		}
 		parts = append(parts, s)
 	}

@@ -113,7 +113,9 @@ func handRaiserAlert(t testing.TB) AlertView {
 	v.Tier, v.Score, v.AlertScore, v.Segment, v.OwnerRole = "hand_raiser", 35, 10, "enterprise", "AE"
 	v.Channel, v.Mention, v.SLA = "#ae-hand-raisers", []string{"S0AEGROUP"}, 4*time.Hour
 	v.Hours = officeHours(t)
-	v.DueAt = sla.Deadline(v.PostedAt, v.SLA, v.Hours)
+	// Moved here by Hiro's hand-raise: the clock runs from it.
+	v.ClockFrom = time.Date(2026, 11, 22, 0, 54, 0, 0, time.UTC)
+	v.DueAt = sla.Deadline(v.ClockFrom, v.SLA, v.Hours)
 	v.People = []people.Person{
 		{UserID: "u-hiro", Name: "Hiro Walsh", Title: "IT Administrator", Email: "hiro.walsh@embermotors.com", HandRaiser: true,
 			Action: "Sales Contact Requested", ActionKind: people.ActionTrack, ActionAt: time.Date(2026, 11, 22, 0, 54, 0, 0, time.UTC), Events: 3},
@@ -209,6 +211,16 @@ func alertCases(t testing.TB) map[string]AlertView {
 		HandRaiser: true, Action: "Demo *Now* Requested", ActionKind: people.ActionTrack, ActionAt: posted}}
 	hostile.Signals = []SignalLine{{Name: "*x*", Points: 10, Detail: "_y_ ~z~"}}
 
+	// The account fell below every notifying tier: the alert shows the
+	// score it has now.
+	dropped := baseAlert()
+	dropped.Score, dropped.AlertScore = 20, 82
+	dropped.Signals = []SignalLine{
+		{Name: "Core workflow completed", Category: "usage", Points: 25, Detail: "3× Workflow Completed in 7 days"},
+		{Name: "Target company size", Category: "fit", Points: 10, Detail: "employees 250 ≥ 50"},
+		{Name: "Support distress", Category: "negative", Points: -15, Detail: "4× Ticket Opened in 7 days"},
+	}
+
 	return map[string]AlertView{
 		"alert_open":                open,
 		"alert_open_business_time":  bh,
@@ -224,5 +236,6 @@ func alertCases(t testing.TB) map[string]AlertView {
 		"alert_hand_raiser_claimed": handClaimed,
 		"alert_moved":               moved,
 		"alert_user_markup":         hostile,
+		"alert_score_dropped":       dropped,
 	}
 }
