@@ -148,3 +148,48 @@ func TestDueNudgesAndBreaches(t *testing.T) {
 		require.Len(t, as, 1)
 	})
 }
+
+// An escalation job queued by a build from before groups (no escalation)
+// is adopted as an escalation of its own alert, once.
+func TestLegacyEscalationJobIsAdopted(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.New(t)
+	a := storetest.PostedAlert(t, st, "legacy", csT0, time.Hour)
+	csDone(t, st)
+	_, err := st.Pool().Exec(ctx, `UPDATE alerts SET breached_at = $2 WHERE id = $1`, a.ID, csT0.Add(time.Hour))
+	require.NoError(t, err)
+	_, err = st.Pool().Exec(ctx, `INSERT INTO slack_outbox (alert_id, kind, channel, not_before) VALUES ($1, 'escalation', '#sales-managers', $2)`, a.ID, csT0)
+	require.NoError(t, err)
+
+	jobs, err := st.LeaseJobs(ctx, csT0.Add(2*time.Hour), 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, jobs, 1)
+	require.Zero(t, jobs[0].EscalationID)
+	e, err := st.Escalation(ctx, jobs[0])
+	require.NoError(t, err)
+	require.NotZero(t, e.ID)
+	require.Equal(t, "#sales-managers", e.Channel)
+	require.Len(t, e.Alerts, 1)
+	require.Equal(t, a.ID, e.Alerts[0].ID)
+	again, err := st.Escalation(ctx, jobs[0])
+	require.NoError(t, err)
+	require.Equal(t, e.ID, again.ID, "adopted once")
+
+	// Recorded where it went, a later claim edits it.
+	require.NoError(t, st.CompleteEscalation(ctx, jobs[0], e.ID, "C0MGRS", "1.000001"))
+	_, _, err = st.ClaimAlert(ctx, a.ID, "U0ANNA", csT0.Add(3*time.Hour))
+	require.NoError(t, err)
+	jobs, err = st.LeaseJobs(ctx, csT0.Add(3*time.Hour), 10, time.Minute)
+	require.NoError(t, err)
+	var edit *alerting.Job
+	for i := range jobs {
+		if jobs[i].Kind == alerting.JobEscalationUpdate {
+			edit = &jobs[i]
+		}
+	}
+	require.NotNil(t, edit)
+	require.Equal(t, e.ID, edit.EscalationID)
+	got, err := st.Escalation(ctx, *edit)
+	require.NoError(t, err)
+	require.Equal(t, "1.000001", got.TS)
+}

@@ -40,10 +40,12 @@ escalation_channel: "#sales-managers"
 `
 
 // TestSmokeAlertLifecycle runs the real binary through an alert's life as
-// a rep meets it: a high alert that mentions the route's people, a
-// hand-raise that moves it to the hand-raiser channel (exactly one new post,
-// the old message edited to say where it went), the new alert's nudge
-// broadcast to the channel with the route's mention, and its breach.
+// a rep meets it: high alerts that mention the route's people, hand-raises
+// that move them to the hand-raiser channel (exactly one new post each, the
+// old messages edited to say where they went, the clock from the
+// hand-raise), the nudge broadcast to the channel with the route's
+// mention, and the breaches, due in the same minute, escalated in one post
+// that is edited after a late claim and as each alert is contacted.
 func TestSmokeAlertLifecycle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -115,34 +117,61 @@ func TestSmokeAlertLifecycle(t *testing.T) {
 		require.Eventually(t, cond, 30*time.Second, 50*time.Millisecond, what)
 	}
 
-	// A high alert on the SDR route, mentioning the route's `here`.
+	// High alerts on the SDR route, mentioning the route's `here`: Ember
+	// Motors (Hiro, the issue's example) and Acme (Ada).
 	now := time.Now().UTC()
 	send(
 		analytics.Identify{UserId: "hiro", Traits: analytics.NewTraits().SetName("Hiro Walsh").SetTitle("IT Administrator").SetEmail("hiro.walsh@embermotors.com")},
 		analytics.Group{UserId: "hiro", GroupId: "ember", Traits: analytics.NewTraits().SetName("Ember Motors").Set("domain", "embermotors.com").Set("employees", 600)},
-		analytics.Track{UserId: "hiro", Event: "Workflow Completed", Timestamp: now.Add(-3 * time.Hour)},
-		analytics.Track{UserId: "hiro", Event: "Workflow Completed", Timestamp: now.Add(-2 * time.Hour)},
-		analytics.Track{UserId: "hiro", Event: "Workflow Completed", Timestamp: now.Add(-time.Hour)},
+		analytics.Identify{UserId: "ada", Traits: analytics.NewTraits().SetName("Ada Byrne").SetTitle("CTO")},
+		analytics.Group{UserId: "ada", GroupId: "acme", Traits: analytics.NewTraits().SetName("Acme Co").Set("domain", "acme.example").Set("employees", 80)},
 	)
-	eventually("a high alert in #sdr-pql", func() bool { return len(topLevel("C0SDRPQL")) == 1 })
-	high := topLevel("C0SDRPQL")[0]
+	var work []analytics.Message
+	for _, user := range []string{"hiro", "ada"} {
+		for h := 3; h > 0; h-- {
+			work = append(work, analytics.Track{UserId: user, Event: "Workflow Completed", Timestamp: now.Add(-time.Duration(h) * time.Hour)})
+		}
+	}
+	send(work...)
+	eventually("two high alerts in #sdr-pql", func() bool { return len(topLevel("C0SDRPQL")) == 2 })
+	byAccount := func(ch, name string) slackfake.Message {
+		t.Helper()
+		for _, m := range topLevel(ch) {
+			if strings.Contains(m.Text, name) {
+				return m
+			}
+		}
+		t.Fatalf("no message for %s in %s", name, ch)
+		return slackfake.Message{}
+	}
+	high := byAccount("C0SDRPQL", "Ember Motors")
 	require.Contains(t, high.Text, "<!here>", "the post mentions the route's mention")
 	require.Contains(t, high.Text, "Ember Motors — Hiro Walsh (IT Administrator) completed workflow")
 	require.Contains(t, unescape(high.Blocks), "*Who to contact*")
+	highAcme := byAccount("C0SDRPQL", "Acme Co")
 
-	// The hand-raise moves the open alert to the hand-raiser route.
-	send(analytics.Track{UserId: "hiro", Event: "Sales Contact Requested"})
-	eventually("the moved alert in #ae-hand-raisers", func() bool { return len(topLevel("C0AEHAND")) == 1 })
-	eventually("the old message edited", func() bool {
+	// Both raise a hand at the same moment: each open alert moves to the
+	// hand-raiser route, with its clock from the hand-raise, so both are
+	// due in the same minute.
+	raised := time.Now().UTC().Add(-time.Second)
+	send(
+		analytics.Track{UserId: "hiro", Event: "Sales Contact Requested", Timestamp: raised},
+		analytics.Track{UserId: "ada", Event: "Sales Contact Requested", Timestamp: raised},
+	)
+	eventually("the moved alerts in #ae-hand-raisers", func() bool { return len(topLevel("C0AEHAND")) == 2 })
+	eventually("the old messages edited", func() bool {
 		m, _ := fake.Message("C0SDRPQL", high.TS)
-		return strings.Contains(unescape(m.Blocks), "*Moved* to #ae-hand-raisers")
+		a, _ := fake.Message("C0SDRPQL", highAcme.TS)
+		return strings.Contains(unescape(m.Blocks), "*Moved* to #ae-hand-raisers") && strings.Contains(unescape(a.Blocks), "*Moved* to #ae-hand-raisers")
 	})
-	moved := topLevel("C0AEHAND")[0]
+	moved := byAccount("C0AEHAND", "Ember Motors")
+	movedAcme := byAccount("C0AEHAND", "Acme Co")
 	require.Contains(t, moved.Text, "✋ Ember Motors — Hiro Walsh (IT Administrator) requested sales contact")
 	require.Contains(t, moved.Text, "· AE · due ")
 	require.Contains(t, moved.Text, "<!subteam^S0AEGROUP>")
 	require.Contains(t, unescape(moved.Blocks), "✋ *Hand-raise:* Hiro Walsh (IT Administrator) requested sales contact")
 	require.Contains(t, unescape(moved.Blocks), "moved here from #sdr-pql", "the two alerts are linked")
+	require.Contains(t, unescape(moved.Blocks), " from the hand-raise", "its clock runs from the hand-raise")
 	require.NotEqual(t, fmt.Sprint(high.Metadata.EventPayload["alert_id"]), fmt.Sprint(moved.Metadata.EventPayload["alert_id"]), "a new alert")
 	old, _ := fake.Message("C0SDRPQL", high.TS)
 	require.NotContains(t, unescape(old.Blocks), "pql_claim", "the moved alert cannot be claimed")
@@ -162,13 +191,19 @@ func TestSmokeAlertLifecycle(t *testing.T) {
 	require.True(t, nudge.Broadcast, "reply_broadcast")
 	require.True(t, strings.HasPrefix(nudge.Text, "<!subteam^S0AEGROUP> ⏰"), nudge.Text)
 
-	// At its deadline, the breach: the escalation channel hears of it.
-	eventually("the escalation", func() bool { return len(topLevel("C0MGRS")) == 1 })
+	// At their deadline, the breaches: both were due in the same minute,
+	// so the escalation channel gets one post listing them, with links.
+	eventually("the escalation", func() bool {
+		ms := topLevel("C0MGRS")
+		return len(ms) > 0 && strings.Contains(ms[0].Text, "2 alerts")
+	})
 	esc := topLevel("C0MGRS")[0]
-	require.Contains(t, esc.Text, "SLA breached: Ember Motors")
+	require.Equal(t, "SLA breached: 2 alerts — Acme Co, Ember Motors", esc.Text)
 	require.Contains(t, unescape(esc.Blocks), "nobody has claimed it")
+	require.Contains(t, unescape(esc.Blocks), "/archives/C0AEHAND/p", "each alert with its link")
 
-	// A late claim, then the contact: the escalation is edited in place.
+	// A late claim, then the contacts: the one escalation is edited in
+	// place as each resolves.
 	movedID := fmt.Sprint(moved.Metadata.EventPayload["alert_id"])
 	click(t, base, fake, movedID, "pql_claim", "C0AEHAND", moved.TS)
 	eventually("the escalation edited after the late claim", func() bool {
@@ -176,15 +211,22 @@ func TestSmokeAlertLifecycle(t *testing.T) {
 		return m.Updates > 0 && strings.Contains(unescape(m.Blocks), "claimed by <@U0ANNA>, not contacted yet")
 	})
 	click(t, base, fake, movedID, "pql_contacted", "C0AEHAND", moved.TS)
+	eventually("the escalation partly resolved", func() bool {
+		m, _ := fake.Message("C0MGRS", esc.TS)
+		return m.Text == "SLA breached: 2 alerts, 1 still waiting — Acme Co, Ember Motors" && strings.Contains(unescape(m.Blocks), "*Contacted* by <@U0ANNA>")
+	})
+	acmeID := fmt.Sprint(movedAcme.Metadata.EventPayload["alert_id"])
+	click(t, base, fake, acmeID, "pql_claim", "C0AEHAND", movedAcme.TS)
+	click(t, base, fake, acmeID, "pql_contacted", "C0AEHAND", movedAcme.TS)
 	eventually("the escalation resolved", func() bool {
 		m, _ := fake.Message("C0MGRS", esc.TS)
-		return strings.Contains(m.Text, "Resolved after an SLA breach: Ember Motors") && strings.Contains(unescape(m.Blocks), "*Contacted* by <@U0ANNA>")
+		return strings.HasPrefix(m.Text, "Resolved after an SLA breach: 2 alerts")
 	})
-	require.Len(t, topLevel("C0MGRS"), 1, "edited, not posted again")
+	require.Len(t, topLevel("C0MGRS"), 1, "one post for the minute, edited, not posted again")
 
 	// Still exactly one post per alert, whatever ran meanwhile.
-	require.Len(t, topLevel("C0SDRPQL"), 1)
-	require.Len(t, topLevel("C0AEHAND"), 1)
+	require.Len(t, topLevel("C0SDRPQL"), 2)
+	require.Len(t, topLevel("C0AEHAND"), 2)
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	select {
