@@ -110,6 +110,15 @@ func (l logResponder) PostWebhook(_ context.Context, _ string, msg *slack.Webhoo
 	return nil
 }
 
+// logPublisher is the App Home's dry run: the view a user would see is
+// written to the log.
+type logPublisher struct{ log *slog.Logger }
+
+func (l logPublisher) PublishHome(_ context.Context, userID string, view slack.HomeTabViewRequest) error {
+	l.log.Info("app home published (dry run)", "user", userID, "view", view)
+	return nil
+}
+
 // submitter adapts the group-commit ingester to the handler's interface and
 // maps its shutdown error to the transport's.
 type submitter struct{ g *store.Ingester }
@@ -318,11 +327,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 
 	cmdService := &commands.Service{
 		Store: st, Model: m, Log: log.With("component", "commands"), AccountURL: cfg.AccountURL,
+		Publisher: logPublisher{log.With("component", "home")},
 	}
 	if slackClient != nil {
 		cmdService.Publisher = slackClient
-		interactions.Home = cmdService
 	}
+	interactions.Home = cmdService
 	if m.Digest != nil {
 		// The program digest: every replica runs the worker; the store's
 		// lease on the period key makes it go out once.
