@@ -1,8 +1,11 @@
 // Package alerting owns the alert lifecycle: deciding when an account's
-// score becomes an alert (routing, cool-down, upgrades), delivering it to
-// Slack through a durable outbox, and rendering its current state. It
-// declares the Store and Notifier it needs; the store and Slack client
-// implement them.
+// score becomes an alert (routing, cool-down, upgrades, moves), reps'
+// actions on it, its SLA clock, and delivering its messages through a
+// durable outbox. It speaks in domain terms only: it declares the Store and
+// the Notifier it needs, and returns outcomes (a Decision, a NotFitClosed,
+// a *ConflictError naming who holds the alert), never Slack types. The
+// store implements the Store; slackdelivery implements the Notifier, for
+// Slack and for the dry run.
 package alerting
 
 import (

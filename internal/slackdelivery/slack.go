@@ -13,7 +13,6 @@ package slackdelivery
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -78,18 +77,7 @@ func (s *Slack) Send(ctx context.Context, m alerting.Message) (alerting.Receipt,
 	}
 	meta := metadata(m)
 	if m.Retry {
-		key := meta.EventPayload
-		var ts string
-		var found bool
-		var err error
-		switch {
-		case threadTS != "":
-			ts, found, err = s.api.FindReplyByMetadata(ctx, ch, threadTS, meta.EventType, "job_id", fmt.Sprint(key["job_id"]))
-		case m.Kind == alerting.AlertMessage:
-			ts, found, err = s.api.FindByMetadata(ctx, ch, meta.EventType, "alert_id", fmt.Sprint(key["alert_id"]), m.Since.Add(-time.Minute))
-		default:
-			ts, found, err = s.api.FindByMetadata(ctx, ch, meta.EventType, "job_id", fmt.Sprint(key["job_id"]), m.Since.Add(-time.Minute))
-		}
+		ts, found, err := s.find(ctx, m, ch, threadTS)
 		if err != nil {
 			return alerting.Receipt{}, err
 		}
@@ -103,6 +91,18 @@ func (s *Slack) Send(ctx context.Context, m alerting.Message) (alerting.Receipt,
 		return alerting.Receipt{}, err
 	}
 	return alerting.Receipt{ChannelID: ch, TS: ts}, nil
+}
+
+// find looks for the message an earlier attempt at m may have delivered to
+// ch (in threadTS's thread, when set), by the metadata it was tagged with.
+func (s *Slack) find(ctx context.Context, m alerting.Message, ch, threadTS string) (string, bool, error) {
+	switch {
+	case threadTS != "":
+		return s.api.FindReplyByMetadata(ctx, ch, threadTS, NoteEventType, "job_id", m.Key)
+	case m.Kind == alerting.AlertMessage:
+		return s.api.FindByMetadata(ctx, ch, MetadataEventType, "alert_id", m.Alert.ID.String(), m.Since.Add(-time.Minute))
+	}
+	return s.api.FindByMetadata(ctx, ch, NoteEventType, "job_id", m.Key, m.Since.Add(-time.Minute))
 }
 
 // permalinks links an escalation to each alert's message. The link is

@@ -368,13 +368,13 @@ func TestEscalationGroupWithinBlockKitLimits(t *testing.T) {
 			require.NoError(t, ValidateMessage(r.Blocks))
 			if listed := len(r.Blocks) - 1; listed < n {
 				listed-- // the "+N more" line
-				require.Contains(t, sectionOrContext(r.Blocks[len(r.Blocks)-1]), fmt.Sprintf("+%d more", n-listed))
+				require.Contains(t, blockJSON(r.Blocks[len(r.Blocks)-1]), fmt.Sprintf("+%d more", n-listed))
 			}
 		})
 	}
 }
 
-func sectionOrContext(b slack.Block) string {
+func blockJSON(b slack.Block) string {
 	bs, _ := json.Marshal(b)
 	return string(bs)
 }
