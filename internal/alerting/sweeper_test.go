@@ -449,3 +449,47 @@ func TestGroupedEscalationPostedOnceAndEdited(t *testing.T) {
 	require.True(t, strings.HasPrefix(edited.Text, "Resolved after an SLA breach: 4 alerts"), edited.Text)
 	require.Len(t, fake.Messages("C0MANAGERS"), 2, "edited, never posted again")
 }
+
+// Many breaches over a few minutes, recorded by three sweepers at once in
+// small batches: one escalation per minute, every breach in the one for
+// its minute, and no sweep fails (the minutes are locked in one order).
+func TestSweepersGroupBreachesByMinute(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.New(t)
+	const sla = time.Hour
+	minuteOf := map[uuid.UUID]time.Time{}
+	for i := range 45 {
+		posted := actT0.Add(time.Duration(i%3)*time.Minute + time.Duration(i)*time.Second)
+		a := storetest.PostedAlert(t, st, fmt.Sprintf("acct-%02d", i), posted, sla)
+		minuteOf[a.ID] = a.DueAt.Truncate(time.Minute)
+	}
+	c := &swClock{}
+	c.Set(actT0.Add(sla + 10*time.Minute))
+	var wg sync.WaitGroup
+	var breached atomic.Int64
+	for range 3 {
+		s := newSweeper(st, c, nil, 4)
+		wg.Go(func() {
+			_, b, err := s.RunOnce(ctx)
+			require.NoError(t, err)
+			breached.Add(int64(b))
+		})
+	}
+	wg.Wait()
+	require.EqualValues(t, 45, breached.Load())
+
+	var posts int
+	require.NoError(t, st.Pool().QueryRow(ctx, `SELECT count(*) FROM slack_outbox WHERE kind = 'escalation'`).Scan(&posts))
+	require.Equal(t, 3, posts, "one escalation post per minute of deadlines")
+	escOf := map[time.Time]int64{}
+	for id, minute := range minuteOf {
+		a, err := st.GetAlert(ctx, id)
+		require.NoError(t, err)
+		require.NotZero(t, a.EscalationID)
+		if e, ok := escOf[minute]; ok {
+			require.Equal(t, e, a.EscalationID, "one escalation per minute")
+		}
+		escOf[minute] = a.EscalationID
+	}
+	require.Len(t, escOf, 3)
+}
