@@ -201,6 +201,7 @@ func TestSmokeAlertLifecycle(t *testing.T) {
 	require.Equal(t, "SLA breached: 2 alerts — Acme Co, Ember Motors", esc.Text)
 	require.Contains(t, unescape(esc.Blocks), "nobody has claimed it")
 	require.Contains(t, unescape(esc.Blocks), "/archives/C0AEHAND/p", "each alert with its link")
+	require.Contains(t, unescape(esc.Blocks), "*Hiro Walsh*, IT Administrator", "who is waiting to hear from us")
 
 	// A late claim, then the contacts: the one escalation is edited in
 	// place as each resolves.

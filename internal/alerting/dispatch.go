@@ -297,7 +297,7 @@ func (d *Dispatcher) do(ctx, octx context.Context, j Job, a *Alert, log *slog.Lo
 		}
 		return d.Outbox.CompleteJob(octx, j)
 	case JobEscalation, JobEscalationUpdate:
-		return d.escalation(ctx, octx, j)
+		return d.escalation(ctx, octx, j, log)
 	}
 	log.Error("unknown job kind")
 	return d.Outbox.FailJob(octx, j, "unknown job kind "+j.Kind)
@@ -307,7 +307,7 @@ func (d *Dispatcher) do(ctx, octx context.Context, j Job, a *Alert, log *slog.Lo
 // (JobEscalationUpdate), rendered from its alerts' state now: a breach,
 // claim or contact recorded before the post is already in it, and one
 // after it queues an edit.
-func (d *Dispatcher) escalation(ctx, octx context.Context, j Job) error {
+func (d *Dispatcher) escalation(ctx, octx context.Context, j Job, log *slog.Logger) error {
 	e, err := d.Outbox.Escalation(octx, j)
 	if err != nil {
 		return err
@@ -316,8 +316,16 @@ func (d *Dispatcher) escalation(ctx, octx context.Context, j Job) error {
 		// Nothing posted (the post failed for good): nothing to edit.
 		return d.Outbox.CompleteJob(octx, j)
 	}
-	m := Message{Kind: EscalationMessage, Channel: e.Channel, Escalated: e.Alerts,
-		Key: fmt.Sprint(j.ID), Retry: j.Attempts > 1, Since: earliest(e.Alerts), Now: d.Now()}
+	now := d.Now()
+	m := Message{Kind: EscalationMessage, Channel: e.Channel, Escalated: e.Alerts, EscalatedPeople: make([][]people.Person, len(e.Alerts)),
+		Key: fmt.Sprint(j.ID), Retry: j.Attempts > 1, Since: earliest(e.Alerts), Now: now}
+	for i, a := range e.Alerts {
+		if a.State.Active() {
+			// Whoever reads the escalation sees whom the account is
+			// waiting on to hear from us.
+			m.EscalatedPeople[i] = d.people(octx, a, now, log)
+		}
+	}
 	if j.Kind == JobEscalationUpdate {
 		m.Edit = &Receipt{ChannelID: e.ChannelID, TS: e.TS}
 		if _, err := d.Notifier.Send(ctx, m); err != nil {

@@ -67,8 +67,11 @@ type Message struct {
 	Blocks json.RawMessage
 	// Broadcast shows a thread reply in the channel too (reply_broadcast).
 	Broadcast bool
-	// Escalated are the breached alerts an EscalationMessage lists.
-	Escalated []*Alert
+	// Escalated are the breached alerts an EscalationMessage lists;
+	// EscalatedPeople[i], when present, are who to contact at the account
+	// of Escalated[i] (loaded for the alerts still waiting).
+	Escalated       []*Alert
+	EscalatedPeople [][]people.Person
 	// Key identifies a ThreadNote or EscalationMessage across attempts
 	// (its outbox job); Retry asks the notifier to look for an earlier
 	// delivery, sent no earlier than Since, before sending.

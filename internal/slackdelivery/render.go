@@ -154,13 +154,16 @@ func (r *Renderer) Message(m alerting.Message, link func(*alerting.Alert) string
 		v := r.View(m.Alert, m.People)
 		return slackui.Reply{Text: slackui.AlertText(v, now), Blocks: slackui.AlertBlocks(v, now)}
 	case alerting.EscalationMessage:
-		if len(m.Escalated) == 1 {
-			a := m.Escalated[0]
-			return slackui.EscalationReply(r.View(a, nil), link(a), now)
-		}
 		vs, links := make([]slackui.AlertView, len(m.Escalated)), make([]string, len(m.Escalated))
 		for i, a := range m.Escalated {
-			vs[i], links[i] = r.View(a, nil), link(a)
+			var ps []people.Person
+			if i < len(m.EscalatedPeople) {
+				ps = m.EscalatedPeople[i]
+			}
+			vs[i], links[i] = r.View(a, ps), link(a)
+		}
+		if len(vs) == 1 {
+			return slackui.EscalationReply(vs[0], links[0], now)
 		}
 		return slackui.EscalationGroupReply(vs, links, now)
 	}

@@ -555,8 +555,11 @@ func EscalationReply(v AlertView, permalink string, now time.Time) Reply {
 	lines := []string{
 		head + fmt.Sprintf("%s — %s · %d", acct, escClip(tierLabel(v.Tier), maxLabelLen), v.Score),
 		fmt.Sprintf("Route: %s · owner %s · SLA %s · due %s", channelRef(v.Channel), escClip(orDash(v.OwnerRole), maxLabelLen), sla.FormatDuration(v.SLA), dueDate(v.DueAt)),
-		StatusLine(st, now),
 	}
+	if p := waitingPerson(v); p != "" {
+		lines = append(lines, p)
+	}
+	lines = append(lines, StatusLine(st, now))
 	blocks := []slack.Block{section(strings.Join(lines, "\n"))}
 	if safeURL(permalink) {
 		blocks = append(blocks, contextLine(link(permalink, "Open the alert ↗")))
@@ -569,6 +572,20 @@ func EscalationReply(v AlertView, permalink string, now time.Time) Reply {
 // section each, inside Block Kit's 50 blocks; the rest are counted. Long
 // names can stop the list sooner (MaxMessageJSON).
 const maxEscalated = 45
+
+// waitingPerson is the person an escalated alert keeps waiting, the
+// hand-raiser first (PersonLine), while the alert is still open or
+// claimed; "" once it is resolved or nobody is known.
+func waitingPerson(v AlertView) string {
+	if len(v.People) == 0 || (v.State != StateOpen && v.State != StateClaimed) {
+		return ""
+	}
+	p := v.People[0]
+	if hr := people.HandRaiser(v.People); hr != nil {
+		p = *hr
+	}
+	return PersonLine(p)
+}
 
 func jsonLen(b slack.Block) int {
 	bs, _ := json.Marshal(b)
@@ -636,6 +653,9 @@ func EscalationGroupReply(vs []AlertView, links []string, now time.Time) Reply {
 			" · " + channelRef(v.Channel) + " · owner " + escClip(orDash(v.OwnerRole), maxLabelLen)
 		if safeURL(it.link) {
 			l += " · " + link(it.link, "open ↗")
+		}
+		if p := waitingPerson(v); p != "" {
+			l += "\n" + p
 		}
 		b := section(l + "\n" + statusLine(v.Status(), now, false))
 		if budget -= jsonLen(b); budget < 0 {

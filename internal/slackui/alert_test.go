@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pqlbot/pqlbot/internal/closereason"
+	"github.com/pqlbot/pqlbot/internal/people"
 	"github.com/pqlbot/pqlbot/internal/sla"
 )
 
@@ -326,6 +327,8 @@ func escalationGroup(t *testing.T) ([]AlertView, []string) {
 	globex.AccountID, globex.AccountName, globex.Domain, globex.AccountURL = "acct_7", "Globex", "globex.com", ""
 	globex.Tier, globex.Score, globex.Segment, globex.OwnerRole, globex.Channel = "high", 91, "enterprise", "AE", "#ae-enterprise"
 	globex.PostedAt, globex.DueAt, globex.Breached = due.Add(-24*time.Hour), due, true
+	globex.People = []people.Person{{UserID: "u-priya", Name: "Priya Nair", Title: "VP Engineering", Email: "priya@globex.com",
+		Action: "Teammate Invited", ActionKind: people.ActionTrack, ActionAt: due.Add(-15 * time.Hour), Events: 12}}
 	links := []string{
 		"https://acme.slack.com/archives/C0AEHAND/p1795352400000100",
 		"https://acme.slack.com/archives/C0SDR/p1795359600000200",
