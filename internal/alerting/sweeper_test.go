@@ -493,3 +493,62 @@ func TestSweepersGroupBreachesByMinute(t *testing.T) {
 	}
 	require.Len(t, escOf, 3)
 }
+
+// Sweeps run every few seconds, so a minute's breaches are often recorded
+// apart: the first posts the escalation, a later one of the same minute
+// joins it and the post is edited to list both.
+func TestLateBreachJoinsThePostedEscalation(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.New(t)
+	fake := slackfake.New(t)
+	fake.AddChannel(slackfake.Channel{ID: "C0SDRPQL", Name: "sdr-pql"})
+	fake.AddChannel(slackfake.Channel{ID: "C0MANAGERS", Name: "sales-managers"})
+	m := model.Default()
+	c := &swClock{}
+	c.Set(actT0.Add(10 * time.Second))
+	fake.SetClock(c.Now)
+	log := slog.New(slog.DiscardHandler)
+	d := &alerting.Dispatcher{Outbox: st, Notifier: slackdelivery.NewSlack(slackapi.New("xoxb-test", fake.APIURL()), &slackdelivery.Renderer{Model: m}, log),
+		Model: m, Log: log, Now: c.Now}
+	drain := func() {
+		t.Helper()
+		for range 100 {
+			n, err := d.RunOnce(ctx)
+			require.NoError(t, err)
+			if n == 0 {
+				return
+			}
+		}
+		t.Fatal("outbox never drained")
+	}
+	first := createAlert(t, st, m, "acct-a", "high", c.Now())
+	drain()
+	c.Add(40 * time.Second)
+	second := createAlert(t, st, m, "acct-b", "high", c.Now())
+	drain()
+	a, err := st.GetAlert(ctx, first.ID)
+	require.NoError(t, err)
+	b, err := st.GetAlert(ctx, second.ID)
+	require.NoError(t, err)
+	require.Equal(t, a.DueAt.Truncate(time.Minute), b.DueAt.Truncate(time.Minute), "due in the same minute")
+	require.True(t, a.DueAt.Before(b.DueAt))
+
+	s := newSweeper(st, c, nil, 10)
+	c.Set(a.DueAt.Add(time.Second))
+	_, n, err := s.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	drain()
+	posts := fake.Messages("C0MANAGERS")
+	require.Len(t, posts, 1)
+	require.Equal(t, "SLA breached: Acct acct-a (high, #sdr-pql)", posts[0].Text)
+
+	c.Set(b.DueAt.Add(time.Second))
+	_, n, err = s.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	drain()
+	require.Len(t, fake.Messages("C0MANAGERS"), 1, "joined, not posted again")
+	edited, _ := fake.Message("C0MANAGERS", posts[0].TS)
+	require.Equal(t, "SLA breached: 2 alerts — Acct acct-a, Acct acct-b", edited.Text)
+}
