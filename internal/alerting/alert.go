@@ -194,7 +194,7 @@ type Decision struct {
 //   - Otherwise it alerts, unless its last alert is younger than
 //     realert_after and the new tier is not higher than that alert's.
 func Decide(m *model.Model, res *scoring.Result, active, last *Alert, now time.Time) Decision {
-	if !Notifies(res) {
+	if !notifies(res) {
 		if d, ok := rescore(res, active); ok {
 			return d
 		}
@@ -228,9 +228,9 @@ func Decide(m *model.Model, res *scoring.Result, active, last *Alert, now time.T
 	return Decision{Action: Create, Alert: newAlert(res, now)}
 }
 
-// Notifies reports whether res can raise an alert: alertable, on a route
+// notifies reports whether res can raise an alert: alertable, on a route
 // that notifies.
-func Notifies(res *scoring.Result) bool {
+func notifies(res *scoring.Result) bool {
 	return res.Alertable && res.Route != nil && res.Route.Notify
 }
 

@@ -42,7 +42,7 @@ func (s *Service) Evaluate(ctx context.Context, res *scoring.Result) (Decision, 
 	if s.Now != nil {
 		now = s.Now()
 	}
-	if !Notifies(res) {
+	if !notifies(res) {
 		// No alert can come of it; an active alert still follows the
 		// score. Most accounts have none, and one indexed read spares
 		// them the account's transaction.
