@@ -161,7 +161,26 @@ func loadFacts(ctx context.Context, db factsDB, ids []string, spec model.FactsSp
 			start = time.Time{}
 		}
 		va, ve := early(f.Days)
+		// A live filter's roll-up, else (while its history is being
+		// counted) the raw events, decided inside the one statement so
+		// both come from the same snapshot.
+		key := FilterKey(f)
 		b.Queue(`
+			WITH f AS (SELECT coalesce(bool_or(live), false) AS live FROM filter_series WHERE key = $10)
+			SELECT account_id, day, sum(n)::bigint, sum((sums ->> $5::text)::float8)
+			FROM (
+				SELECT account_id, day, n, sums FROM account_daily
+				WHERE account_id = ANY($1) AND kind = 'filter' AND name = ANY($11)
+				  AND day >= ($7::timestamptz AT TIME ZONE 'UTC')::date AND day < ($6::timestamptz AT TIME ZONE 'UTC')::date
+				UNION ALL
+				SELECT d.account_id, d.day, d.n, d.sums
+				FROM unnest($8::text[], $9::timestamptz[]) AS v(account_id, ts_end)
+				JOIN account_daily d ON d.account_id = v.account_id AND d.kind = 'filter' AND d.name = ANY($11)
+				     AND d.day < (v.ts_end AT TIME ZONE 'UTC')::date AND d.day < ($7::timestamptz AT TIME ZONE 'UTC')::date
+			) r
+			WHERE (SELECT live FROM f)
+			GROUP BY 1, 2
+			UNION ALL
 			SELECT account_id, (ts AT TIME ZONE 'UTC')::date AS day, count(*),
 			       sum(CASE WHEN jsonb_typeof(properties -> $5::text) = 'number' THEN (properties ->> $5::text)::float8 END)
 			FROM (
@@ -175,8 +194,9 @@ func loadFacts(ctx context.Context, db factsDB, ids []string, spec model.FactsSp
 				     AND e.ts < v.ts_end AND e.ts < $7::timestamptz
 				WHERE e.type = ANY($3) AND e.properties @> $4::jsonb
 			) x
+			WHERE NOT (SELECT live FROM f)
 			GROUP BY 1, 2`,
-			found, f.Name, types, string(where), f.Sum, today.AddDate(0, 0, 1), start, va, ve)
+			found, f.Name, types, string(where), f.Sum, today.AddDate(0, 0, 1), start, va, ve, key, []string{key, key + ":history"})
 	}
 
 	br := db.SendBatch(ctx, b)

@@ -108,6 +108,7 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem, rules []model.
 	// The locks and the lookup go in one round trip: the lookup runs
 	// after the locks are granted.
 	b := &pgx.Batch{}
+	fe := queueFilterEpoch(b)
 	held := queueLockIDs(b, exclusive, shared, nil)
 	known := queueReadLinks(b, append(exclusive, shared...))
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
@@ -130,7 +131,7 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem, rules []model.
 
 	p := ingestplan.Build(msgs, known)
 	res.Duplicates = p.Duplicates
-	inserted, err := insertRows(ctx, tx, p.Rows)
+	inserted, ids, err := insertRows(ctx, tx, p.Rows, fe.epoch)
 	if err != nil {
 		return res, err
 	}
@@ -140,7 +141,7 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem, rules []model.
 	if err != nil {
 		return res, err
 	}
-	backfilled, err := backfill(ctx, tx, p.Backfill)
+	backfilled, err := backfill(ctx, tx, p.Backfill, fe.epoch)
 	if err != nil {
 		return res, err
 	}
@@ -201,6 +202,7 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem, rules []model.
 	queueMemberships(b, d.Memberships)
 	queueAccounts(b, d.Accounts)
 	queueDaily(b, d.Daily, d.DailyUsers)
+	queueFilterCounts(b, filtered(p.Rows, ids, backfilled, fe), fe.epoch)
 	queueMatchOutcomes(b, changed)
 	queueRescore(b, res.Accounts, hurry)
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
@@ -277,7 +279,10 @@ func readPersons(ctx context.Context, tx pgx.Tx, ids []string) (ingestplan.Links
 	return l, nil
 }
 
-func insertRows(ctx context.Context, tx pgx.Tx, rows []ingestplan.Row) (map[[2]string]bool, error) {
+// insertRows stores the rows new to the events table, stamped with the
+// filter epoch; it returns the keys (source, message id) it inserted and
+// their ids.
+func insertRows(ctx context.Context, tx pgx.Tx, rows []ingestplan.Row, epoch int64) (map[[2]string]bool, map[[2]string]int64, error) {
 	n := len(rows)
 	var (
 		src, mid, typ, name, uid, aid, acct = make([]string, n), make([]string, n), make([]string, n), make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n)
@@ -300,28 +305,51 @@ func insertRows(ctx context.Context, tx pgx.Tx, rows []ingestplan.Row) (map[[2]s
 		}
 	}
 	res, err := tx.Query(ctx, `
-		INSERT INTO events (source, message_id, type, name, user_id, anonymous_id, account_id, properties, traits, context, integrations, ts, sent_at, received_at)
-		SELECT s, m, t, nm, u, a, ac, p::jsonb, tr::jsonb, c::jsonb, ig::jsonb, ts, sa, ra
+		INSERT INTO events (source, message_id, type, name, user_id, anonymous_id, account_id, properties, traits, context, integrations, ts, sent_at, received_at, filter_epoch)
+		SELECT s, m, t, nm, u, a, ac, p::jsonb, tr::jsonb, c::jsonb, ig::jsonb, ts, sa, ra, $15
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[], $13::timestamptz[], $14::timestamptz[])
 		     AS x(s, m, t, nm, u, a, ac, p, tr, c, ig, ts, sa, ra)
 		ON CONFLICT (source, message_id) DO NOTHING
-		RETURNING source, message_id`,
-		src, mid, typ, name, uid, aid, acct, props, traits, ctxs, integ, ts, sent, recv)
+		RETURNING source, message_id, id`,
+		src, mid, typ, name, uid, aid, acct, props, traits, ctxs, integ, ts, sent, recv, epoch)
 	if err != nil {
-		return nil, fmt.Errorf("insert events: %w", err)
+		return nil, nil, fmt.Errorf("insert events: %w", err)
 	}
 	inserted := make(map[[2]string]bool, n)
+	ids := make(map[[2]string]int64, n)
 	for res.Next() {
 		var k [2]string
-		if err := res.Scan(&k[0], &k[1]); err != nil {
-			return nil, err
+		var id int64
+		if err := res.Scan(&k[0], &k[1], &id); err != nil {
+			return nil, nil, err
 		}
-		inserted[k] = true
+		inserted[k], ids[k] = true, id
 	}
 	if err := res.Err(); err != nil {
-		return nil, fmt.Errorf("insert events: %w", err)
+		return nil, nil, fmt.Errorf("insert events: %w", err)
 	}
-	return inserted, nil
+	return inserted, ids, nil
+}
+
+// filtered lists the events of this commit that a filter may count: the
+// rows it stored with an account, and the earlier ones it attributed,
+// whose name some filter counts.
+func filtered(rows []ingestplan.Row, ids map[[2]string]int64, backfilled []ingestplan.Backfilled, fe *filterEpoch) []int64 {
+	if len(fe.names) == 0 {
+		return nil
+	}
+	var out []int64
+	for _, r := range rows {
+		if id, ok := ids[[2]string{r.Source, r.M.MessageID}]; ok && r.Account != "" && fe.names[r.M.Name] {
+			out = append(out, id)
+		}
+	}
+	for _, b := range backfilled {
+		if fe.names[b.Name] {
+			out = append(out, b.EventID)
+		}
+	}
+	return out
 }
 
 // applyMerges records each merge (the identity table stays flat: every id
@@ -369,7 +397,7 @@ func applyMerges(ctx context.Context, tx pgx.Tx, merges []ingestplan.Merge) ([]s
 
 // backfill attributes the waiting events of every id of each person to the
 // account the plan gives it, and reports them for the roll-ups.
-func backfill(ctx context.Context, tx pgx.Tx, links []ingestplan.Link) ([]ingestplan.Backfilled, error) {
+func backfill(ctx context.Context, tx pgx.Tx, links []ingestplan.Link, epoch int64) ([]ingestplan.Backfilled, error) {
 	if len(links) == 0 {
 		return nil, nil
 	}
@@ -378,12 +406,12 @@ func backfill(ctx context.Context, tx pgx.Tx, links []ingestplan.Link) ([]ingest
 		lp[i], la[i] = l.Person, l.Account
 	}
 	rows, err := tx.Query(ctx, `
-		UPDATE events e SET account_id = l.a
+		UPDATE events e SET account_id = l.a, filter_epoch = $3
 		FROM (SELECT l.p, l.a, x.id
 		      FROM unnest($1::text[], $2::text[]) AS l(p, a)
 		      CROSS JOIN LATERAL (SELECT l.p UNION SELECT id FROM identities WHERE person_id = l.p) AS x(id)) AS l
 		WHERE e.account_id IS NULL AND coalesce(e.user_id, e.anonymous_id) = l.id
-		RETURNING e.account_id, e.type, coalesce(e.name, ''), l.p, e.ts, e.properties`, lp, la)
+		RETURNING e.account_id, e.type, coalesce(e.name, ''), l.p, e.ts, e.properties, e.id`, lp, la, epoch)
 	if err != nil {
 		return nil, fmt.Errorf("attribute earlier events: %w", err)
 	}
@@ -391,7 +419,7 @@ func backfill(ctx context.Context, tx pgx.Tx, links []ingestplan.Link) ([]ingest
 	for rows.Next() {
 		var b ingestplan.Backfilled
 		var props []byte
-		if err := rows.Scan(&b.Account, &b.Type, &b.Name, &b.Person, &b.At, &props); err != nil {
+		if err := rows.Scan(&b.Account, &b.Type, &b.Name, &b.Person, &b.At, &props, &b.EventID); err != nil {
 			return nil, err
 		}
 		b.Sums = events.NumericSums(props)

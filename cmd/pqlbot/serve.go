@@ -208,6 +208,18 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	log.Info("scoring model", "version", m.Version, "hash", m.Hash[:12], "file", cfg.ModelFile)
+	// The model's `where` signals become roll-ups kept by ingest; counting
+	// a new one's history runs beside everything else (the scorer reads
+	// its raw events until it is done).
+	go func() {
+		n, err := st.SyncFilters(ctx, m.FactsSpec().Filters)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Error("roll up filtered signals; they are scored from raw events", "err", err)
+		case n > 0:
+			log.Info("filtered signals rolled up", "built", n)
+		}
+	}()
 	met := metrics.New()
 	obs := observer{met}
 

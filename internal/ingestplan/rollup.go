@@ -17,6 +17,7 @@ type Backfilled struct {
 	Account, Type, Name, Person string
 	At                          time.Time
 	Sums                        map[string]float64
+	EventID                     int64 // the events row, for the filtered roll-ups
 }
 
 // DayKey is one row of account_daily.

@@ -1,0 +1,227 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pqlbot/pqlbot/internal/model"
+)
+
+// Property-filtered signals (`where`) are rolled up at ingest into
+// account_daily (kind 'filter', name the filter's key), so a re-score reads
+// a few roll-up rows instead of the account's raw events. See migration
+// 0081 for the protocol; in short:
+//
+//   - every ingest commit holds filterEpochLock shared, reads the newest
+//     filter epoch, stamps its events with it and counts them for the
+//     filters up to that epoch (queueFilterEpoch, queueFilterCounts);
+//   - SyncFilters adds a filter under filterEpochLock exclusive, so the
+//     events nobody counted for it are exactly those stamped lower, then
+//     counts those (buildFilter) and turns it live;
+//   - the scorer reads the roll-up of a live filter and the raw events of
+//     one still building, in one statement (filterFactsSQL).
+
+// filterEpochLock is the advisory lock between ingest commits (shared)
+// and the creation of filters (exclusive).
+const filterEpochLock int64 = 0x5051_4c46_0000_0001 // "PQLF"
+
+// filterKind is the account_daily kind of filter roll-ups.
+const filterKind = "filter"
+
+// FilterKey names a filter's roll-up: the same event, property filter and
+// summed property give the same key in every model and replica.
+func FilterKey(f model.Filter) string {
+	where, err := json.Marshal(f.Where) // map keys are sorted
+	if err != nil {
+		panic(fmt.Sprintf("filter key: %v", err))
+	}
+	h := sha256.New()
+	for _, part := range []string{f.Kind, f.Name, string(where), f.Sum} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return "f:" + hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// filterTypes are the event types a filter of kind counts.
+func filterTypes(kind string) []string {
+	if kind == model.BucketPage {
+		return []string{"page", "screen"}
+	}
+	return []string{"track"}
+}
+
+// SyncFilters makes every filter of filters a roll-up kept by ingest: it
+// adds the ones not there yet and counts the history of each that is not
+// live. Replicas may run it together (each filter is built once); ingest
+// waits only while a new filter is added, not while it is counted. It
+// returns how many filters it turned live.
+func (s *Store) SyncFilters(ctx context.Context, filters []model.Filter) (int, error) {
+	if len(filters) == 0 {
+		return 0, nil
+	}
+	keys := make([]string, len(filters))
+	for i, f := range filters {
+		keys[i] = FilterKey(f)
+	}
+	var missing []int
+	rows, err := s.pool.Query(ctx, `SELECT k FROM unnest($1::text[]) AS k WHERE NOT EXISTS (SELECT 1 FROM filter_series WHERE key = k)`, keys)
+	if err != nil {
+		return 0, fmt.Errorf("sync filters: %w", err)
+	}
+	absent, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, fmt.Errorf("sync filters: %w", err)
+	}
+	isAbsent := map[string]bool{}
+	for _, k := range absent {
+		isAbsent[k] = true
+	}
+	for i, k := range keys {
+		if isAbsent[k] {
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) > 0 {
+		// Exclusive: every ingest commit in flight finishes first and the
+		// next ones wait for this short transaction, then see the filters.
+		err := s.inTx(ctx, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, filterEpochLock); err != nil {
+				return err
+			}
+			for _, i := range missing {
+				f := filters[i]
+				where, _ := json.Marshal(f.Where)
+				if _, err := tx.Exec(ctx, `
+					INSERT INTO filter_series (key, kind, name, where_json, sum_prop) VALUES ($1, $2, $3, $4::jsonb, $5)
+					ON CONFLICT (key) DO NOTHING`, keys[i], f.Kind, f.Name, string(where), f.Sum); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, fmt.Errorf("sync filters: add: %w", err)
+		}
+	}
+	built := 0
+	for i := range filters {
+		ok, err := s.buildFilter(ctx, keys[i])
+		if err != nil {
+			return built, err
+		}
+		if ok {
+			built++
+		}
+	}
+	return built, nil
+}
+
+// buildFilter counts the events stored before the filter existed and
+// turns it live, unless it is live already; one replica at a time per
+// filter. The history goes to rows of its own (key:history), so the
+// rows ingest keeps current are never locked while it is counted.
+func (s *Store) buildFilter(ctx context.Context, key string) (bool, error) {
+	built := false
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		h := fnv.New32a()
+		h.Write([]byte(key))
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, int32(filterEpochLock>>32), int32(h.Sum32())); err != nil {
+			return err
+		}
+		var epoch int64
+		var kind, name, where, sum string
+		var live bool
+		if err := tx.QueryRow(ctx, `SELECT epoch, kind, name, where_json::text, sum_prop, live FROM filter_series WHERE key = $1`, key).
+			Scan(&epoch, &kind, &name, &where, &sum, &live); err != nil {
+			return err
+		}
+		if live {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO account_daily AS d (account_id, day, kind, name, n, sums)
+			SELECT e.account_id, (e.ts AT TIME ZONE 'UTC')::date, $6, $7 || ':history', count(*),
+			       CASE WHEN $5 = '' THEN '{}'::jsonb ELSE jsonb_build_object($5::text, coalesce(sum(
+			           CASE WHEN jsonb_typeof(e.properties -> $5::text) = 'number' THEN (e.properties ->> $5::text)::numeric END), 0)) END
+			FROM events e
+			WHERE e.name = $1 AND e.type = ANY($2) AND e.properties @> $3::jsonb
+			  AND e.account_id IS NOT NULL AND e.filter_epoch < $4
+			GROUP BY 1, 2
+			ORDER BY 1, 2
+			ON CONFLICT (account_id, day, kind, name) DO UPDATE SET `+addDailySQL,
+			name, filterTypes(kind), where, epoch, sum, filterKind, key); err != nil {
+			return fmt.Errorf("count its history: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE filter_series SET live = true, live_at = now() WHERE key = $1`, key); err != nil {
+			return err
+		}
+		built = true
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("build filter %s: %w", key, err)
+	}
+	return built, nil
+}
+
+// addDailySQL adds EXCLUDED's count and sums to an account_daily row d.
+const addDailySQL = `
+	n = d.n + EXCLUDED.n,
+	sums = CASE WHEN EXCLUDED.sums = '{}'::jsonb THEN d.sums ELSE (
+		SELECT jsonb_object_agg(k, coalesce((d.sums->>k)::numeric, 0) + coalesce((EXCLUDED.sums->>k)::numeric, 0))
+		FROM jsonb_object_keys(d.sums || EXCLUDED.sums) AS k) END`
+
+// filterEpoch is what an ingest commit read of the filters: the newest
+// epoch, which its events are stamped with, and the event names that
+// some filter up to it counts.
+type filterEpoch struct {
+	epoch int64
+	names map[string]bool
+}
+
+// queueFilterEpoch queues the shared lock and the read of the filters;
+// the result is filled when the batch runs.
+func queueFilterEpoch(b *pgx.Batch) *filterEpoch {
+	fe := &filterEpoch{names: map[string]bool{}}
+	queueExec(b, "lock filters", `SELECT pg_advisory_xact_lock_shared($1)`, filterEpochLock)
+	b.Queue(`SELECT coalesce(max(epoch), 0), coalesce(array_agg(DISTINCT name), '{}') FROM filter_series`).Fn = func(br pgx.BatchResults) error {
+		var names []string
+		if err := br.QueryRow().Scan(&fe.epoch, &names); err != nil {
+			return fmt.Errorf("read filters: %w", err)
+		}
+		for _, n := range names {
+			fe.names[n] = true
+		}
+		return nil
+	}
+	return fe
+}
+
+// queueFilterCounts counts the events ids (stored or attributed by this
+// commit, with an account) into the roll-ups of the filters up to epoch.
+func queueFilterCounts(b *pgx.Batch, ids []int64, epoch int64) {
+	if len(ids) == 0 || epoch == 0 {
+		return
+	}
+	queueExec(b, "roll up filtered signals", `
+		INSERT INTO account_daily AS d (account_id, day, kind, name, n, sums)
+		SELECT e.account_id, (e.ts AT TIME ZONE 'UTC')::date, $3, f.key, count(*),
+		       CASE WHEN f.sum_prop = '' THEN '{}'::jsonb ELSE jsonb_build_object(f.sum_prop, coalesce(sum(
+		           CASE WHEN jsonb_typeof(e.properties -> f.sum_prop) = 'number' THEN (e.properties ->> f.sum_prop)::numeric END), 0)) END
+		FROM events e
+		JOIN filter_series f ON f.epoch <= $2 AND f.name = e.name
+		     AND e.type = ANY(CASE f.kind WHEN 'page' THEN ARRAY['page', 'screen'] ELSE ARRAY['track'] END)
+		     AND e.properties @> f.where_json
+		WHERE e.id = ANY($1) AND e.account_id IS NOT NULL
+		GROUP BY e.account_id, 2, f.key, f.sum_prop
+		ORDER BY e.account_id, 2, f.key
+		ON CONFLICT (account_id, day, kind, name) DO UPDATE SET `+addDailySQL,
+		ids, epoch, filterKind)
+}
