@@ -291,6 +291,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Observer: obs, Wake: dispatcher.Wake,
 	}
 	rescorer := rescore.New(st, m, log, rescore.Options{
+		Debounce: cfg.RescoreDebounce,
 		OnScored: func(ctx context.Context, res scoring.Result) error {
 			_, err := alerts.Evaluate(ctx, &res)
 			return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -30,7 +31,10 @@ import (
 	"github.com/pqlbot/pqlbot/store/storetest"
 )
 
-var serviceCPUProfile = flag.String("service.cpuprofile", "", "BenchmarkService: write a CPU profile of `pqlbot serve` under the batch load (from PQLBOT_DEBUG_ADDR) to this file")
+var (
+	serviceCPUProfile = flag.String("service.cpuprofile", "", "BenchmarkService: write a CPU profile of `pqlbot serve` under the batch load (from PQLBOT_DEBUG_ADDR) to this file")
+	serviceSingleCPU  = flag.String("service.cpuprofile-single", "", "BenchmarkService: write a CPU profile of `pqlbot serve` under the single-event load to this file")
+)
 
 // The whole-service workload (issue 15).
 const (
@@ -106,7 +110,7 @@ func runServiceBench(b *testing.B) {
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(baseEnv(), "DATABASE_URL="+dbURL, "HTTP_ADDR="+addr, "PQLBOT_DEBUG_ADDR="+debugAddr,
 		"PQLBOT_WRITE_KEYS="+smokeWriteKey, "SLACK_BOT_TOKEN="+smokeBotToken, "SLACK_SIGNING_SECRET="+smokeSecret,
-		"SLACK_API_URL="+fake.APIURL(), "PQLBOT_LOG_LEVEL=warn")
+		"SLACK_API_URL="+fake.APIURL(), "PQLBOT_LOG_LEVEL=warn", "PQLBOT_RESCORE_DEBOUNCE="+cmp.Or(os.Getenv("SERVICE_RESCORE_DEBOUNCE"), "500ms"))
 	cmd.Stderr = os.Stderr
 	require.NoError(b, cmd.Start())
 	exited := make(chan error, 1)
@@ -151,6 +155,14 @@ func runServiceBench(b *testing.B) {
 	c0 := sampleCPU(b, pool, cmd.Process.Pid, base)
 	batch := drive(b, base+"/v1/batch", svcBatchConns, batchBodies, svcBatchSize)
 	c1 := sampleCPU(b, pool, cmd.Process.Pid, base)
+	if profile != nil {
+		require.NoError(b, <-profile)
+		profile = nil
+	}
+	if *serviceSingleCPU != "" {
+		profile = make(chan error, 1)
+		go func() { profile <- fetchProfile(debugAddr, *serviceSingleCPU, 8) }()
+	}
 	single := drive(b, base+"/v1/track", svcSingleConns, singleBodies, 1)
 	c2 := sampleCPU(b, pool, cmd.Process.Pid, base)
 	gzBatch := drive(b, base+"/v1/batch", svcBatchConns, gzBatchBodies, svcBatchSize)

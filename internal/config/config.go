@@ -44,6 +44,11 @@ type Config struct {
 	// CORSOrigins are the browser origins allowed to send events
 	// (analytics.js); "*" allows any, none means no browser access.
 	CORSOrigins []string `env:"PQLBOT_CORS_ORIGINS"`
+	// RescoreDebounce is the least time between two re-scores of one
+	// account: a busy account's events in between are scored together
+	// (hand-raises are not held back). Longer costs less under load and
+	// delays a busy account's threshold crossing by up to this much.
+	RescoreDebounce time.Duration `env:"PQLBOT_RESCORE_DEBOUNCE, default=500ms"`
 }
 
 // known lists every PQLBOT_* variable; any other PQLBOT_* variable is a typo
@@ -51,7 +56,7 @@ type Config struct {
 var known = map[string]bool{
 	"PQLBOT_WRITE_KEYS": true, "PQLBOT_MODEL_FILE": true, "PQLBOT_ACCOUNT_URL": true,
 	"PQLBOT_SHUTDOWN_TIMEOUT": true, "PQLBOT_LOG_LEVEL": true, "PQLBOT_DEBUG_ADDR": true, "PQLBOT_LEASE": true,
-	"PQLBOT_CORS_ORIGINS": true,
+	"PQLBOT_CORS_ORIGINS": true, "PQLBOT_RESCORE_DEBOUNCE": true,
 	// Test only (internal/failpoint): not a Config field, never in a
 	// manifest.
 	"PQLBOT_TEST_PAUSE_DIR": true,
@@ -162,6 +167,11 @@ func (c *Config) validate(mode Mode) error {
 		// database round trip; above 10 minutes a crash delays alerts for
 		// longer than anyone would want.
 		return errors.New("PQLBOT_LEASE: must be between 3s and 10m")
+	}
+	if c.RescoreDebounce < 0 || c.RescoreDebounce > time.Minute {
+		// Past a minute a busy account's alert would wait longer than any
+		// rep would accept; 0 means the default.
+		return errors.New("PQLBOT_RESCORE_DEBOUNCE: must be between 0 and 1m")
 	}
 	for _, o := range c.CORSOrigins {
 		if o == "*" {

@@ -35,6 +35,7 @@ func TestLoad(t *testing.T) {
 		{"debug address is not the service port", ModeServe, []string{"PQLBOT_DEBUG_ADDR=:8080"}, "PQLBOT_DEBUG_ADDR: must differ from HTTP_ADDR"},
 		{"lease too short", ModeServe, []string{"PQLBOT_LEASE=1s"}, "PQLBOT_LEASE: must be between 3s and 10m"},
 		{"lease too long", ModeServe, []string{"PQLBOT_LEASE=1h"}, "PQLBOT_LEASE: must be between 3s and 10m"},
+		{"debounce too long", ModeServe, []string{"PQLBOT_RESCORE_DEBOUNCE=2m"}, "PQLBOT_RESCORE_DEBOUNCE: must be between 0 and 1m"},
 		{"test pause dir is known", ModeServe, []string{"PQLBOT_TEST_PAUSE_DIR=/tmp/x"}, ""},
 		{"cors origins", ModeServe, []string{"PQLBOT_CORS_ORIGINS=https://app.example.com, http://localhost:3000"}, ""},
 		{"cors any origin", ModeServe, []string{"PQLBOT_CORS_ORIGINS=*"}, ""},

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 )
 
 // ReadBody reads a request body of at most limit decompressed bytes.
@@ -84,21 +85,23 @@ var errOverLimit = errors.New("over the limit")
 // readLimited reads at most n bytes into fixed-size chunks and joins them
 // once at the end. Unlike io.ReadAll it never copies a growing buffer, so
 // a body that reaches the limit (a zip bomb) leaves n bytes of garbage,
-// not n plus every smaller buffer before it.
+// not n plus every smaller buffer before it. The first chunk is reused
+// across requests and the result is a copy of exactly the bytes read: a
+// 200-byte track costs 200 bytes, not a fresh 64 KB chunk for the
+// collector to sweep.
 func readLimited(r io.Reader, n int64) ([]byte, error) {
-	const chunk = 64 << 10
-	var chunks [][]byte
+	first := chunkPool.Get().(*[]byte)
+	defer chunkPool.Put(first)
+	chunks := [][]byte{(*first)[:0:min(int64(cap(*first)), n)]}
 	var total int64
-	var c []byte
 	for total < n {
-		if len(c) == cap(c) {
-			if len(c) > 0 {
-				chunks = append(chunks, c)
-			}
-			c = make([]byte, 0, min(chunk, n-total))
+		c := &chunks[len(chunks)-1]
+		if len(*c) == cap(*c) {
+			chunks = append(chunks, make([]byte, 0, min(readChunk, n-total)))
+			c = &chunks[len(chunks)-1]
 		}
-		k, err := r.Read(c[len(c):cap(c)])
-		c = c[:len(c)+k]
+		k, err := r.Read((*c)[len(*c):cap(*c)])
+		*c = (*c)[:len(*c)+k]
 		total += int64(k)
 		if err == io.EOF {
 			break
@@ -107,14 +110,8 @@ func readLimited(r io.Reader, n int64) ([]byte, error) {
 			return nil, err
 		}
 	}
-	if len(c) > 0 {
-		chunks = append(chunks, c)
-	}
 	if total >= n {
 		return nil, errOverLimit
-	}
-	if len(chunks) == 1 {
-		return chunks[0], nil
 	}
 	out := make([]byte, 0, total)
 	for _, c := range chunks {
@@ -122,3 +119,7 @@ func readLimited(r io.Reader, n int64) ([]byte, error) {
 	}
 	return out, nil
 }
+
+const readChunk = 64 << 10
+
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, readChunk); return &b }}
