@@ -57,7 +57,7 @@ type ingestReq struct {
 // NewIngester starts the committers; Close stops them after draining.
 func NewIngester(s *Store, opts IngesterOptions) *Ingester {
 	if opts.Committers <= 0 {
-		opts.Committers = 4
+		opts.Committers = 2
 	}
 	if opts.MaxEvents <= 0 {
 		opts.MaxEvents = 5000

@@ -522,6 +522,7 @@ type prober struct {
 type probeSent struct {
 	hand bool
 	at   time.Time
+	ack  time.Duration // until pqlbot answered 200
 }
 
 func newProber(base string) *prober {
@@ -558,7 +559,7 @@ func (p *prober) start() {
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				p.sent[acct] = probeSent{hand: hand, at: at}
+				p.sent[acct] = probeSent{hand: hand, at: at, ack: time.Since(at)}
 			}
 		}
 	}()
@@ -590,6 +591,9 @@ func probeLatencies(b *testing.B, calls []slackfake.Call, sent map[string]probeS
 		require.True(b, ok, "a post for %s, which no probe touched", id)
 		require.False(b, seen[id], "two posts for %s", id)
 		seen[id] = true
+		if os.Getenv("SERVICE_PROBE_DUMP") != "" {
+			fmt.Printf("probe %s sent %s ack %s post %s\n", id, s.at.Format("15:04:05.000"), s.ack.Round(time.Millisecond), c.At.Sub(s.at).Round(time.Millisecond))
+		}
 		if s.hand {
 			require.Equal(b, "C0AEHAND", c.Params.Get("channel"))
 			hand = append(hand, c.At.Sub(s.at))

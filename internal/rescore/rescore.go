@@ -26,6 +26,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pqlbot/pqlbot/internal/failpoint"
@@ -125,6 +128,8 @@ type Options struct {
 	// OnBatch observes each committed batch (metrics): accounts scored,
 	// how many of those were saved, and how long it took.
 	OnBatch func(accounts, saved int, took time.Duration)
+	// HookWorkers is how many OnScored calls run at once (default 4).
+	HookWorkers int
 	// OnTakeover observes undecided results taken over from a worker
 	// whose lease ran out (metrics).
 	OnTakeover func(accounts int)
@@ -156,6 +161,9 @@ func New(store Store, m *model.Model, log *slog.Logger, opts Options) *Worker {
 	}
 	if opts.SweepInterval <= 0 {
 		opts.SweepInterval = time.Hour
+	}
+	if opts.HookWorkers <= 0 {
+		opts.HookWorkers = 4
 	}
 	if opts.HookLease <= 0 {
 		opts.HookLease = 10 * time.Second
@@ -269,32 +277,7 @@ func (w *Worker) Batch(ctx context.Context) (int, error) {
 		stopRenewing = w.renewHooks(ctx, ids, now)
 	}
 	failpoint.Pause("scored")
-	hooked := make([]string, 0, len(ids))
-	var failed, unfinished []string
-	var hookErr error
-	for i := range scored {
-		s := &scored[i]
-		if !s.Saved {
-			continue
-		}
-		if ctx.Err() != nil {
-			unfinished = append(unfinished, s.Result.AccountID)
-			continue
-		}
-		if w.opts.OnScored != nil {
-			if err := w.opts.OnScored(ctx, s.Result); err != nil {
-				if ctx.Err() != nil {
-					unfinished = append(unfinished, s.Result.AccountID)
-					continue
-				}
-				w.log.Error("score hook failed; it is retried", "account_id", s.Result.AccountID, "err", err, "retry_in", w.opts.HookRetry.String())
-				hookErr = errors.Join(hookErr, err)
-				failed = append(failed, s.Result.AccountID)
-				continue
-			}
-		}
-		hooked = append(hooked, s.Result.AccountID)
-	}
+	hooked, failed, unfinished, hookErr := w.runHooks(ctx, scored)
 	stopRenewing()
 	// A fresh context: the hooks ran, recording that must not be cut short
 	// by shutdown, or another replica would run them again needlessly.
@@ -321,6 +304,66 @@ func (w *Worker) Batch(ctx context.Context) (int, error) {
 		w.log.Warn("some score hooks failed", "failed", len(failed), "batch", len(scored))
 	}
 	return len(scored), nil
+}
+
+// runHooks runs OnScored for the saved results, HookWorkers at a time
+// (decisions on different accounts do not wait for each other; each takes
+// its account's lock), the changed ones first: a batch of a busy minute
+// holds many unchanged refreshes, and a new alert should not queue behind
+// them. It sorts the accounts into those whose hook ran, failed, or was
+// not run because ctx ended.
+func (w *Worker) runHooks(ctx context.Context, scored []Scored) (hooked, failed, unfinished []string, hookErr error) {
+	todo := make([]*Scored, 0, len(scored))
+	for i := range scored {
+		if scored[i].Saved {
+			todo = append(todo, &scored[i])
+		}
+	}
+	slices.SortStableFunc(todo, func(a, b *Scored) int {
+		switch {
+		case a.Changed == b.Changed:
+			return 0
+		case a.Changed:
+			return -1
+		}
+		return 1
+	})
+	var (
+		mu   sync.Mutex
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	for range min(w.opts.HookWorkers, len(todo)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(todo) {
+					return
+				}
+				res := todo[i].Result
+				id := res.AccountID
+				ran := ctx.Err() == nil
+				var err error
+				if ran && w.opts.OnScored != nil {
+					err = w.opts.OnScored(ctx, res)
+				}
+				mu.Lock()
+				switch {
+				case ran && err == nil:
+					hooked = append(hooked, id)
+				case ctx.Err() != nil:
+					unfinished = append(unfinished, id)
+				default:
+					w.log.Error("score hook failed; it is retried", "account_id", id, "err", err, "retry_in", w.opts.HookRetry.String())
+					hookErr = errors.Join(hookErr, err)
+					failed = append(failed, id)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return hooked, failed, unfinished, hookErr
 }
 
 // renewHooks renews the lease on the results saved at now, at once and

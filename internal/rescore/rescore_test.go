@@ -341,6 +341,7 @@ func TestShutdownHandsBackUndecidedScores(t *testing.T) {
 	st := newFake("a", "b", "c")
 	ctx, cancel := context.WithCancel(context.Background())
 	w := New(st, model.Default(), discard(), Options{
+		HookWorkers: 1, // one at a time, so c has not started when b sees shutdown
 		OnScored: func(ctx context.Context, r scoring.Result) error {
 			if r.AccountID == "b" {
 				cancel() // shutdown starts while b is being decided
@@ -355,4 +356,38 @@ func TestShutdownHandsBackUndecidedScores(t *testing.T) {
 	require.Contains(t, st.hooked, "a")
 	require.Equal(t, []string{"b", "c"}, st.requeued)
 	require.Equal(t, []string{"b", "c"}, st.queue, "back in the queue for any replica")
+}
+
+// TestHooksRunSideBySide: a batch's decisions run HookWorkers at a time,
+// so one slow decision does not hold up the batch's new alerts.
+func TestHooksRunSideBySide(t *testing.T) {
+	st := newFake("a", "b", "c", "d", "e", "f")
+	var inFlight, most atomic.Int64
+	release := make(chan struct{})
+	w := New(st, model.Default(), discard(), Options{
+		HookWorkers: 3,
+		OnScored: func(ctx context.Context, r scoring.Result) error {
+			n := inFlight.Add(1)
+			defer inFlight.Add(-1)
+			for {
+				m := most.Load()
+				if n <= m || most.CompareAndSwap(m, n) {
+					break
+				}
+			}
+			if n == 3 {
+				close(release)
+			}
+			select {
+			case <-release:
+			case <-time.After(5 * time.Second):
+			}
+			return nil
+		},
+	})
+	n, err := w.Batch(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 6, n)
+	require.EqualValues(t, 3, most.Load(), "three decisions at once")
+	require.Len(t, st.hooked, 6)
 }
