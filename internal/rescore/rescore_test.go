@@ -364,6 +364,7 @@ func TestHooksRunSideBySide(t *testing.T) {
 	st := newFake("a", "b", "c", "d", "e", "f")
 	var inFlight, most atomic.Int64
 	release := make(chan struct{})
+	var once sync.Once
 	w := New(st, model.Default(), discard(), Options{
 		HookWorkers: 3,
 		OnScored: func(ctx context.Context, r scoring.Result) error {
@@ -376,7 +377,7 @@ func TestHooksRunSideBySide(t *testing.T) {
 				}
 			}
 			if n == 3 {
-				close(release)
+				once.Do(func() { close(release) })
 			}
 			select {
 			case <-release:
