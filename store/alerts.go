@@ -445,7 +445,12 @@ func (s *Store) LeaseJobs(ctx context.Context, now time.Time, limit int, lease t
 			        SELECT 1 FROM slack_outbox e
 			        WHERE e.escalation_id = coalesce(j.escalation_id, a.escalation_id) AND e.state = 'pending'
 			          AND e.kind IN ('escalation', 'escalation_update') AND e.id < j.id))
-			ORDER BY j.id LIMIT $2
+			-- New alerts first, then thread replies (nudges, a hand-raise
+			-- for the claimer), escalations, and re-renders last: a burst
+			-- of score changes re-rendering open alerts (each a Slack call,
+			-- rate-limited) must not hold up the next new alert.
+			ORDER BY CASE j.kind WHEN 'post' THEN 0 WHEN 'reply' THEN 1 WHEN 'escalation' THEN 2 ELSE 3 END, j.id
+			LIMIT $2
 			FOR UPDATE OF j SKIP LOCKED)
 		UPDATE slack_outbox o SET leased_until = $1::timestamptz + $3::interval, attempts = o.attempts + 1
 		FROM due WHERE o.id = due_id

@@ -573,6 +573,29 @@ func TestOneJobAtATimePerAlertMessage(t *testing.T) {
 	require.Greater(t, next[0].ID, first[0].ID)
 }
 
+// A new alert is posted before older re-renders of other alerts: a burst of
+// score changes must not hold up the next alert.
+func TestNewAlertsGoBeforeReRenders(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	now := time.Date(2030, 3, 4, 14, 0, 0, 0, time.UTC)
+	for _, acct := range []string{"a1", "a2", "a3"} {
+		a := storetest.PostedAlert(t, st, acct, now, 24*time.Hour)
+		_, _, err := st.ClaimAlert(ctx, a.ID, "U1", now) // queues a re-render
+		require.NoError(t, err)
+	}
+	fresh := createAlert(t, st, model.Default(), "newco", "high", now)
+	first, err := st.LeaseJobs(ctx, now, 1, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, first, 1)
+	require.Equal(t, alerting.JobPost, first[0].Kind)
+	require.Equal(t, fresh.ID, first[0].AlertID)
+	rest, err := st.LeaseJobs(ctx, now, 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, rest, 3, "then the re-renders, oldest first")
+	require.Less(t, rest[0].ID, rest[1].ID)
+}
+
 // A score computed before a "Not a fit" click cannot open a new alert.
 func TestDisqualifiedAccountNeverAlertsEvenOnAStaleScore(t *testing.T) {
 	st := storetest.New(t)
