@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 
 	"github.com/jackc/pgx/v5"
 
@@ -124,15 +123,12 @@ func (s *Store) SyncFilters(ctx context.Context, filters []model.Filter) (int, e
 }
 
 // buildFilter counts the events stored before the filter existed and
-// turns it live, unless it is live already; one replica at a time per
-// filter. The history goes to rows of its own (key:history), so the
+// turns it live, unless it is live already; one build or fix-up at a time. The history goes to rows of its own (key:history), so the
 // rows ingest keeps current are never locked while it is counted.
 func (s *Store) buildFilter(ctx context.Context, key string) (bool, error) {
 	built := false
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		h := fnv.New32a()
-		h.Write([]byte(key))
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, int32(filterEpochLock>>32), int32(h.Sum32())); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, filterBuildLock); err != nil {
 			return err
 		}
 		var epoch int64
@@ -169,6 +165,55 @@ func (s *Store) buildFilter(ctx context.Context, key string) (bool, error) {
 		return false, fmt.Errorf("build filter %s: %w", key, err)
 	}
 	return built, nil
+}
+
+// filterBuildLock serializes the builds and the fix-ups of filters.
+const filterBuildLock int64 = 0x5051_4c46_0000_0002
+
+// FixUpFilters counts, for the live filters, the events a pod of an older
+// release stored during a rolling upgrade (it stamps no epoch and counts
+// nothing: filter_epoch is -1), and marks them -2. Filters not live yet
+// count them when they are built (every stamp below 0 is below their
+// epoch). It returns how many events it looked at; serve runs it every
+// minute, and it costs one probe of a small partial index when there is
+// nothing to do. An event such a pod attributed to an account after it
+// was stored by this release is the one case it cannot see.
+func (s *Store) FixUpFilters(ctx context.Context) (int64, error) {
+	var waiting bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE filter_epoch = -1)`).Scan(&waiting); err != nil {
+		return 0, fmt.Errorf("fix up filters: %w", err)
+	}
+	if !waiting {
+		return 0, nil
+	}
+	var n int64
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, filterBuildLock); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `
+			WITH fixed AS (
+				UPDATE events SET filter_epoch = -2 WHERE filter_epoch = -1
+				RETURNING id, account_id, name, type, ts, properties),
+			counted AS (
+				INSERT INTO account_daily AS d (account_id, day, kind, name, n, sums)
+				SELECT e.account_id, (e.ts AT TIME ZONE 'UTC')::date, $1, f.key, count(*),
+				       CASE WHEN f.sum_prop = '' THEN '{}'::jsonb ELSE jsonb_build_object(f.sum_prop, coalesce(sum(
+				           CASE WHEN jsonb_typeof(e.properties -> f.sum_prop) = 'number' THEN (e.properties ->> f.sum_prop)::numeric END), 0)) END
+				FROM fixed e
+				JOIN filter_series f ON f.live AND f.name = e.name
+				     AND e.type = ANY(CASE f.kind WHEN 'page' THEN ARRAY['page', 'screen'] ELSE ARRAY['track'] END)
+				     AND e.properties @> f.where_json
+				WHERE e.account_id IS NOT NULL
+				GROUP BY e.account_id, 2, f.key, f.sum_prop
+				ORDER BY e.account_id, 2, f.key
+				ON CONFLICT (account_id, day, kind, name) DO UPDATE SET `+addDailySQL+`)
+			SELECT count(*) FROM fixed`, filterKind).Scan(&n)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("fix up filters: %w", err)
+	}
+	return n, nil
 }
 
 // addDailySQL adds EXCLUDED's count and sums to an account_daily row d.

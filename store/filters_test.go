@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -93,4 +95,63 @@ func TestFilterKeyIsStable(t *testing.T) {
 	require.NotEqual(t, store.FilterKey(a), store.FilterKey(b))
 	b.Sum, b.Kind = "", model.BucketPage
 	require.NotEqual(t, store.FilterKey(a), store.FilterKey(b))
+}
+
+// TestEventsOfAnOlderReleaseAreCountedLater: a pod of a release before
+// filter roll-ups stores events without an epoch during a rolling upgrade;
+// FixUpFilters counts them for the live filters, once.
+func TestEventsOfAnOlderReleaseAreCountedLater(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	msgs := history(5)
+	ingestDirect(t, st, msgs)
+	ms := filterModels(t)
+	syncFilters(t, st, ms)
+	m := ms[1] // the windowed model: a count and a sum
+	raw := func() map[string]any {
+		_, err := st.Pool().Exec(ctx, `UPDATE filter_series SET live = false`)
+		require.NoError(t, err)
+		defer func() {
+			_, err := st.Pool().Exec(ctx, `UPDATE filter_series SET live = true`)
+			require.NoError(t, err)
+		}()
+		return filteredOf(t, st, m)
+	}
+	// What an older pod does: the event row, no epoch, nothing counted.
+	for i, props := range []string{`{"type": "production_database"}`, `{"type": "staging"}`, `{"source": "csv", "records": 7}`} {
+		name := "Integration Connected"
+		if i == 2 {
+			name = "Records Imported"
+		}
+		_, err := st.Pool().Exec(ctx, `INSERT INTO events (source, message_id, type, name, user_id, account_id, properties, ts, received_at)
+			VALUES ('old', $1, 'track', $2, 'u1', 'acme', $3::jsonb, $4, $4)`, fmt.Sprintf("old-%d", i), name, props, scoreNow.Add(-time.Hour))
+		require.NoError(t, err)
+	}
+	require.NotEqual(t, raw(), filteredOf(t, st, m), "not counted yet")
+	n, err := st.FixUpFilters(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 3, n)
+	require.Equal(t, raw(), filteredOf(t, st, m))
+	n, err = st.FixUpFilters(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n, "counted once")
+	require.Equal(t, raw(), filteredOf(t, st, m))
+}
+
+// filteredOf is acme's property-filtered facts under m, as LoadFacts reads them.
+func filteredOf(t *testing.T, st *store.Store, m *model.Model) map[string]any {
+	t.Helper()
+	facts, err := st.LoadFacts(context.Background(), []string{"acme"}, m.FactsSpec(), scoreNow)
+	require.NoError(t, err)
+	out := map[string]any{}
+	for sig, buckets := range facts["acme"].Filtered {
+		var n int64
+		var sum float64
+		for _, b := range buckets {
+			n += b.Count
+			sum += b.Sums["records"]
+		}
+		out[sig] = [2]float64{float64(n), sum}
+	}
+	return out
 }

@@ -211,6 +211,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	// The model's `where` signals become roll-ups kept by ingest; counting
 	// a new one's history runs beside everything else (the scorer reads
 	// its raw events until it is done).
+	// Events a pod of an older release stores during a rolling upgrade
+	// are counted for them a minute later at most.
 	go func() {
 		n, err := st.SyncFilters(ctx, m.FactsSpec().Filters)
 		switch {
@@ -218,6 +220,20 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			log.Error("roll up filtered signals; they are scored from raw events", "err", err)
 		case n > 0:
 			log.Info("filtered signals rolled up", "built", n)
+		}
+		tick := time.NewTicker(time.Minute)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			if n, err := st.FixUpFilters(ctx); err != nil && ctx.Err() == nil {
+				log.Error("count events an older release stored for the filtered signals", "err", err)
+			} else if n > 0 {
+				log.Info("counted events an older release stored for the filtered signals", "events", n)
+			}
 		}
 	}()
 	met := metrics.New()

@@ -23,4 +23,10 @@ CREATE TABLE filter_series (
     live_at    timestamptz
 );
 
+-- Events stored before this release are epoch 0. pqlbot always stamps the
+-- epoch itself, so the default marks the rows a pod of an older release
+-- stores during a rolling upgrade (-1): they are counted for the live
+-- filters afterwards and marked -2 (store.FixUpFilters).
 ALTER TABLE events ADD COLUMN filter_epoch bigint NOT NULL DEFAULT 0;
+ALTER TABLE events ALTER COLUMN filter_epoch SET DEFAULT -1;
+CREATE INDEX events_filter_unstamped ON events (id) WHERE filter_epoch = -1;
