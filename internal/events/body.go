@@ -24,6 +24,9 @@ func ReadBody(r io.Reader, encoding string, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if z, ok := dec.(*gzip.Reader); ok {
+		defer gzipPool.Put(z)
+	}
 	body, err := readLimited(dec, limit+1)
 	if errors.Is(err, errOverLimit) {
 		return nil, tooLargeBody(limit)
@@ -56,8 +59,20 @@ func decoder(r io.Reader, encoding string) (io.Reader, error) {
 	case "", "identity":
 		return r, nil
 	case "gzip", "x-gzip":
-		z, err := gzip.NewReader(r)
+		// A gzip reader holds tens of KB of window and tables: reused
+		// across requests (ReadBody puts it back), a gzip single event
+		// costs about what a plain one does.
+		z, _ := gzipPool.Get().(*gzip.Reader)
+		var err error
+		if z == nil {
+			z, err = gzip.NewReader(r)
+		} else {
+			err = z.Reset(r)
+		}
 		if err != nil {
+			if z != nil {
+				gzipPool.Put(z)
+			}
 			return nil, &Error{Status: 400, Reason: ReasonMalformed, Field: "body", Msg: "body: Content-Encoding is gzip but the body is not gzip data"}
 		}
 		return z, nil
@@ -121,5 +136,7 @@ func readLimited(r io.Reader, n int64) ([]byte, error) {
 }
 
 const readChunk = 64 << 10
+
+var gzipPool sync.Pool // of *gzip.Reader
 
 var chunkPool = sync.Pool{New: func() any { b := make([]byte, readChunk); return &b }}
