@@ -131,8 +131,9 @@ func TestBatchScoresHooksAndMarks(t *testing.T) {
 	st := newFake("a", "b", "c")
 	var hooked []string
 	w := New(st, model.Default(), discard(), Options{
-		BatchSize: 2,
-		Now:       func() time.Time { return testNow },
+		BatchSize:   2,
+		HookWorkers: 1, // the order of the hooks is what is checked
+		Now:         func() time.Time { return testNow },
 		OnScored: func(_ context.Context, r scoring.Result) error {
 			hooked = append(hooked, r.AccountID)
 			if r.AccountID == "b" {
@@ -169,7 +170,8 @@ func TestBatchHooksSavedScoresOnly(t *testing.T) {
 	var hooked []string
 	var batches [][2]int
 	w := New(st, model.Default(), discard(), Options{
-		Now: func() time.Time { return testNow },
+		HookWorkers: 1, // the order of the hooks is what is checked
+		Now:         func() time.Time { return testNow },
 		OnScored: func(_ context.Context, r scoring.Result) error {
 			hooked = append(hooked, r.AccountID)
 			return nil
