@@ -152,10 +152,7 @@ func loadFacts(ctx context.Context, db factsDB, ids []string, spec model.FactsSp
 		if err != nil {
 			return nil, fmt.Errorf("load facts: filter %q: %w", f.Signal, err)
 		}
-		types := []string{"track"}
-		if f.Kind == model.BucketPage {
-			types = []string{"page", "screen"}
-		}
+		types := filterTypes(f.Kind)
 		start := since(f.Days).AddDate(0, 0, 1) // the window's first day
 		if f.Days == 0 {
 			start = time.Time{}

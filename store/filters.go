@@ -131,28 +131,14 @@ func (s *Store) buildFilter(ctx context.Context, key string) (bool, error) {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, filterBuildLock); err != nil {
 			return err
 		}
-		var epoch int64
-		var kind, name, where, sum string
 		var live bool
-		if err := tx.QueryRow(ctx, `SELECT epoch, kind, name, where_json::text, sum_prop, live FROM filter_series WHERE key = $1`, key).
-			Scan(&epoch, &kind, &name, &where, &sum, &live); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT live FROM filter_series WHERE key = $1`, key).Scan(&live); err != nil {
 			return err
 		}
 		if live {
 			return nil
 		}
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO account_daily AS d (account_id, day, kind, name, n, sums)
-			SELECT e.account_id, (e.ts AT TIME ZONE 'UTC')::date, $6, $7 || ':history', count(*),
-			       CASE WHEN $5 = '' THEN '{}'::jsonb ELSE jsonb_build_object($5::text, coalesce(sum(
-			           CASE WHEN jsonb_typeof(e.properties -> $5::text) = 'number' THEN (e.properties ->> $5::text)::numeric END), 0)) END
-			FROM events e
-			WHERE e.name = $1 AND e.type = ANY($2) AND e.properties @> $3::jsonb
-			  AND e.account_id IS NOT NULL AND e.filter_epoch < $4
-			GROUP BY 1, 2
-			ORDER BY 1, 2
-			ON CONFLICT (account_id, day, kind, name) DO UPDATE SET `+addDailySQL,
-			name, filterTypes(kind), where, epoch, sum, filterKind, key); err != nil {
+		if _, err := tx.Exec(ctx, filterRollupSQL("events", "f.key = $1", "f.key || ':history'", "e.filter_epoch < f.epoch"), key); err != nil {
 			return fmt.Errorf("count its history: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE filter_series SET live = true, live_at = now() WHERE key = $1`, key); err != nil {
@@ -195,25 +181,34 @@ func (s *Store) FixUpFilters(ctx context.Context) (int64, error) {
 			WITH fixed AS (
 				UPDATE events SET filter_epoch = -2 WHERE filter_epoch = -1
 				RETURNING id, account_id, name, type, ts, properties),
-			counted AS (
-				INSERT INTO account_daily AS d (account_id, day, kind, name, n, sums)
-				SELECT e.account_id, (e.ts AT TIME ZONE 'UTC')::date, $1, f.key, count(*),
-				       CASE WHEN f.sum_prop = '' THEN '{}'::jsonb ELSE jsonb_build_object(f.sum_prop, coalesce(sum(
-				           CASE WHEN jsonb_typeof(e.properties -> f.sum_prop) = 'number' THEN (e.properties ->> f.sum_prop)::numeric END), 0)) END
-				FROM fixed e
-				JOIN filter_series f ON f.live AND f.name = e.name
-				     AND e.type = ANY(CASE f.kind WHEN 'page' THEN ARRAY['page', 'screen'] ELSE ARRAY['track'] END)
-				     AND e.properties @> f.where_json
-				WHERE e.account_id IS NOT NULL
-				GROUP BY e.account_id, 2, f.key, f.sum_prop
-				ORDER BY e.account_id, 2, f.key
-				ON CONFLICT (account_id, day, kind, name) DO UPDATE SET `+addDailySQL+`)
-			SELECT count(*) FROM fixed`, filterKind).Scan(&n)
+			counted AS (`+filterRollupSQL("fixed", "f.live", "f.key", "true")+`)
+			SELECT count(*) FROM fixed`).Scan(&n)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("fix up filters: %w", err)
 	}
 	return n, nil
+}
+
+// filterRollupSQL adds the events of events (a table or a CTE with the
+// columns of events) that the filters match picks count into their
+// account_daily rows, named rowName (an expression of f.key); where
+// narrows the events. Ingest, the build of a new filter and the fix-up of
+// an older release's events all count with it, so they count alike.
+func filterRollupSQL(events, match, rowName, where string) string {
+	return `
+		INSERT INTO account_daily AS d (account_id, day, kind, name, n, sums)
+		SELECT e.account_id, (e.ts AT TIME ZONE 'UTC')::date, '` + filterKind + `', ` + rowName + `, count(*),
+		       CASE WHEN f.sum_prop = '' THEN '{}'::jsonb ELSE jsonb_build_object(f.sum_prop, coalesce(sum(
+		           CASE WHEN jsonb_typeof(e.properties -> f.sum_prop) = 'number' THEN (e.properties ->> f.sum_prop)::numeric END), 0)) END
+		FROM ` + events + ` e
+		JOIN filter_series f ON ` + match + ` AND f.name = e.name
+		     AND e.type = ANY(CASE f.kind WHEN 'page' THEN ARRAY['page', 'screen'] ELSE ARRAY['track'] END)
+		     AND e.properties @> f.where_json
+		WHERE e.account_id IS NOT NULL AND ` + where + `
+		GROUP BY e.account_id, 2, f.key, f.sum_prop
+		ORDER BY e.account_id, 2, f.key
+		ON CONFLICT (account_id, day, kind, name) DO UPDATE SET ` + addDailySQL
 }
 
 // addDailySQL adds EXCLUDED's count and sums to an account_daily row d.
@@ -255,18 +250,5 @@ func queueFilterCounts(b *pgx.Batch, ids []int64, epoch int64) {
 	if len(ids) == 0 || epoch == 0 {
 		return
 	}
-	queueExec(b, "roll up filtered signals", `
-		INSERT INTO account_daily AS d (account_id, day, kind, name, n, sums)
-		SELECT e.account_id, (e.ts AT TIME ZONE 'UTC')::date, $3, f.key, count(*),
-		       CASE WHEN f.sum_prop = '' THEN '{}'::jsonb ELSE jsonb_build_object(f.sum_prop, coalesce(sum(
-		           CASE WHEN jsonb_typeof(e.properties -> f.sum_prop) = 'number' THEN (e.properties ->> f.sum_prop)::numeric END), 0)) END
-		FROM events e
-		JOIN filter_series f ON f.epoch <= $2 AND f.name = e.name
-		     AND e.type = ANY(CASE f.kind WHEN 'page' THEN ARRAY['page', 'screen'] ELSE ARRAY['track'] END)
-		     AND e.properties @> f.where_json
-		WHERE e.id = ANY($1) AND e.account_id IS NOT NULL
-		GROUP BY e.account_id, 2, f.key, f.sum_prop
-		ORDER BY e.account_id, 2, f.key
-		ON CONFLICT (account_id, day, kind, name) DO UPDATE SET `+addDailySQL,
-		ids, epoch, filterKind)
+	queueExec(b, "roll up filtered signals", filterRollupSQL("events", "f.epoch <= $2", "f.key", "e.id = ANY($1)"), ids, epoch)
 }
