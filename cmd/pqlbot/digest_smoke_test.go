@@ -34,10 +34,7 @@ func TestDigestSmokeTwoReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "pqlbot")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+	bin := pqlbotBinary(t)
 
 	dbURL := storetest.NewURL(t)
 	fake := slackfake.New(t)

@@ -1,14 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -31,44 +26,21 @@ func TestSmokeHome(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "pqlbot")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
 
 	fake := slackfake.New(t)
 	fake.SetToken(smokeBotToken)
 	for _, ch := range []slackfake.Channel{{ID: "C0SDRPQL", Name: "sdr-pql"}, {ID: "C0AEHAND", Name: "ae-hand-raisers"}, {ID: "C0AEENT", Name: "ae-enterprise"}, {ID: "C0MGRS", Name: "sales-managers"}} {
 		fake.AddChannel(ch)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	ln.Close()
-	base := "http://" + addr
-
-	var logBuf bytes.Buffer
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(baseEnv(),
+	srv := startServe(t,
 		"DATABASE_URL="+storetest.NewURL(t),
-		"HTTP_ADDR="+addr,
 		"PQLBOT_WRITE_KEYS="+smokeWriteKey,
 		"SLACK_BOT_TOKEN="+smokeBotToken,
 		"SLACK_SIGNING_SECRET="+smokeSecret,
 		"SLACK_API_URL="+fake.APIURL(),
 		"PQLBOT_SHUTDOWN_TIMEOUT=10s",
 	)
-	cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
-	require.NoError(t, cmd.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		if t.Failed() {
-			t.Logf("pqlbot log:\n%s", logBuf.String())
-		}
-	})
-	waitReady(t, base+"/readyz", exited)
+	base := srv.Base
 
 	client, err := analytics.NewWithConfig(smokeWriteKey, analytics.Config{Endpoint: base, BatchSize: 50, Interval: 50 * time.Millisecond})
 	require.NoError(t, err)
@@ -132,13 +104,8 @@ func TestSmokeHome(t *testing.T) {
 	require.Contains(t, homeOf(t, fake, "U0ANNA"), "Your alerts waiting for contact (0)")
 	require.Empty(t, fake.Calls("response_url"), "a Home click has no response_url to answer")
 
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	select {
-	case err := <-exited:
-		require.NoError(t, err, "exit status")
-	case <-time.After(15 * time.Second):
-		t.Fatal("did not stop within the shutdown budget")
-	}
+	require.NoError(t, srv.Cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, srv.Wait(t, 15*time.Second), "exit status")
 }
 
 func homeOf(t *testing.T, fake *slackfake.Server, user string) string {

@@ -8,11 +8,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,28 +51,8 @@ func TestGzipBombKeepsServeMemoryBounded(t *testing.T) {
 	if _, err := os.Stat("/proc/self/status"); err != nil {
 		t.Fatalf("this test reads the server's memory from /proc (Linux): %v", err)
 	}
-	bin := filepath.Join(t.TempDir(), "pqlbot")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	ln.Close()
-	var logBuf bytes.Buffer
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(baseEnv(), "DATABASE_URL="+storetest.NewURL(t), "HTTP_ADDR="+addr, "PQLBOT_WRITE_KEYS=bomb-key")
-	cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
-	require.NoError(t, cmd.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		if t.Failed() {
-			t.Logf("pqlbot log:\n%s", logBuf.String())
-		}
-	})
-	waitReady(t, "http://"+addr+"/readyz", exited)
+	srv := startServe(t, "DATABASE_URL="+storetest.NewURL(t), "PQLBOT_WRITE_KEYS=bomb-key")
+	cmd, base := srv.Cmd, srv.Base
 
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
@@ -91,7 +68,7 @@ func TestGzipBombKeepsServeMemoryBounded(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			for range 3 {
-				req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/v1/batch", bytes.NewReader(bomb))
+				req, _ := http.NewRequest(http.MethodPost, base+"/v1/batch", bytes.NewReader(bomb))
 				req.Header.Set("Content-Encoding", "gzip")
 				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 				req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("bomb-key:")))

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -27,10 +25,7 @@ import (
 func BenchmarkAlertLatency(b *testing.B) {
 	const accounts = 1000
 	for range b.N {
-		bin := filepath.Join(b.TempDir(), "pqlbot")
-		build := exec.Command("go", "build", "-o", bin, ".")
-		build.Stderr = os.Stderr
-		require.NoError(b, build.Run())
+		bin := pqlbotBinary(b)
 		fake := slackfake.New(b)
 		fake.SetToken(smokeBotToken)
 		fake.AddChannel(slackfake.Channel{ID: "C0SDRPQL", Name: "sdr-pql"})

@@ -166,10 +166,7 @@ func (s *syncBuffer) String() string {
 }
 
 func newCluster(t *testing.T, n int) *cluster {
-	bin := filepath.Join(t.TempDir(), "pqlbot")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+	bin := pqlbotBinary(t)
 
 	dbURL := storetest.NewURL(t)
 	fake := slackfake.New(t)

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -93,10 +92,7 @@ type cpuSplit struct {
 func runServiceBench(b *testing.B) {
 	ctx := context.Background()
 	loadStart := loadavg()
-	bin := filepath.Join(b.TempDir(), "pqlbot")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(b, build.Run())
+	bin := pqlbotBinary(b)
 
 	fake := slackfake.New(b)
 	fake.SetToken(smokeBotToken)

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -50,10 +47,6 @@ func TestSmokeAlertLifecycle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "pqlbot")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
 	modelFile := filepath.Join(t.TempDir(), "model.yaml")
 	require.NoError(t, os.WriteFile(modelFile, []byte(smokeAlertsModel), 0o600))
 
@@ -64,17 +57,8 @@ func TestSmokeAlertLifecycle(t *testing.T) {
 	}
 	fake.AddUser(slackfake.User{ID: "U0ANNA", Name: "anna", RealName: "Anna Rep"})
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	ln.Close()
-	base := "http://" + addr
-
-	var logBuf bytes.Buffer
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(baseEnv(),
+	srv := startServe(t,
 		"DATABASE_URL="+storetest.NewURL(t),
-		"HTTP_ADDR="+addr,
 		"PQLBOT_WRITE_KEYS="+smokeWriteKey,
 		"PQLBOT_MODEL_FILE="+modelFile,
 		"PQLBOT_LEASE=3s", // the SLA sweep runs every second
@@ -82,17 +66,7 @@ func TestSmokeAlertLifecycle(t *testing.T) {
 		"SLACK_SIGNING_SECRET="+smokeSecret,
 		"SLACK_API_URL="+fake.APIURL(),
 	)
-	cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
-	require.NoError(t, cmd.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		if t.Failed() {
-			t.Logf("pqlbot log:\n%s", logBuf.String())
-		}
-	})
-	waitReady(t, base+"/readyz", exited)
+	base := srv.Base
 
 	send := func(msgs ...analytics.Message) {
 		t.Helper()
@@ -229,11 +203,6 @@ func TestSmokeAlertLifecycle(t *testing.T) {
 	require.Len(t, topLevel("C0SDRPQL"), 2)
 	require.Len(t, topLevel("C0AEHAND"), 2)
 
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	select {
-	case err := <-exited:
-		require.NoError(t, err, "exit status")
-	case <-time.After(15 * time.Second):
-		t.Fatal("did not stop within the shutdown budget")
-	}
+	require.NoError(t, srv.Cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, srv.Wait(t, 15*time.Second), "exit status")
 }

@@ -1,17 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -37,11 +33,6 @@ func TestSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "pqlbot")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
-
 	dbURL := storetest.NewURL(t)
 	fake := slackfake.New(t)
 	fake.SetToken(smokeBotToken)
@@ -50,21 +41,9 @@ func TestSmoke(t *testing.T) {
 	}
 	fake.AddUser(slackfake.User{ID: "U0ANNA", Name: "anna", RealName: "Anna Rep"})
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	ln.Close()
-	base := "http://" + addr
-	dln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	debugAddr := dln.Addr().String()
-	dln.Close()
-
-	var logBuf bytes.Buffer
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(baseEnv(),
+	debugAddr := freeAddr(t)
+	srv := startServe(t,
 		"DATABASE_URL="+dbURL,
-		"HTTP_ADDR="+addr,
 		"PQLBOT_WRITE_KEYS="+smokeWriteKey,
 		"SLACK_BOT_TOKEN="+smokeBotToken,
 		"SLACK_SIGNING_SECRET="+smokeSecret,
@@ -73,17 +52,7 @@ func TestSmoke(t *testing.T) {
 		"PQLBOT_SHUTDOWN_TIMEOUT=10s",
 		"PQLBOT_DEBUG_ADDR="+debugAddr,
 	)
-	cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
-	require.NoError(t, cmd.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		if t.Failed() {
-			t.Logf("pqlbot log:\n%s", logBuf.String())
-		}
-	})
-	waitReady(t, base+"/readyz", exited)
+	base := srv.Base
 
 	// An account that crosses into the high tier (mid-market → #sdr-pql).
 	client, err := analytics.NewWithConfig(smokeWriteKey, analytics.Config{Endpoint: base, BatchSize: 50, Interval: 50 * time.Millisecond})
@@ -166,14 +135,9 @@ func TestSmoke(t *testing.T) {
 	require.Contains(t, metrics, `pqlbot_slack_api_calls_total{method="chat.postMessage",outcome="ok"} 1`)
 
 	// SIGTERM: drains and exits cleanly within the budget.
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	select {
-	case err := <-exited:
-		require.NoError(t, err, "exit status")
-	case <-time.After(15 * time.Second):
-		t.Fatal("did not stop within the shutdown budget")
-	}
-	log := logBuf.String()
+	require.NoError(t, srv.Cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, srv.Wait(t, 15*time.Second), "exit status")
+	log := srv.Log.String()
 	require.Contains(t, log, `"msg":"stopped"`)
 	require.Contains(t, log, `"route":"POST /slack/interactions","status":200`)
 	require.Contains(t, log, `"request_id"`)
