@@ -23,7 +23,7 @@ import (
 
 type digestReplica struct {
 	cmd    *exec.Cmd
-	log    *syncBuffer
+	log    *lockedBuffer
 	exited chan error
 }
 
@@ -66,7 +66,7 @@ digest: {channel: "#revops", every: week}
 		require.NoError(t, err)
 		addr := ln.Addr().String()
 		ln.Close()
-		r := &digestReplica{log: &syncBuffer{}, exited: make(chan error, 1)}
+		r := &digestReplica{log: &lockedBuffer{}, exited: make(chan error, 1)}
 		r.cmd = exec.Command(bin, "serve")
 		r.cmd.Env = append(baseEnv(),
 			"DATABASE_URL="+dbURL, "HTTP_ADDR="+addr, "PQLBOT_WRITE_KEYS="+smokeWriteKey,

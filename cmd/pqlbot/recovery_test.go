@@ -136,33 +136,16 @@ type replica struct {
 	name   string
 	addr   string
 	cmd    *exec.Cmd
-	log    *syncBuffer
+	log    *lockedBuffer
 	seen   int // bytes of log already scanned for pauses
 	exited chan error
 	// all is every incarnation's log, for failures.
-	all *syncBuffer
+	all *lockedBuffer
 }
 
 type pause struct {
 	point, replica, evidence string
 	at                       time.Time
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func newCluster(t *testing.T, n int) *cluster {
@@ -211,7 +194,7 @@ func newCluster(t *testing.T, n int) *cluster {
 		failpoint.EnvDir+"="+c.pauseDir,
 	)
 	for i := range n {
-		r := &replica{name: fmt.Sprintf("replica-%d", i), addr: freeAddr(t), all: &syncBuffer{}}
+		r := &replica{name: fmt.Sprintf("replica-%d", i), addr: freeAddr(t), all: &lockedBuffer{}}
 		c.replicas = append(c.replicas, r)
 		require.NoError(t, c.start(r))
 	}
@@ -244,7 +227,7 @@ func freeAddr(t testing.TB) string {
 
 // start runs a new incarnation of r.
 func (c *cluster) start(r *replica) error {
-	r.log = &syncBuffer{}
+	r.log = &lockedBuffer{}
 	r.seen = 0
 	cmd := exec.Command(c.bin, "serve")
 	cmd.Env = append(append([]string(nil), c.env...), "HTTP_ADDR="+r.addr)
@@ -260,7 +243,7 @@ func (c *cluster) start(r *replica) error {
 	return nil
 }
 
-type teeWriter struct{ a, b *syncBuffer }
+type teeWriter struct{ a, b *lockedBuffer }
 
 func (w *teeWriter) Write(p []byte) (int, error) {
 	_, _ = w.b.Write(p)
