@@ -6,4 +6,5 @@ var (
 	UserLockKey      = userLockKey
 	RescoreLockClass = rescoreLockClass
 	RescoreLockKeys  = rescoreLockKeys
+	RescoreQueueSQL  = rescoreQueueSQL
 )

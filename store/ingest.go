@@ -646,12 +646,17 @@ func queueMemberships(b *pgx.Batch, links []ingestplan.Link) {
 // queueRescore queues the accounts, hand-raises (hurry) without the
 // re-scorer's debounce.
 //
-// It never waits for a re-score batch and writes nothing for an account
-// already queued and not claimed, the usual case for a busy account. It
-// holds a shared advisory lock on each account until this commit: a batch
-// that claims one of them meanwhile waits for it before reading facts
-// (see ScoreQueued), and a claim made before is seen here and its row's
-// version bumped, which keeps the account queued after that batch.
+// It never waits for a re-score batch to finish scoring and writes nothing
+// for an account already queued and not claimed, the usual case for a busy
+// account. It holds a shared advisory lock on each account until this
+// commit: a batch that claims one of them meanwhile waits for it before
+// reading facts (see ScoreQueued), and a claim made before is seen here
+// and its row's version bumped, which keeps the account queued after that
+// batch. The bump comes first: a claimed row that the batch deletes
+// meanwhile (it read its facts without these events) makes the bump wait
+// for that delete and find nothing, and the insert after it then queues
+// the account again. The other order would find the row, insert nothing,
+// then bump a row already gone (rescoreQueueSQL, TestIngestAroundABatchDelete).
 func queueRescore(b *pgx.Batch, accts []string, hurry map[string]bool) {
 	if len(accts) == 0 {
 		return
@@ -660,16 +665,19 @@ func queueRescore(b *pgx.Batch, accts []string, hurry map[string]bool) {
 	for i, id := range accts {
 		flags[i] = hurry[id]
 	}
-	queueExec(b, "queue re-score: lock accounts", `
-		SELECT pg_advisory_xact_lock_shared($1, k) FROM unnest($2::int[]) WITH ORDINALITY AS x(k, o) ORDER BY o`,
-		rescoreLockClass, rescoreLockKeys(accts))
-	queueExec(b, "queue re-score", `
-		INSERT INTO rescore_queue (account_id, urgent) SELECT * FROM unnest($1::text[], $2::bool[])
-		ON CONFLICT (account_id) DO NOTHING`, accts, flags)
-	queueExec(b, "queue re-score again", `
-		UPDATE rescore_queue q SET version = q.version + (q.claim IS NOT NULL)::int, urgent = q.urgent OR x.u
-		FROM unnest($1::text[], $2::bool[]) AS x(id, u)
-		WHERE q.account_id = x.id AND (q.claim IS NOT NULL OR (x.u AND NOT q.urgent))`, accts, flags)
+	queueExec(b, "queue re-score: lock accounts", rescoreQueueSQL[0], rescoreLockClass, rescoreLockKeys(accts))
+	queueExec(b, "queue re-score again", rescoreQueueSQL[1], accts, flags)
+	queueExec(b, "queue re-score", rescoreQueueSQL[2], accts, flags)
+}
+
+// rescoreQueueSQL are queueRescore's statements, in their order.
+var rescoreQueueSQL = [3]string{
+	`SELECT pg_advisory_xact_lock_shared($1, k) FROM unnest($2::int[]) WITH ORDINALITY AS x(k, o) ORDER BY o`,
+	`UPDATE rescore_queue q SET version = q.version + (q.claim IS NOT NULL)::int, urgent = q.urgent OR x.u
+	 FROM unnest($1::text[], $2::bool[]) AS x(id, u)
+	 WHERE q.account_id = x.id AND (q.claim IS NOT NULL OR (x.u AND NOT q.urgent))`,
+	`INSERT INTO rescore_queue (account_id, urgent) SELECT * FROM unnest($1::text[], $2::bool[])
+	 ON CONFLICT (account_id) DO NOTHING`,
 }
 
 // normalizeDomain turns "https://www.Acme.com/x" into "acme.com".

@@ -123,6 +123,56 @@ func TestBatchWaitsForIngestThatQueuedBeforeItsClaim(t *testing.T) {
 	require.Equal(t, 2, int(got[0].Result.Signals[0].Count), "the batch saw the event committed while it waited")
 }
 
+// TestIngestAroundABatchDelete: an ingest commit whose queue statements
+// straddle a batch's delete of the account's claimed row (the batch read
+// its facts before these events) must leave the account queued. The
+// statements run here in queueRescore's order, with the batch let go
+// between the second and the third.
+func TestIngestAroundABatchDelete(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	_, err := st.Ingest(ctx, []store.IngestItem{{Source: "s", Messages: []events.Message{trackMsg("m1", "u1", "acme", now)}}})
+	require.NoError(t, err)
+
+	m := model.Default()
+	scoring1, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := st.ScoreQueued(ctx, rescore.Take{Limit: 10}, m.FactsSpec(), now, func(f *scoring.Facts) scoring.Result {
+			close(scoring1)
+			<-release
+			return scoring.Evaluate(m, f, now)
+		})
+		done <- err
+	}()
+	<-scoring1 // the batch has claimed acme and read its facts
+
+	ingest, err := st.Pool().Begin(ctx)
+	require.NoError(t, err)
+	defer ingest.Rollback(ctx) //nolint:errcheck
+	_, err = ingest.Exec(ctx, `INSERT INTO events (source, message_id, type, name, user_id, account_id, ts, received_at)
+		VALUES ('s', 'm2', 'track', 'Workflow Completed', 'u1', 'acme', $1, $1)`, now)
+	require.NoError(t, err)
+	accts, flags := []string{"acme"}, []bool{false}
+	_, err = ingest.Exec(ctx, store.RescoreQueueSQL[0], store.RescoreLockClass, store.RescoreLockKeys(accts))
+	require.NoError(t, err)
+	_, err = ingest.Exec(ctx, store.RescoreQueueSQL[1], accts, flags)
+	require.NoError(t, err)
+	close(release) // the batch saves and deletes the row it claimed, if it may
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+		done <- nil
+	case <-time.After(time.Second):
+	}
+	_, err = ingest.Exec(ctx, store.RescoreQueueSQL[2], accts, flags)
+	require.NoError(t, err)
+	require.NoError(t, ingest.Commit(ctx))
+	require.NoError(t, <-done)
+	require.True(t, isQueued(t, st, "acme"), "the account is queued for the events the batch did not see")
+}
+
 // Rows the database refuses fail only their own request, as ErrRejected,
 // however the group commit grouped them.
 func TestIngesterRejectsOnlyTheBadRequest(t *testing.T) {
