@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -24,7 +25,7 @@ import (
 //     events nobody counted for it are exactly those stamped lower, then
 //     counts those (buildFilter) and turns it live;
 //   - the scorer reads the roll-up of a live filter and the raw events of
-//     one still building, in one statement (filterFactsSQL).
+//     one still building, in one statement (loadFacts).
 
 // filterEpochLock is the advisory lock between ingest commits (shared)
 // and the creation of filters (exclusive).
@@ -69,7 +70,6 @@ func (s *Store) SyncFilters(ctx context.Context, filters []model.Filter) (int, e
 	for i, f := range filters {
 		keys[i] = FilterKey(f)
 	}
-	var missing []int
 	rows, err := s.pool.Query(ctx, `SELECT k FROM unnest($1::text[]) AS k WHERE NOT EXISTS (SELECT 1 FROM filter_series WHERE key = k)`, keys)
 	if err != nil {
 		return 0, fmt.Errorf("sync filters: %w", err)
@@ -78,24 +78,17 @@ func (s *Store) SyncFilters(ctx context.Context, filters []model.Filter) (int, e
 	if err != nil {
 		return 0, fmt.Errorf("sync filters: %w", err)
 	}
-	isAbsent := map[string]bool{}
-	for _, k := range absent {
-		isAbsent[k] = true
-	}
-	for i, k := range keys {
-		if isAbsent[k] {
-			missing = append(missing, i)
-		}
-	}
-	if len(missing) > 0 {
+	if len(absent) > 0 {
 		// Exclusive: every ingest commit in flight finishes first and the
 		// next ones wait for this short transaction, then see the filters.
 		err := s.inTx(ctx, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, filterEpochLock); err != nil {
 				return err
 			}
-			for _, i := range missing {
-				f := filters[i]
+			for i, f := range filters {
+				if !slices.Contains(absent, keys[i]) {
+					continue
+				}
 				where, _ := json.Marshal(f.Where)
 				if _, err := tx.Exec(ctx, `
 					INSERT INTO filter_series (key, kind, name, where_json, sum_prop) VALUES ($1, $2, $3, $4::jsonb, $5)
@@ -123,8 +116,9 @@ func (s *Store) SyncFilters(ctx context.Context, filters []model.Filter) (int, e
 }
 
 // buildFilter counts the events stored before the filter existed and
-// turns it live, unless it is live already; one build or fix-up at a time. The history goes to rows of its own (key:history), so the
-// rows ingest keeps current are never locked while it is counted.
+// turns it live, unless it is live already; one build or fix-up runs at a
+// time. The history goes to rows of its own (key:history), so the rows
+// ingest keeps current are never locked while it is counted.
 func (s *Store) buildFilter(ctx context.Context, key string) (bool, error) {
 	built := false
 	err := s.inTx(ctx, func(tx pgx.Tx) error {

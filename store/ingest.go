@@ -131,7 +131,7 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem, rules []model.
 
 	p := ingestplan.Build(msgs, known)
 	res.Duplicates = p.Duplicates
-	inserted, ids, err := insertRows(ctx, tx, p.Rows, fe.epoch)
+	inserted, err := insertRows(ctx, tx, p.Rows, fe.epoch)
 	if err != nil {
 		return res, err
 	}
@@ -145,7 +145,7 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem, rules []model.
 	if err != nil {
 		return res, err
 	}
-	d := p.Rollup(func(source, id string) bool { return inserted[[2]string{source, id}] }, backfilled, touched)
+	d := p.Rollup(func(source, id string) bool { _, ok := inserted[[2]string{source, id}]; return ok }, backfilled, touched)
 
 	// Outcomes: tracks a rule names (new or just attributed) and group
 	// traits a rule watches, per account.
@@ -166,7 +166,7 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem, rules []model.
 	hurry := make(map[string]bool)
 	if urgent != nil {
 		for _, r := range p.Rows {
-			if r.Account != "" && inserted[[2]string{r.Source, r.M.MessageID}] && urgent(r.M) {
+			if _, ok := inserted[[2]string{r.Source, r.M.MessageID}]; ok && r.Account != "" && urgent(r.M) {
 				hurry[r.Account] = true
 			}
 		}
@@ -202,7 +202,7 @@ func ingestTx(ctx context.Context, tx pgx.Tx, items []IngestItem, rules []model.
 	queueMemberships(b, d.Memberships)
 	queueAccounts(b, d.Accounts)
 	queueDaily(b, d.Daily, d.DailyUsers)
-	queueFilterCounts(b, filtered(p.Rows, ids, backfilled, fe), fe.epoch)
+	queueFilterCounts(b, filtered(p.Rows, inserted, backfilled, fe), fe.epoch)
 	queueMatchOutcomes(b, changed)
 	queueRescore(b, res.Accounts, hurry)
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
@@ -280,9 +280,9 @@ func readPersons(ctx context.Context, tx pgx.Tx, ids []string) (ingestplan.Links
 }
 
 // insertRows stores the rows new to the events table, stamped with the
-// filter epoch; it returns the keys (source, message id) it inserted and
-// their ids.
-func insertRows(ctx context.Context, tx pgx.Tx, rows []ingestplan.Row, epoch int64) (map[[2]string]bool, map[[2]string]int64, error) {
+// filter epoch; it returns the events ids of the keys (source, message id)
+// it inserted.
+func insertRows(ctx context.Context, tx pgx.Tx, rows []ingestplan.Row, epoch int64) (map[[2]string]int64, error) {
 	n := len(rows)
 	var (
 		src, mid, typ, name, uid, aid, acct = make([]string, n), make([]string, n), make([]string, n), make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n)
@@ -313,22 +313,21 @@ func insertRows(ctx context.Context, tx pgx.Tx, rows []ingestplan.Row, epoch int
 		RETURNING source, message_id, id`,
 		src, mid, typ, name, uid, aid, acct, props, traits, ctxs, integ, ts, sent, recv, epoch)
 	if err != nil {
-		return nil, nil, fmt.Errorf("insert events: %w", err)
+		return nil, fmt.Errorf("insert events: %w", err)
 	}
-	inserted := make(map[[2]string]bool, n)
 	ids := make(map[[2]string]int64, n)
 	for res.Next() {
 		var k [2]string
 		var id int64
 		if err := res.Scan(&k[0], &k[1], &id); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		inserted[k], ids[k] = true, id
+		ids[k] = id
 	}
 	if err := res.Err(); err != nil {
-		return nil, nil, fmt.Errorf("insert events: %w", err)
+		return nil, fmt.Errorf("insert events: %w", err)
 	}
-	return inserted, ids, nil
+	return ids, nil
 }
 
 // filtered lists the events of this commit that a filter may count: the
@@ -568,11 +567,7 @@ func queueDaily(b *pgx.Batch, daily map[ingestplan.DayKey]*ingestplan.DayAgg, us
 		queueExec(b, "roll up daily counts", `
 			INSERT INTO account_daily AS d (account_id, day, kind, name, n, sums)
 			SELECT a, dy, k, nm, n, s::jsonb FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], $5::bigint[], $6::text[]) AS x(a, dy, k, nm, n, s)
-			ON CONFLICT (account_id, day, kind, name) DO UPDATE SET
-				n = d.n + EXCLUDED.n,
-				sums = CASE WHEN EXCLUDED.sums = '{}'::jsonb THEN d.sums ELSE (
-					SELECT jsonb_object_agg(k, coalesce((d.sums->>k)::numeric, 0) + coalesce((EXCLUDED.sums->>k)::numeric, 0))
-					FROM jsonb_object_keys(d.sums || EXCLUDED.sums) AS k) END`,
+			ON CONFLICT (account_id, day, kind, name) DO UPDATE SET `+addDailySQL,
 			accts, days, kinds, names, ns, sums)
 	}
 	if len(users) > 0 {
