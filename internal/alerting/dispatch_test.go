@@ -151,38 +151,13 @@ func newDispatcher(st alerting.Outbox, api slackdelivery.API, c *clock) *alertin
 	}
 }
 
-// createAlert opens an alert for account in tier through the real decision path.
-func createAlert(t testing.TB, st *store.Store, m *model.Model, account, tier string, now time.Time) *alerting.Alert {
-	res := &scoring.Result{AccountID: account, Name: "Acct " + account, Tier: tier, Segment: "smb", Score: 75, Alertable: true, ModelVersion: m.Version, At: now}
-	rt, ok := m.Route(tier, "smb")
-	require.True(t, ok)
-	res.Route = &rt
-	svc := &alerting.Service{Model: m, Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now }}
-	d, err := svc.Evaluate(context.Background(), res)
-	require.NoError(t, err)
-	require.Equal(t, alerting.Create, d.Action)
-	return d.Alert
-}
-
-func drain(t *testing.T, d *alerting.Dispatcher) {
-	t.Helper()
-	for range 1000 {
-		n, err := d.RunOnce(context.Background())
-		require.NoError(t, err)
-		if n == 0 {
-			return
-		}
-	}
-	t.Fatal("outbox never drained")
-}
-
 func TestDispatchPostsOnceAndStartsTheClock(t *testing.T) {
 	st := storetest.New(t)
 	m := model.Default()
 	c := &clock{t: time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)} // a Monday, 09:00 in New York
-	a := createAlert(t, st, m, "acme", "high", c.Now())
+	a := storetest.CreateAlert(t, st, m, "acme", "high", c.Now())
 	f := newFake()
-	drain(t, newDispatcher(st, f, c))
+	storetest.Drain(t, newDispatcher(st, f, c))
 	require.Equal(t, 1, f.count("C_sdr-pql"))
 	got, err := st.GetAlert(context.Background(), a.ID)
 	require.NoError(t, err)
@@ -196,7 +171,7 @@ func TestDispatchPostsOnceAndStartsTheClock(t *testing.T) {
 	require.Equal(t, slackdelivery.MetadataEventType, p.meta.EventType)
 	require.Equal(t, a.ID.String(), p.meta.EventPayload["alert_id"])
 	// Nothing left to do.
-	drain(t, newDispatcher(st, f, c))
+	storetest.Drain(t, newDispatcher(st, f, c))
 	require.Equal(t, 1, f.count("C_sdr-pql"))
 }
 
@@ -218,15 +193,15 @@ func TestDispatchRetriesAndFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			st := storetest.New(t)
 			c := &clock{t: time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)}
-			a := createAlert(t, st, model.Default(), "acme", "high", c.Now())
+			a := storetest.CreateAlert(t, st, model.Default(), "acme", "high", c.Now())
 			f := newFake()
 			f.failures = tc.failures
 			d := newDispatcher(st, f, c)
-			drain(t, d)
+			storetest.Drain(t, d)
 			require.Equal(t, 0, f.count("C_sdr-pql"), "nothing posted before the retry is due")
 			for range len(tc.failures) {
 				c.Add(tc.advance)
-				drain(t, d)
+				storetest.Drain(t, d)
 			}
 			require.Equal(t, tc.wantPosts, f.count("C_sdr-pql"))
 			got, err := st.GetAlert(ctx, a.ID)
@@ -243,17 +218,17 @@ func TestRateLimitDelaysOnlyThatChannel(t *testing.T) {
 	st := storetest.New(t)
 	m := model.Default()
 	c := &clock{t: time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)}
-	createAlert(t, st, m, "a1", "high", c.Now())
-	createAlert(t, st, m, "a2", "high", c.Now())
-	createAlert(t, st, m, model.TierHandRaiser, model.TierHandRaiser, c.Now())
+	storetest.CreateAlert(t, st, m, "a1", "high", c.Now())
+	storetest.CreateAlert(t, st, m, "a2", "high", c.Now())
+	storetest.CreateAlert(t, st, m, model.TierHandRaiser, model.TierHandRaiser, c.Now())
 	f := newFake()
 	f.failures = []error{&slack.RateLimitedError{RetryAfter: time.Minute}}
 	d := newDispatcher(st, f, c)
-	drain(t, d)
+	storetest.Drain(t, d)
 	require.Equal(t, 0, f.count("C_sdr-pql"), "both #sdr-pql alerts wait for Retry-After")
 	require.Equal(t, 1, f.count("C_ae-hand-raisers"), "another channel is not held up")
 	c.Add(61 * time.Second)
-	drain(t, d)
+	storetest.Drain(t, d)
 	require.Equal(t, 2, f.count("C_sdr-pql"))
 }
 
@@ -262,9 +237,9 @@ func TestUnknownChannelIsRetriedNotDropped(t *testing.T) {
 	m := model.Default()
 	m.Routes[2].Channel = "#nope"
 	c := &clock{t: time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)}
-	a := createAlert(t, st, m, "acme", "high", c.Now())
+	a := storetest.CreateAlert(t, st, m, "acme", "high", c.Now())
 	d := newDispatcher(st, newFake(), c)
-	drain(t, d)
+	storetest.Drain(t, d)
 	got, err := st.GetAlert(context.Background(), a.ID)
 	require.NoError(t, err)
 	require.Equal(t, alerting.DeliveryPending, got.Delivery)
@@ -287,7 +262,7 @@ func (crashingOutbox) RetryJob(context.Context, alerting.Job, time.Time, string)
 func TestCrashAfterSlackAcceptedDoesNotDoublePost(t *testing.T) {
 	st := storetest.New(t)
 	c := &clock{t: time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)}
-	a := createAlert(t, st, model.Default(), "acme", "high", c.Now())
+	a := storetest.CreateAlert(t, st, model.Default(), "acme", "high", c.Now())
 	f := newFake()
 	_, err := newDispatcher(crashingOutbox{st}, f, c).RunOnce(context.Background())
 	require.NoError(t, err)
@@ -296,7 +271,7 @@ func TestCrashAfterSlackAcceptedDoesNotDoublePost(t *testing.T) {
 	// After restart, the lease has expired: the job is retried, found by
 	// its metadata, and recorded without a second post.
 	c.Add(4 * time.Minute)
-	drain(t, newDispatcher(st, f, c))
+	storetest.Drain(t, newDispatcher(st, f, c))
 	require.Equal(t, 1, f.count("C_sdr-pql"))
 	got, err := st.GetAlert(context.Background(), a.ID)
 	require.NoError(t, err)
@@ -304,12 +279,12 @@ func TestCrashAfterSlackAcceptedDoesNotDoublePost(t *testing.T) {
 	require.Equal(t, "1700000000.000001", got.MessageTS)
 
 	// Same when the connection died after Slack stored the message.
-	a2 := createAlert(t, st, model.Default(), "globex", "high", c.Now())
+	a2 := storetest.CreateAlert(t, st, model.Default(), "globex", "high", c.Now())
 	f.acceptThenFail = 1
 	d := newDispatcher(st, f, c)
-	drain(t, d)
+	storetest.Drain(t, d)
 	c.Add(10 * time.Minute)
-	drain(t, d)
+	storetest.Drain(t, d)
 	require.Equal(t, 2, f.count("C_sdr-pql"))
 	got, err = st.GetAlert(context.Background(), a2.ID)
 	require.NoError(t, err)
@@ -322,7 +297,7 @@ func TestTwoDispatchersPostEachAlertOnce(t *testing.T) {
 	c := &clock{t: time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)}
 	const n = 500
 	for i := range n {
-		createAlert(t, st, m, fmt.Sprintf("acct-%03d", i), "high", c.Now())
+		storetest.CreateAlert(t, st, m, fmt.Sprintf("acct-%03d", i), "high", c.Now())
 	}
 	f := newFake()
 	var wg sync.WaitGroup
@@ -358,14 +333,14 @@ func TestUpgradeRepliesInThreadAndUpdates(t *testing.T) {
 	st := storetest.New(t)
 	m := model.Default()
 	c := &clock{t: time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)}
-	a := createAlert(t, st, m, "acme", "high", c.Now())
+	a := storetest.CreateAlert(t, st, m, "acme", "high", c.Now())
 	f := newFake()
 	d := newDispatcher(st, f, c)
-	drain(t, d)
+	storetest.Drain(t, d)
 	// A claimed alert is upgraded in place (an open one would move).
 	_, _, err := st.ClaimAlert(context.Background(), a.ID, "U0ANNA", c.Now())
 	require.NoError(t, err)
-	drain(t, d)
+	storetest.Drain(t, d)
 	f.updates = 0
 
 	res := &scoring.Result{AccountID: "acme", Tier: model.TierHandRaiser, Segment: "smb", Score: 85, Alertable: true, ModelVersion: m.Version,
@@ -377,7 +352,7 @@ func TestUpgradeRepliesInThreadAndUpdates(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, alerting.Upgrade, dec.Action)
 	require.Equal(t, a.ID, dec.Alert.ID)
-	drain(t, d)
+	storetest.Drain(t, d)
 	posts := f.posts["C_sdr-pql"]
 	require.Len(t, posts, 2, "the alert and one thread reply, in the original channel")
 	require.Equal(t, posts[0].ts, posts[1].thread)
@@ -400,12 +375,12 @@ func TestCrashAfterThreadReplyDoesNotRepeatIt(t *testing.T) {
 	st := storetest.New(t)
 	m := model.Default()
 	c := &clock{t: time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)}
-	a := createAlert(t, st, m, "acme", "high", c.Now())
+	a := storetest.CreateAlert(t, st, m, "acme", "high", c.Now())
 	f := newFake()
-	drain(t, newDispatcher(st, f, c))
+	storetest.Drain(t, newDispatcher(st, f, c))
 	_, _, err := st.ClaimAlert(context.Background(), a.ID, "U0ANNA", c.Now())
 	require.NoError(t, err)
-	drain(t, newDispatcher(st, f, c))
+	storetest.Drain(t, newDispatcher(st, f, c))
 	res := &scoring.Result{AccountID: "acme", Tier: model.TierHandRaiser, Segment: "smb", Score: 85, Alertable: true, ModelVersion: m.Version}
 	rt, _ := m.Route(model.TierHandRaiser, "smb")
 	res.Route = &rt
@@ -415,9 +390,9 @@ func TestCrashAfterThreadReplyDoesNotRepeatIt(t *testing.T) {
 	// The reply reaches Slack but its answer is lost.
 	f.acceptThenFail = 1
 	d := newDispatcher(st, f, c)
-	drain(t, d)
+	storetest.Drain(t, d)
 	c.Add(10 * time.Minute)
-	drain(t, d)
+	storetest.Drain(t, d)
 	require.Len(t, f.posts["C_sdr-pql"], 2, "the alert and one reply, not two")
 }
 
@@ -429,10 +404,10 @@ func TestHandRaiseMovesAnOpenAlertOnce(t *testing.T) {
 	st := storetest.New(t)
 	m := model.Default()
 	c := &clock{t: time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)}
-	a := createAlert(t, st, m, "acme", "high", c.Now())
+	a := storetest.CreateAlert(t, st, m, "acme", "high", c.Now())
 	f := newFake()
 	d := newDispatcher(st, f, c)
-	drain(t, d)
+	storetest.Drain(t, d)
 
 	res := &scoring.Result{AccountID: "acme", Tier: model.TierHandRaiser, Segment: "smb", Score: 85, Alertable: true, ModelVersion: m.Version,
 		HandRaise: &scoring.HandRaise{Event: "Demo Requested"}}
@@ -462,9 +437,9 @@ func TestHandRaiseMovesAnOpenAlertOnce(t *testing.T) {
 	require.Equal(t, 1, moves, "one replica moves it; the others see the hand-raiser alert")
 
 	f.acceptThenFail = 1 // the new post reaches Slack, its answer is lost
-	drain(t, d)
+	storetest.Drain(t, d)
 	c.Add(10 * time.Minute)
-	drain(t, d)
+	storetest.Drain(t, d)
 	require.Len(t, f.posts["C_ae-hand-raisers"], 1, "exactly one new post")
 	require.Len(t, f.posts["C_sdr-pql"], 1, "no new post in the old channel")
 	require.Positive(t, f.updates, "the old message is edited")
@@ -491,13 +466,13 @@ func TestHandRaiseMovesAnOpenAlertOnce(t *testing.T) {
 func TestLongSlackOutageDelaysButNeverDrops(t *testing.T) {
 	st := storetest.New(t)
 	c := &clock{t: time.Date(2030, 3, 4, 14, 0, 0, 0, time.UTC)}
-	a := createAlert(t, st, model.Default(), "acme", "high", c.Now())
+	a := storetest.CreateAlert(t, st, model.Default(), "acme", "high", c.Now())
 	fake := slackfake.New(t)
 	fake.AddChannel(slackfake.Channel{ID: "C0SDRPQL", Name: "sdr-pql"})
 	fake.FailNext("chat.postMessage", 12, slackfake.ServerError(503))
 	d := newDispatcher(st, slackapi.New("xoxb-test", fake.APIURL()), c)
 	for range 40 {
-		drain(t, d)
+		storetest.Drain(t, d)
 		c.Add(6 * time.Minute) // past any backoff
 	}
 	require.Len(t, fake.Messages("C0SDRPQL"), 1)
@@ -512,16 +487,16 @@ func TestFailedPostFreesTheAccount(t *testing.T) {
 	st := storetest.New(t)
 	m := model.Default()
 	c := &clock{t: time.Date(2030, 3, 4, 14, 0, 0, 0, time.UTC)}
-	a := createAlert(t, st, m, "acme", "high", c.Now())
+	a := storetest.CreateAlert(t, st, m, "acme", "high", c.Now())
 	f := newFake()
 	f.failures = []error{slackErr{retry: false, reason: "invalid_blocks"}}
-	drain(t, newDispatcher(st, f, c))
+	storetest.Drain(t, newDispatcher(st, f, c))
 	got, err := st.GetAlert(context.Background(), a.ID)
 	require.NoError(t, err)
 	require.Equal(t, alerting.DeliveryFailed, got.Delivery)
 	require.Equal(t, alerting.StateClosed, got.State)
 	require.Equal(t, "delivery_failed", got.CloseReason)
-	again := createAlert(t, st, m, "acme", "high", c.Now().Add(time.Hour))
+	again := storetest.CreateAlert(t, st, m, "acme", "high", c.Now().Add(time.Hour))
 	require.NotEqual(t, a.ID, again.ID)
 }
 
@@ -531,7 +506,7 @@ func TestOutcomesAreFencedByLease(t *testing.T) {
 	st := storetest.New(t)
 	ctx := context.Background()
 	now := time.Date(2030, 3, 4, 14, 0, 0, 0, time.UTC)
-	createAlert(t, st, model.Default(), "acme", "high", now)
+	storetest.CreateAlert(t, st, model.Default(), "acme", "high", now)
 	first, err := st.LeaseJobs(ctx, now, 1, time.Minute)
 	require.NoError(t, err)
 	require.Len(t, first, 1)
@@ -584,7 +559,7 @@ func TestNewAlertsGoBeforeReRenders(t *testing.T) {
 		_, _, err := st.ClaimAlert(ctx, a.ID, "U1", now) // queues a re-render
 		require.NoError(t, err)
 	}
-	fresh := createAlert(t, st, model.Default(), "newco", "high", now)
+	fresh := storetest.CreateAlert(t, st, model.Default(), "newco", "high", now)
 	first, err := st.LeaseJobs(ctx, now, 1, time.Minute)
 	require.NoError(t, err)
 	require.Len(t, first, 1)
@@ -620,10 +595,10 @@ func TestMovedAlertsClockStartsAtTheHandRaise(t *testing.T) {
 	st := storetest.New(t)
 	m := model.Default()
 	c := &clock{t: time.Date(2026, 11, 23, 16, 0, 0, 0, time.UTC)} // Monday 11:00 in New York
-	a := createAlert(t, st, m, "acme", "high", c.Now())
+	a := storetest.CreateAlert(t, st, m, "acme", "high", c.Now())
 	f := newFake()
 	d := newDispatcher(st, f, c)
-	drain(t, d)
+	storetest.Drain(t, d)
 
 	// The hand-raise happened an hour ago; the score that moves the alert
 	// comes now (a slow pipeline, a re-score after downtime).
@@ -640,7 +615,7 @@ func TestMovedAlertsClockStartsAtTheHandRaise(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, alerting.Move, dec.Action)
 	c.Add(5 * time.Minute)
-	drain(t, d)
+	storetest.Drain(t, d)
 
 	moved, err := st.GetAlert(ctx, dec.Alert.ID)
 	require.NoError(t, err)
@@ -653,8 +628,8 @@ func TestMovedAlertsClockStartsAtTheHandRaise(t *testing.T) {
 	require.True(t, moved.PostedAt.After(raised), "posted later, clock from the hand-raise")
 
 	// An alert that was not moved keeps its clock from its post.
-	fresh := createAlert(t, st, m, "beta", "high", c.Now())
-	drain(t, d)
+	fresh := storetest.CreateAlert(t, st, m, "beta", "high", c.Now())
+	storetest.Drain(t, d)
 	got, err := st.GetAlert(ctx, fresh.ID)
 	require.NoError(t, err)
 	require.True(t, got.ClockFrom.IsZero())
@@ -672,8 +647,8 @@ func TestDropBelowNotifyingTiersStillRerenders(t *testing.T) {
 	fake := slackfake.New(t)
 	fake.AddChannel(slackfake.Channel{ID: "C0SDRPQL", Name: "sdr-pql"})
 	d := newDispatcher(st, slackapi.New("xoxb-test", fake.APIURL()), c)
-	a := createAlert(t, st, m, "acme", "high", c.Now())
-	drain(t, d)
+	a := storetest.CreateAlert(t, st, m, "acme", "high", c.Now())
+	storetest.Drain(t, d)
 	posted, err := st.GetAlert(ctx, a.ID)
 	require.NoError(t, err)
 
@@ -694,7 +669,7 @@ func TestDropBelowNotifyingTiersStillRerenders(t *testing.T) {
 		dec, err := svc.Evaluate(ctx, res)
 		require.NoError(t, err)
 		require.Equal(t, alerting.Rescore, dec.Action, tc.tier)
-		drain(t, d)
+		storetest.Drain(t, d)
 		msg, ok := fake.Message("C0SDRPQL", posted.MessageTS)
 		require.True(t, ok)
 		require.Contains(t, msg.Text, tc.shows)

@@ -55,7 +55,7 @@ func realClockDispatcher(st alerting.Outbox, n slackdelivery.API, lease time.Dur
 // renewed while the call runs, so a second dispatcher never takes it.
 func TestSlowSlackKeepsTheLease(t *testing.T) {
 	st := storetest.New(t)
-	a := createAlert(t, st, model.Default(), "acme", "high", time.Now())
+	a := storetest.CreateAlert(t, st, model.Default(), "acme", "high", time.Now())
 	// The lease is short next to the post (four leases long) but long enough
 	// that a renewal due every third of it is not missed on a busy CI host.
 	slow := &slowSlack{fakeSlack: newFake(), delay: 6 * time.Second}
@@ -97,7 +97,7 @@ func TestDeadHoldersPostTakenOverAfterOneLease(t *testing.T) {
 	st := storetest.New(t)
 	ctx := context.Background()
 	lease := 300 * time.Millisecond
-	a := createAlert(t, st, model.Default(), "acme", "high", time.Now())
+	a := storetest.CreateAlert(t, st, model.Default(), "acme", "high", time.Now())
 	// The lease runs from the time it was taken, not from when the holder
 	// died (its post came later), so that is the time the takeover waits on.
 	leasedAt := time.Now()
@@ -134,7 +134,7 @@ func TestDeadHoldersPostTakenOverAfterOneLease(t *testing.T) {
 func TestLostLeaseCancelsTheSlackCall(t *testing.T) {
 	st := storetest.New(t)
 	ctx := context.Background()
-	a := createAlert(t, st, model.Default(), "acme", "high", time.Now())
+	a := storetest.CreateAlert(t, st, model.Default(), "acme", "high", time.Now())
 	hang := &slowSlack{fakeSlack: newFake()}
 	d := realClockDispatcher(st, hang, 300*time.Millisecond)
 	done := make(chan error, 1)

@@ -375,11 +375,11 @@ func TestGroupedEscalationPostedOnceAndEdited(t *testing.T) {
 	// later, has its own.
 	var same []*alerting.Alert
 	for i := range 4 {
-		same = append(same, createAlert(t, st, m, fmt.Sprintf("acct-%d", i), "high", c.Now()))
+		same = append(same, storetest.CreateAlert(t, st, m, fmt.Sprintf("acct-%d", i), "high", c.Now()))
 	}
 	drain()
 	c.Add(2 * time.Minute)
-	late := createAlert(t, st, m, "acct-late", "high", c.Now())
+	late := storetest.CreateAlert(t, st, m, "acct-late", "high", c.Now())
 	drain()
 	first, err := st.GetAlert(ctx, same[0].ID)
 	require.NoError(t, err)
@@ -521,10 +521,10 @@ func TestLateBreachJoinsThePostedEscalation(t *testing.T) {
 		}
 		t.Fatal("outbox never drained")
 	}
-	first := createAlert(t, st, m, "acct-a", "high", c.Now())
+	first := storetest.CreateAlert(t, st, m, "acct-a", "high", c.Now())
 	drain()
 	c.Add(40 * time.Second)
-	second := createAlert(t, st, m, "acct-b", "high", c.Now())
+	second := storetest.CreateAlert(t, st, m, "acct-b", "high", c.Now())
 	drain()
 	a, err := st.GetAlert(ctx, first.ID)
 	require.NoError(t, err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -14,37 +13,9 @@ import (
 
 	"github.com/pqlbot/pqlbot/internal/alerting"
 	"github.com/pqlbot/pqlbot/internal/model"
-	"github.com/pqlbot/pqlbot/internal/scoring"
 	"github.com/pqlbot/pqlbot/internal/slackdelivery"
-	"github.com/pqlbot/pqlbot/store"
 	"github.com/pqlbot/pqlbot/store/storetest"
 )
-
-// createAlert opens an alert for account in tier through the real decision
-// path at now.
-func createAlert(t testing.TB, st *store.Store, m *model.Model, account, tier string, now time.Time) *alerting.Alert {
-	res := &scoring.Result{AccountID: account, Name: "Acct " + account, Tier: tier, Segment: "smb", Score: 75, Alertable: true, ModelVersion: m.Version, At: now}
-	rt, ok := m.Route(tier, "smb")
-	require.True(t, ok)
-	res.Route = &rt
-	svc := &alerting.Service{Model: m, Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now }}
-	d, err := svc.Evaluate(context.Background(), res)
-	require.NoError(t, err)
-	require.Equal(t, alerting.Create, d.Action)
-	return d.Alert
-}
-
-func drain(t *testing.T, d *alerting.Dispatcher) {
-	t.Helper()
-	for range 100 {
-		n, err := d.RunOnce(context.Background())
-		require.NoError(t, err)
-		if n == 0 {
-			return
-		}
-	}
-	t.Fatal("outbox never drained")
-}
 
 // The dry run is the same dispatcher with a Notifier that logs: an alert
 // goes through the outbox, is recorded as posted, and its claim edits the
@@ -53,12 +24,12 @@ func TestDryRunLogsThroughTheSameDispatcher(t *testing.T) {
 	st := storetest.New(t)
 	m := model.Default()
 	now := time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)
-	a := createAlert(t, st, m, "acme", "high", now)
+	a := storetest.CreateAlert(t, st, m, "acme", "high", now)
 	var buf bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&buf, nil))
 	d := &alerting.Dispatcher{Outbox: st, Notifier: slackdelivery.NewLog(&slackdelivery.Renderer{Model: m}, log), Model: m,
 		Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}
-	drain(t, d)
+	storetest.Drain(t, d)
 
 	got, err := st.GetAlert(context.Background(), a.ID)
 	require.NoError(t, err)
@@ -68,7 +39,7 @@ func TestDryRunLogsThroughTheSameDispatcher(t *testing.T) {
 
 	_, _, err = st.ClaimAlert(context.Background(), a.ID, "U0ANNA", now)
 	require.NoError(t, err)
-	drain(t, d)
+	storetest.Drain(t, d)
 
 	var msgs []string
 	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {

@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pqlbot/pqlbot/internal/alerting"
+	"github.com/pqlbot/pqlbot/internal/model"
 	"github.com/pqlbot/pqlbot/internal/scoring"
 	"github.com/pqlbot/pqlbot/store"
 )
@@ -39,4 +42,34 @@ func PostedAlert(tb testing.TB, st *store.Store, account string, postedAt time.T
 	got, err := st.GetAlert(ctx, a.ID)
 	require.NoError(tb, err)
 	return got
+}
+
+// CreateAlert opens an alert for account in tier of m through the real
+// decision path (alerting.Service) at now, and fails the test unless one
+// was created.
+func CreateAlert(tb testing.TB, st *store.Store, m *model.Model, account, tier string, now time.Time) *alerting.Alert {
+	tb.Helper()
+	res := &scoring.Result{AccountID: account, Name: "Acct " + account, Tier: tier, Segment: "smb", Score: 75, Alertable: true, ModelVersion: m.Version, At: now}
+	rt, ok := m.Route(tier, "smb")
+	require.True(tb, ok)
+	res.Route = &rt
+	svc := &alerting.Service{Model: m, Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now }}
+	d, err := svc.Evaluate(context.Background(), res)
+	require.NoError(tb, err)
+	require.Equal(tb, alerting.Create, d.Action)
+	return d.Alert
+}
+
+// Drain runs d until its outbox has no due job, and fails the test if it
+// never empties.
+func Drain(tb testing.TB, d *alerting.Dispatcher) {
+	tb.Helper()
+	for range 1000 {
+		n, err := d.RunOnce(context.Background())
+		require.NoError(tb, err)
+		if n == 0 {
+			return
+		}
+	}
+	tb.Fatal("outbox never drained")
 }
